@@ -1,0 +1,127 @@
+// Parses `boxinit [OPTIONS] [--] CMD ARGS...` plus BOXINIT_* environment
+// overrides. Pure: returns every problem at once instead of exiting.
+import { parseDurationMs } from "../config/duration.ts";
+import { parseRemaps, type RemapTable } from "../pid1/exit-code.ts";
+import { parseRewrites, type RewriteTable } from "../pid1/signals.ts";
+import type { LogFormat } from "../log/logger.ts";
+
+/** Docker's default stop timeout is 10 s: 9 s leaves a second to exit. */
+export const DEFAULT_GRACE_MS = 9000;
+
+export interface InitArgs {
+  command: string[];
+  graceMs: number;
+  logFormat: LogFormat;
+  /** -q: -1, default 0, -v: 1, -vv: 2 */
+  verbosity: number;
+  rewrites: RewriteTable;
+  remaps: RemapTable;
+  showHelp: boolean;
+  showVersion: boolean;
+  selftestSpawnCount?: number;
+}
+
+export type ParseResult = { ok: true; args: InitArgs } | { ok: false; errors: string[] };
+
+const VALUE_OPTIONS = new Set(["--grace", "--log-format", "--remap-exit", "--rewrite", "--x-selftest-spawn"]);
+
+export const USAGE = `usage: boxinit [OPTIONS] [--] CMD [ARGS...]
+
+Runs CMD as the main command under a PID 1 that reaps zombies, forwards
+signals, stops everything left within one grace period and exits with CMD's
+exit code (128+N when CMD died of signal N; 127 not found; 126 not executable).
+
+options:
+  --grace DURATION       time budget for stopping everything (default 9s; env BOXINIT_GRACE)
+  --rewrite FROM:TO      send signal TO when FROM is received (TERM:QUIT; WINCH:0 drops); repeatable
+  --remap-exit FROM:TO   exit with TO when the code would be FROM (143:0); repeatable
+  --log-format text|json boxinit's own log on stderr (default text; env BOXINIT_LOG_FORMAT)
+  -v, -vv                more log detail (forwarded signals; reaped orphans)
+  -q                     warnings and errors only
+  -h, --help             this text
+  --version              print the version
+`;
+
+const parseLogFormat = (value: string, where: string, errors: string[]): LogFormat => {
+  if (value === "text" || value === "json") return value;
+  errors.push(`${where}: expected text|json, got ${JSON.stringify(value)}`);
+  return "text";
+};
+
+const parseGrace = (value: string, where: string, errors: string[]): number => {
+  const ms = parseDurationMs(value);
+  if (ms === undefined) {
+    errors.push(`${where}: expected a duration such as 250ms, 9s, 5m, got ${JSON.stringify(value)}`);
+    return DEFAULT_GRACE_MS;
+  }
+  return ms;
+};
+
+/** Parse argv (without node and script) and the environment. */
+export const parseInitArgs = (argv: readonly string[], env: NodeJS.ProcessEnv): ParseResult => {
+  const errors: string[] = [];
+  const rewriteValues: string[] = [];
+  const remapValues: string[] = [];
+  let graceMs = env.BOXINIT_GRACE ? parseGrace(env.BOXINIT_GRACE, "BOXINIT_GRACE", errors) : DEFAULT_GRACE_MS;
+  let logFormat: LogFormat = env.BOXINIT_LOG_FORMAT
+    ? parseLogFormat(env.BOXINIT_LOG_FORMAT, "BOXINIT_LOG_FORMAT", errors)
+    : "text";
+  let verbosity = 0;
+  let showHelp = false;
+  let showVersion = false;
+  let selftestSpawnCount: number | undefined;
+  let command: string[] = [];
+
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") {
+      command = argv.slice(i + 1);
+      break;
+    }
+    if (!arg.startsWith("-") || arg === "-") {
+      command = argv.slice(i); // tini style: the first non-option starts the command
+      break;
+    }
+    let name = arg;
+    let value: string | undefined;
+    const eq = arg.indexOf("=");
+    if (arg.startsWith("--") && eq > 0) {
+      name = arg.slice(0, eq);
+      value = arg.slice(eq + 1);
+    }
+    if (VALUE_OPTIONS.has(name) && value === undefined) {
+      value = argv[++i];
+      if (value === undefined) {
+        errors.push(`${name}: expects a value`);
+        break;
+      }
+    }
+    switch (name) {
+      case "--grace": graceMs = parseGrace(value!, "--grace", errors); break;
+      case "--log-format": logFormat = parseLogFormat(value!, "--log-format", errors); break;
+      case "--rewrite": rewriteValues.push(value!); break;
+      case "--remap-exit": remapValues.push(value!); break;
+      case "--x-selftest-spawn": selftestSpawnCount = Number(value); break;
+      case "-h": case "--help": showHelp = true; break;
+      case "--version": showVersion = true; break;
+      case "-q": verbosity = -1; break;
+      default:
+        if (/^-v+$/.test(name)) verbosity = Math.max(verbosity, 0) + name.length - 1;
+        else errors.push(`${arg}: unknown option (see boxinit --help)`);
+    }
+  }
+  const rewrites = parseRewrites(rewriteValues);
+  const remaps = parseRemaps(remapValues);
+  errors.push(...rewrites.errors, ...remaps.errors);
+  if (selftestSpawnCount !== undefined && !(Number.isInteger(selftestSpawnCount) && selftestSpawnCount > 0)) {
+    errors.push("--x-selftest-spawn: expected a positive integer");
+  }
+  if (command.length === 0 && !showHelp && !showVersion) {
+    errors.push("no command given: boxinit [OPTIONS] -- CMD [ARGS...] (see boxinit --help)");
+  }
+  if (errors.length > 0) return { ok: false, errors };
+  return {
+    ok: true,
+    args: { command, graceMs, logFormat, verbosity, rewrites: rewrites.table, remaps: remaps.table, showHelp, showVersion, selftestSpawnCount },
+  };
+};

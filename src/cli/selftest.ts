@@ -1,0 +1,41 @@
+// Test hook (--x-selftest-spawn N): spawns N short children from inside the
+// boxinit process, half through child_process and half through execa, while
+// the reaper works on orphans. Proves the reaper never steals an exit status
+// libuv waits for: every child's exit code must come back exactly.
+import { spawn } from "node:child_process";
+import type { Logger } from "../log/logger.ts";
+
+const viaChildProcess = (code: number): Promise<number | null> =>
+  new Promise((resolve) => {
+    const child = spawn("/bin/sh", ["-c", `exit ${code}`], { stdio: "ignore" });
+    child.once("error", () => resolve(null));
+    child.once("exit", (exitCode) => resolve(exitCode));
+  });
+
+const viaExeca = async (code: number): Promise<number | null> => {
+  const { execa } = await import("execa");
+  const result = await execa("/bin/sh", ["-c", `exit ${code}`], { reject: false, stdio: "ignore" });
+  return result.exitCode ?? null;
+};
+
+// A lost exit event would hang the storm forever; the tally is logged anyway.
+const STORM_LIMIT_MS = 20_000;
+
+/** Spawn count children concurrently; logs one `selftest` line with the tally. */
+export const spawnStorm = async (count: number, log: Logger): Promise<void> => {
+  let exitEvents = 0;
+  let correct = 0;
+  const runs: Array<Promise<void>> = [];
+  for (let i = 0; i < count; i++) {
+    const expected = (i * 7) % 256;
+    const run = i % 2 === 0 ? viaChildProcess(expected) : viaExeca(expected);
+    runs.push(run.then((got) => {
+      exitEvents++;
+      if (got === expected) correct++;
+    }));
+  }
+  let limit: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(runs), new Promise((resolve) => { limit = setTimeout(resolve, STORM_LIMIT_MS); })]);
+  clearTimeout(limit);
+  log.warn("selftest", "spawn storm finished", { spawned: count, exitEvents, correct });
+};

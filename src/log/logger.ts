@@ -1,0 +1,97 @@
+// boxinit's own lifecycle log: one line per event on stderr, written
+// synchronously because PID 1 can be killed at any moment. Text by default;
+// JSON through pino, loaded only when asked for.
+import { writeSync } from "node:fs";
+import type { LogEvent } from "./events.ts";
+
+export type LogFormat = "text" | "json";
+export type Level = "error" | "warn" | "info" | "debug" | "trace";
+
+const LEVEL_RANK: Record<Level, number> = { error: 50, warn: 40, info: 30, debug: 20, trace: 10 };
+
+/** Extra key/values of an event; printed as key=value in text form. */
+export type Fields = Record<string, string | number | boolean | undefined | readonly (string | number)[]>;
+
+/** A sink that receives events already filtered by level. */
+export interface Sink {
+  write(level: Level, event: LogEvent, message: string, fields: Fields): void;
+}
+
+/** The logger every module receives; cheap to call when the level is off. */
+export class Logger {
+  readonly #minRank: number;
+  #sink: Sink;
+  constructor(sink: Sink, minLevel: Level) {
+    this.#sink = sink;
+    this.#minRank = LEVEL_RANK[minLevel];
+  }
+  /** Whether a level would print: lets hot paths skip building fields. */
+  isEnabled(level: Level): boolean {
+    return LEVEL_RANK[level] >= this.#minRank;
+  }
+  log(level: Level, event: LogEvent, message: string, fields: Fields = {}): void {
+    if (LEVEL_RANK[level] < this.#minRank) return;
+    this.#sink.write(level, event, message, fields);
+  }
+  error(event: LogEvent, message: string, fields?: Fields): void { this.log("error", event, message, fields); }
+  warn(event: LogEvent, message: string, fields?: Fields): void { this.log("warn", event, message, fields); }
+  info(event: LogEvent, message: string, fields?: Fields): void { this.log("info", event, message, fields); }
+  debug(event: LogEvent, message: string, fields?: Fields): void { this.log("debug", event, message, fields); }
+  trace(event: LogEvent, message: string, fields?: Fields): void { this.log("trace", event, message, fields); }
+}
+
+/** Verbosity flags (-q, -v, -vv) to the lowest level printed. */
+export const levelForVerbosity = (verbosity: number): Level => {
+  if (verbosity < 0) return "warn";
+  if (verbosity === 0) return "info";
+  if (verbosity === 1) return "debug";
+  return "trace";
+};
+
+const formatValue = (value: Fields[string]): string => {
+  if (Array.isArray(value)) return JSON.stringify(value);
+  const text = String(value);
+  return /^[\w./:@+,-]*$/.test(text) && text !== "" ? text : JSON.stringify(text);
+};
+
+/** `boxinit: event: message key=value ...`; warnings and errors say so first. */
+export const formatText = (level: Level, event: LogEvent, message: string, fields: Fields): string => {
+  const prefix = level === "warn" ? "warning: " : level === "error" ? "error: " : "";
+  let line = `boxinit: ${prefix}${event}: ${message}`;
+  for (const [key, value] of Object.entries(fields)) {
+    if (value !== undefined) line += ` ${key}=${formatValue(value)}`;
+  }
+  return `${line}\n`;
+};
+
+/** Writes to a file descriptor and never throws: a closed stderr must not kill PID 1. */
+export const writeLine = (fd: number, line: string): void => {
+  try {
+    writeSync(fd, line);
+  } catch {
+    // EPIPE/EAGAIN on a closed or full stderr: the event is lost, PID 1 lives on.
+  }
+};
+
+/** The default sink: text lines on a file descriptor. */
+export const textSink = (fd = 2): Sink => ({
+  write: (level, event, message, fields) => writeLine(fd, formatText(level, event, message, fields)),
+});
+
+/** JSON lines through pino with a synchronous destination (transports crash when bundled). */
+export const jsonSink = async (fd = 2): Promise<Sink> => {
+  const { default: pino } = await import("pino");
+  const logger = pino(
+    { base: { pid: process.pid, name: "boxinit" }, level: "trace", timestamp: pino.stdTimeFunctions.isoTime },
+    pino.destination({ dest: fd, sync: true }),
+  );
+  return {
+    write: (level, event, message, fields) => logger[level]({ event, ...fields }, message),
+  };
+};
+
+/** Build the logger for a format and verbosity. */
+export const createLogger = async (format: LogFormat, verbosity: number): Promise<Logger> => {
+  const sink = format === "json" ? await jsonSink() : textSink();
+  return new Logger(sink, levelForVerbosity(verbosity));
+};

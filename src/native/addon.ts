@@ -1,0 +1,193 @@
+// The only importer of boxinit.node: finds a loadable copy, checks it, and
+// wraps its -errno return convention in typed results.
+import { constants as osConstants, tmpdir } from "node:os";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { getRawAsset, isSea } from "node:sea";
+
+/** The raw functions exported by native/boxinit.c. */
+interface RawAddon {
+  peekZombie(): number;
+  reap(pid: number): number;
+  setChildSubreaper(): number;
+  enterForeground(fd: number): number;
+  setForeground(fd: number, pgid: number): number;
+  getpgrp(): number;
+  resetSignalsForExec(): number;
+}
+
+const REQUIRED_FUNCTIONS: ReadonlyArray<keyof RawAddon> = [
+  "peekZombie",
+  "reap",
+  "setChildSubreaper",
+  "enterForeground",
+  "setForeground",
+  "getpgrp",
+  "resetSignalsForExec",
+];
+
+/** Where a packaged install (the base image) puts the addon: an exec-capable root. */
+export const INSTALLED_ADDON_PATH = "/usr/lib/boxinit/boxinit.node";
+
+/** A system call failure carried back from the addon. */
+export class NativeError extends Error {
+  readonly errno: number;
+  readonly code: string;
+  constructor(call: string, errno: number) {
+    const code = errnoName(errno);
+    super(`${call}: ${code}`);
+    this.name = "NativeError";
+    this.errno = errno;
+    this.code = code;
+  }
+}
+
+const errnoName = (errno: number): string => {
+  for (const [name, value] of Object.entries(osConstants.errno)) if (value === errno) return name;
+  return `errno ${errno}`;
+};
+
+/** Result of looking at the next exited child without reaping it. */
+export type Peek = { kind: "zombie"; pid: number } | { kind: "none-exited" } | { kind: "no-children" };
+
+/** Typed access to the addon's system calls. */
+export class Native {
+  readonly #raw: RawAddon;
+  /** Where the loaded copy came from, for the log. */
+  readonly source: string;
+  constructor(raw: RawAddon, source: string) {
+    this.#raw = raw;
+    this.source = source;
+  }
+
+  /** The next exited child, left unreaped (waitid WNOWAIT). */
+  peekZombie(): Peek {
+    const rc = this.#raw.peekZombie();
+    if (rc > 0) return { kind: "zombie", pid: rc };
+    if (rc === 0) return { kind: "none-exited" };
+    if (-rc === osConstants.errno.ECHILD) return { kind: "no-children" };
+    throw new NativeError("waitid", -rc);
+  }
+
+  /** Reap one child; its raw wait status, or undefined if it has not exited (or is gone). */
+  reap(pid: number): number | undefined {
+    const rc = this.#raw.reap(pid);
+    if (rc > 0) return Math.floor(rc / 2);
+    if (rc === 0 || -rc === osConstants.errno.ECHILD) return undefined;
+    throw new NativeError("waitpid", -rc);
+  }
+
+  /** prctl(PR_SET_CHILD_SUBREAPER). */
+  setChildSubreaper(): void {
+    const rc = this.#raw.setChildSubreaper();
+    if (rc < 0) throw new NativeError("prctl(PR_SET_CHILD_SUBREAPER)", -rc);
+  }
+
+  /** setpgid(0,0) then make our group the terminal's foreground. */
+  enterForeground(fd: number): void {
+    const rc = this.#raw.enterForeground(fd);
+    if (rc < 0) throw new NativeError("setpgid/tcsetpgrp", -rc);
+  }
+
+  /** tcsetpgrp(fd, pgid) with SIGTTOU blocked. */
+  setForeground(fd: number, pgid: number): void {
+    const rc = this.#raw.setForeground(fd, pgid);
+    if (rc < 0) throw new NativeError("tcsetpgrp", -rc);
+  }
+
+  /** Default signal dispositions and an empty mask, right before execve. */
+  resetSignalsForExec(): void {
+    this.#raw.resetSignalsForExec();
+  }
+
+  /** Our own process group id. */
+  getpgrp(): number {
+    return this.#raw.getpgrp();
+  }
+}
+
+/** Outcome of trying every place the addon may be. */
+export type LoadResult = { native: Native; failures: string[] } | { native: undefined; failures: string[] };
+
+/**
+ * Load the addon: BOXINIT_ADDON alone when set (an operator's override, and how
+ * tests simulate a missing addon); else the installed copy, the copy beside the
+ * executable, then the copy embedded in the executable (written to a fresh 0700
+ * directory, loaded, and deleted). Never throws: the caller decides how loudly
+ * to run without it.
+ */
+export const loadNative = (env: NodeJS.ProcessEnv = process.env): LoadResult => {
+  const failures: string[] = [];
+  const override = env.BOXINIT_ADDON;
+  const candidates = override !== undefined && override !== ""
+    ? [override]
+    : [INSTALLED_ADDON_PATH, join(dirname(process.execPath), "boxinit.node")];
+  for (const path of candidates) {
+    if (!existsSync(path)) {
+      failures.push(`${path}: not found`);
+      continue;
+    }
+    const native = tryLoad(path, path, failures);
+    if (native) return { native, failures };
+  }
+  if (override === undefined || override === "") {
+    const native = loadEmbedded(failures);
+    if (native) return { native, failures };
+  }
+  return { native: undefined, failures };
+};
+
+const tryLoad = (path: string, source: string, failures: string[]): Native | undefined => {
+  try {
+    const module = { exports: {} as Record<string, unknown> };
+    process.dlopen(module, path);
+    const missing = REQUIRED_FUNCTIONS.filter((name) => typeof module.exports[name] !== "function");
+    if (missing.length > 0) {
+      failures.push(`${path}: an older addon without ${missing.join(", ")}`);
+      return undefined;
+    }
+    return new Native(module.exports as unknown as RawAddon, source);
+  } catch (error) {
+    failures.push(`${path}: ${(error as Error).message.split("\n")[0]}`);
+    return undefined;
+  }
+};
+
+// /tmp and /run are read-only on a read-only root and /dev/shm is noexec in
+// Docker, so several directories are tried; the first that lets dlopen map an
+// executable page wins.
+const EXTRACT_DIRS = (): string[] => [...new Set([tmpdir(), "/run", "/dev/shm"])];
+
+const loadEmbedded = (failures: string[]): Native | undefined => {
+  const bytes = readEmbeddedAddon(failures);
+  if (!bytes) return undefined;
+  for (const base of EXTRACT_DIRS()) {
+    let dir: string | undefined;
+    try {
+      dir = mkdtempSync(join(base, "boxinit-"));
+      const path = join(dir, "boxinit.node");
+      writeFileSync(path, bytes, { mode: 0o500 });
+      const native = tryLoad(path, "embedded copy", failures);
+      if (native) return native;
+    } catch (error) {
+      failures.push(`embedded copy via ${base}: ${(error as Error).message.split("\n")[0]}`);
+    } finally {
+      // The mapping survives the unlink; nothing is left behind on disk.
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return undefined;
+};
+
+const readEmbeddedAddon = (failures: string[]): Uint8Array | undefined => {
+  try {
+    if (!isSea()) {
+      failures.push("embedded copy: not running as the compiled executable");
+      return undefined;
+    }
+    return new Uint8Array(getRawAsset("boxinit.node"));
+  } catch (error) {
+    failures.push(`embedded copy: ${(error as Error).message.split("\n")[0]}`);
+    return undefined;
+  }
+};

@@ -1,0 +1,54 @@
+// Sending signals: to a process group (falling back to the leader while the
+// group does not exist yet), and to "everything left", which means all of the
+// PID namespace when boxinit is its PID 1, and only boxinit's own descendants
+// when it is a subreaper (kill(-1) there would hit the whole host).
+import { liveDescendants, type ProcEntry } from "./proc-table.ts";
+
+/** Outcome of one kill(2). */
+export type SendResult = "sent" | "gone" | "denied";
+
+const sendRaw = (target: number, signal: number): SendResult => {
+  try {
+    process.kill(target, signal);
+    return "sent";
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // ESRCH: it exited already, the normal race at shutdown; not an error.
+    if (code === "ESRCH") return "gone";
+    if (code === "EPERM") return "denied";
+    throw error;
+  }
+};
+
+/**
+ * Signal a process group. The terminal helper calls setpgid itself, so for a
+ * moment after spawn the group may not exist (ESRCH): the leader gets it then.
+ */
+export const signalGroup = (pgid: number, signal: number): SendResult => {
+  const result = sendRaw(-pgid, signal);
+  return result === "gone" ? sendRaw(pgid, signal) : result;
+};
+
+/** Signal one process. */
+export const signalProcess = (pid: number, signal: number): SendResult => sendRaw(pid, signal);
+
+/** Who "everything left" is. */
+export type KillScope = "namespace" | "descendants";
+
+/** PID 1 owns its namespace; anything else only its own subtree. */
+export const killScopeFor = (pid: number): KillScope => (pid === 1 ? "namespace" : "descendants");
+
+/**
+ * Signal everything left in scope; returns who was there (for the log).
+ * In a namespace kill(-1) reaches every process but PID 1 atomically, which
+ * also catches processes forked between a scan and the kills.
+ */
+export const signalEverythingLeft = (scope: KillScope, signal: number): ProcEntry[] => {
+  const targets = liveDescendants();
+  if (scope === "namespace") {
+    sendRaw(-1, signal);
+    return targets;
+  }
+  for (const entry of targets) sendRaw(entry.pid, signal);
+  return targets;
+};

@@ -1,0 +1,106 @@
+// The one shutdown budget: the main command's group gets the signal first,
+// then everything left gets SIGTERM, then SIGKILL at the deadline. Whatever
+// finishes early ends the wait at once: no phase sleeps a fixed time.
+import { performance } from "node:perf_hooks";
+import type { Logger } from "../log/logger.ts";
+import type { Reaper } from "../pid1/reaper.ts";
+import type { Ending } from "../pid1/exit-code.ts";
+import { formatDurationMs } from "../config/duration.ts";
+import { SIGNAL_NAMES, SIGNAL_NUMBERS } from "../pid1/signals.ts";
+import { signalEverythingLeft, signalGroup, type KillScope } from "../pid1/send-signal.ts";
+
+// After SIGKILL the kernel tears processes down promptly, but a process in
+// uninterruptible sleep (D state, e.g. stuck NFS) may never go: bound the wait.
+const AFTER_KILL_WAIT_MS = 2000;
+// Without the addon there is no event for "last child gone": poll for it.
+const NO_ADDON_POLL_MS = 50;
+
+/** The stages of the budget, named in the log when one overruns. */
+export type StopPhase = "main" | "remaining";
+
+export interface StopContext {
+  log: Logger;
+  reaper: Reaper;
+  scope: KillScope;
+}
+
+/** What to stop: the main command (if still running) and the signal it gets. */
+export interface StopRequest {
+  main?: { pgid: number; ended: Promise<Ending> };
+  /** Signal for the main command's group; undefined when it already ended. */
+  signal?: number;
+  /** performance.now() value at which SIGKILL is sent. */
+  deadline: number;
+}
+
+/** A cancellable timeout that resolves to "deadline". */
+const timer = (ms: number): { done: Promise<"deadline">; cancel: () => void } => {
+  let handle: NodeJS.Timeout | undefined;
+  const done = new Promise<"deadline">((resolve) => {
+    handle = setTimeout(() => resolve("deadline"), Math.max(0, ms));
+  });
+  return { done, cancel: () => clearTimeout(handle) };
+};
+
+/** Wait until boxinit has no children left, or the deadline; true when none are left. */
+export const waitForNoChildren = (reaper: Reaper, deadline: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    reaper.sweep();
+    if (!reaper.hasChildren()) return resolve(true);
+    const cleanups: Array<() => void> = [];
+    const finish = (noneLeft: boolean) => {
+      for (const cleanup of cleanups) cleanup();
+      resolve(noneLeft);
+    };
+    const wait = timer(deadline - performance.now());
+    cleanups.push(wait.cancel);
+    void wait.done.then(() => finish(!reaper.hasChildren()));
+    cleanups.push(reaper.onNoChildren(() => finish(true)));
+    if (!reaper.canReap) {
+      const poll = setInterval(() => reaper.sweep(), NO_ADDON_POLL_MS);
+      cleanups.push(() => clearInterval(poll));
+    }
+  });
+
+const waitForMain = async (ended: Promise<Ending>, deadline: number): Promise<boolean> => {
+  const wait = timer(deadline - performance.now());
+  const outcome = await Promise.race([ended.then(() => "ended" as const), wait.done]);
+  wait.cancel();
+  return outcome === "ended";
+};
+
+/** Run the budget to its end; resolves when nothing is left (or nothing more can be done). */
+export const stopAll = async (context: StopContext, request: StopRequest): Promise<void> => {
+  const { log, reaper, scope } = context;
+  const { main, signal, deadline } = request;
+  let overran: StopPhase | undefined;
+
+  if (main && signal !== undefined) {
+    const result = signalGroup(main.pgid, signal);
+    log.info("shutdown", "signalled the main command's process group", { pgid: main.pgid, signal: SIGNAL_NAMES[signal] ?? signal, result });
+    if (!(await waitForMain(main.ended, deadline))) overran = "main";
+  }
+
+  if (overran === undefined && reaper.hasChildren()) {
+    const left = signalEverythingLeft(scope, SIGNAL_NUMBERS.SIGTERM!);
+    if (left.length > 0) {
+      log.info("shutdown", "sent SIGTERM to the processes left", {
+        count: left.length,
+        pids: left.map((entry) => entry.pid),
+        budgetLeft: formatDurationMs(Math.max(0, deadline - performance.now())),
+      });
+    }
+    if (!(await waitForNoChildren(reaper, deadline))) overran = "remaining";
+  }
+
+  if (overran === undefined) return;
+  const killed = signalEverythingLeft(scope, SIGNAL_NUMBERS.SIGKILL!);
+  if (main) signalGroup(main.pgid, SIGNAL_NUMBERS.SIGKILL!);
+  log.warn("phase-overran", overran === "main"
+    ? "the main command did not exit within the grace period"
+    : "processes left after the main command did not exit within the grace period", { phase: overran });
+  for (const entry of killed) log.warn("killed", "sent SIGKILL", { pid: entry.pid, comm: entry.comm });
+  if (!(await waitForNoChildren(reaper, performance.now() + AFTER_KILL_WAIT_MS))) {
+    log.error("shutdown", "processes survived SIGKILL (uninterruptible sleep?); exiting without them");
+  }
+};
