@@ -134,6 +134,22 @@ static napi_value reset_signals_for_exec(napi_env env, napi_callback_info info) 
   return make_int(env, 0);
 }
 
+/*
+ * unblockSignal(sig): unblock one signal in the calling (main) thread. The
+ * executable runs with --disable-sigusr1, which makes Node block SIGUSR1 in
+ * every thread so it can never open the inspector; once boxinit's own handler
+ * is installed, the main thread unblocks it to receive and forward it.
+ */
+static napi_value unblock_signal(napi_env env, napi_callback_info info) {
+  int32_t sig;
+  if (!arg_int(env, info, 0, &sig)) return NULL;
+  sigset_t set;
+  sigemptyset(&set);
+  if (sigaddset(&set, sig) == -1) return make_int(env, -errno);
+  int rc = pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+  return make_int(env, rc == 0 ? 0 : -rc);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"peekZombie", NULL, peek_zombie, NULL, NULL, NULL, napi_default, NULL},
@@ -142,6 +158,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"enterForeground", NULL, enter_foreground, NULL, NULL, NULL, napi_default, NULL},
     {"setForeground", NULL, set_foreground_js, NULL, NULL, NULL, napi_default, NULL},
     {"getpgrp", NULL, getpgrp_js, NULL, NULL, NULL, napi_default, NULL},
+    {"unblockSignal", NULL, unblock_signal, NULL, NULL, NULL, napi_default, NULL},
     {"resetSignalsForExec", NULL, reset_signals_for_exec, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

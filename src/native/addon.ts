@@ -14,6 +14,7 @@ interface RawAddon {
   setForeground(fd: number, pgid: number): number;
   getpgrp(): number;
   resetSignalsForExec(): number;
+  unblockSignal(signal: number): number;
 }
 
 const REQUIRED_FUNCTIONS: ReadonlyArray<keyof RawAddon> = [
@@ -24,6 +25,7 @@ const REQUIRED_FUNCTIONS: ReadonlyArray<keyof RawAddon> = [
   "setForeground",
   "getpgrp",
   "resetSignalsForExec",
+  "unblockSignal",
 ];
 
 /** Where a packaged install (the base image) puts the addon: an exec-capable root. */
@@ -98,6 +100,12 @@ export class Native {
   /** Default signal dispositions and an empty mask, right before execve. */
   resetSignalsForExec(): void {
     this.#raw.resetSignalsForExec();
+  }
+
+  /** Unblock one signal in the main thread (see unblock_signal in native/boxinit.c). */
+  unblockSignal(signal: number): void {
+    const rc = this.#raw.unblockSignal(signal);
+    if (rc < 0) throw new NativeError("pthread_sigmask", -rc);
   }
 
   /** Our own process group id. */

@@ -94,6 +94,7 @@ export const runCommand = async (options: RunOptions, log: Logger, faults: Fault
     if (log.isEnabled("debug")) log.debug("signal-forwarded", "forwarded", { signal: name, as: sentName, pgid: main.pgid, result });
   };
   for (const name of HANDLED_SIGNALS) process.on(name, onSignal);
+  acceptSigusr1(native, log);
   faults.onFault = () => {
     isInternalFault = true;
     isStopping = true;
@@ -127,6 +128,21 @@ export const runCommand = async (options: RunOptions, log: Logger, faults: Fault
   const code = remapExitCode(exitCodeFor(ending, SIGNAL_NUMBERS), options.remaps);
   log.info("exit", "boxinit exiting", { code, reaped: reaper.reapedCount });
   return code;
+};
+
+// The executable runs with --disable-sigusr1: Node blocks SIGUSR1 from its
+// first instruction, so it can never open the inspector (code execution for
+// anyone who may signal PID 1). With our handler in place it is safe to take.
+const acceptSigusr1 = (native: Native | undefined, log: Logger): void => {
+  if (!native) {
+    log.warn("signal-dropped", "without the addon SIGUSR1 stays blocked and is not forwarded");
+    return;
+  }
+  try {
+    native.unblockSignal(SIGNAL_NUMBERS.SIGUSR1!);
+  } catch (error) {
+    log.warn("signal-dropped", `SIGUSR1 will not be forwarded: ${(error as Error).message}`);
+  }
 };
 
 // The command held the terminal's foreground; give it back to boxinit's group

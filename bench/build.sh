@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Builds what the scenarios run into build/bench/ (gitignored): the C helpers,
+# and the bare Node 24 SEA hello-world init made exactly the way the Makefile
+# makes dist/boxinit (blob with code cache, copied runtime, strip, postject).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+SEA_FUSE=NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2
+
+mkdir -p "$BUILD"
+
+# Static, like the test fixtures: the children's own start-up then costs the
+# same few microseconds under every init and no dynamic loader is measured.
+for source in "$BENCH"/*.c; do
+  out="$BUILD/$(basename "$source" .c)"
+  if [[ ! -x $out || $source -nt $out || $BENCH/bench-util.h -nt $out ]]; then
+    gcc -O2 -Wall -Wextra -Werror -static -o "$out" "$source"
+  fi
+done
+
+if [[ ! -x $HELLO_SEA || $BENCH/hello-init.cjs -nt $HELLO_SEA || $NODE24 -nt $HELLO_SEA ]]; then
+  # The config the brief fixes, and nothing else: no execArgv, no assets.
+  cat >"$BUILD/hello-sea-config.json" <<JSON
+{
+  "main": "$BENCH/hello-init.cjs",
+  "output": "$BUILD/hello-init.blob",
+  "disableExperimentalSEAWarning": true,
+  "useCodeCache": true,
+  "execArgvExtension": "none"
+}
+JSON
+  # Node prints "Wrote single executable preparation blob" on stderr; keep it for errors only.
+  if ! "$NODE24" --experimental-sea-config "$BUILD/hello-sea-config.json" >"$BUILD/hello-sea.log" 2>&1; then
+    cat "$BUILD/hello-sea.log" >&2
+    exit 1
+  fi
+  cp "$NODE24" "$HELLO_SEA.tmp"
+  strip "$HELLO_SEA.tmp"
+  # postject's warning about .note.100 is harmless (see PLATFORM.md).
+  postject "$HELLO_SEA.tmp" NODE_SEA_BLOB "$BUILD/hello-init.blob" --sentinel-fuse "$SEA_FUSE" >/dev/null 2>&1
+  mv "$HELLO_SEA.tmp" "$HELLO_SEA"
+fi
+
+# boxinit without boxinit.node beside it: a hard link (no 109 MB copy), so it
+# is always the current dist/boxinit.
+mkdir -p "$BUILD/embedded"
+ln -f "$BOXINIT" "$BUILD/embedded/boxinit"

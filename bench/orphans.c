@@ -1,0 +1,157 @@
+/*
+ * orphans zombies|storm COUNT DEADLINE_MS: run as the init's child, makes
+ * COUNT orphans by double fork and times how fast PID 1 reaps them, polling
+ * /proc/1/task/<tid>/children (the namespace's /proc, mounted by unshare).
+ *
+ * zombies: a middle process forks COUNT grandchildren that exit at once,
+ *   waits until all of them are zombies, stamps the time and exits: the kernel
+ *   hands all COUNT zombies to PID 1 in one go. reap_ns = that stamp → PID 1
+ *   has no child left but us. This is the init's own reaping rate; the cost of
+ *   creating and exiting processes is kept out of it.
+ * storm: fork, fork, exit, as fast as possible, COUNT times; the grandchildren
+ *   exit at once and each becomes an orphan as its parent exits.
+ *   reap_ns = first fork → none left (bounded by how fast we can fork).
+ * create_ns = first fork → last orphan made, in both modes.
+ *
+ * Prints one line: mode= count= create_ns= reap_ns= left_at_deadline=
+ * (reap_ns=-1 when some were still left DEADLINE_MS after the start).
+ */
+/* First: it defines _GNU_SOURCE before any system header. */
+#include "bench-util.h"
+
+#include <dirent.h>
+#include <sys/wait.h>
+
+static char buf[1 << 16];
+
+/* Reads a /proc file into buf; its length, or -1 when it is gone. */
+static ssize_t read_proc(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd == -1) return -1;
+  size_t len = 0;
+  ssize_t n;
+  while (len < sizeof buf - 1 && (n = read(fd, buf + len, sizeof buf - 1 - len)) > 0) len += (size_t)n;
+  close(fd);
+  buf[len] = '\0';
+  return (ssize_t)len;
+}
+
+/* Children of PID 1 across all its threads: a re-parented orphan may sit
+ * under any live thread of the reaper (kernel find_alive_thread). */
+static int count_init_children(void) {
+  DIR *tasks = opendir("/proc/1/task");
+  if (tasks == NULL) die("/proc/1/task");
+  int count = 0;
+  struct dirent *entry;
+  while ((entry = readdir(tasks)) != NULL) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    char path[300];
+    snprintf(path, sizeof path, "/proc/1/task/%s/children", entry->d_name);
+    ssize_t len = read_proc(path); /* -1: that thread exited meanwhile */
+    for (ssize_t i = 0; i < len; i++) count += buf[i] == ' '; /* every pid ends with a space */
+  }
+  closedir(tasks);
+  return count;
+}
+
+/* Whether every child of this (single-threaded) process is a zombie. */
+static int all_children_are_zombies(void) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+  if (read_proc(path) < 0) die(path);
+  static char pids[sizeof buf];
+  memcpy(pids, buf, sizeof pids);
+  for (char *cursor = pids; *cursor != '\0';) {
+    char *end;
+    long pid = strtol(cursor, &end, 10);
+    if (end == cursor) break;
+    cursor = end;
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    if (read_proc(path) < 0) continue;
+    char *close_paren = strrchr(buf, ')'); /* comm may hold spaces and ')' */
+    if (close_paren == NULL || close_paren[2] != 'Z') return 0;
+  }
+  return 1;
+}
+
+static void wait_for(pid_t pid) {
+  while (waitpid(pid, NULL, 0) == -1) {
+    if (errno != EINTR) die("waitpid");
+  }
+}
+
+/* Returns the time the middle process exited with COUNT zombie children. */
+static int64_t hand_over_zombies(int count) {
+  int stamp[2];
+  if (pipe2(stamp, O_CLOEXEC) == -1) die("pipe2");
+  pid_t middle = fork();
+  if (middle == -1) die("fork");
+  if (middle == 0) {
+    for (int i = 0; i < count; i++) {
+      pid_t grandchild = fork();
+      if (grandchild == -1) die("fork grandchild");
+      if (grandchild == 0) _exit(0);
+    }
+    while (!all_children_are_zombies()) usleep(1000);
+    int64_t released_ns = now_ns();
+    write_all(stamp[1], (const char *)&released_ns, sizeof released_ns);
+    _exit(0); /* the kernel re-parents all the zombies to PID 1 here */
+  }
+  close(stamp[1]);
+  int64_t released_ns;
+  if (read(stamp[0], &released_ns, sizeof released_ns) != (ssize_t)sizeof released_ns) {
+    die_msg("orphans: the middle process died before handing over its zombies");
+  }
+  close(stamp[0]);
+  wait_for(middle);
+  return released_ns;
+}
+
+static void make_exiting_orphans(int count) {
+  for (int i = 0; i < count; i++) {
+    pid_t middle = fork();
+    if (middle == -1) die("fork");
+    if (middle == 0) {
+      if (fork() == -1) _exit(1);
+      _exit(0); /* the grandchild returns here too and exits at once */
+    }
+    wait_for(middle);
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc != 4) die_msg("usage: orphans zombies|storm COUNT DEADLINE_MS");
+  int is_zombies = strcmp(argv[1], "zombies") == 0;
+  if (!is_zombies && strcmp(argv[1], "storm") != 0) die_msg("orphans: mode is zombies or storm");
+  int count = atoi(argv[2]);
+  int64_t deadline_ms = atoll(argv[3]);
+  if (getpid() == 1) die_msg("orphans: must run under an init, not as PID 1");
+
+  int64_t first_fork_ns = now_ns();
+  int64_t start_ns = first_fork_ns; /* where reap_ns counts from */
+  if (is_zombies) {
+    start_ns = hand_over_zombies(count);
+  } else {
+    make_exiting_orphans(count);
+  }
+  int64_t created_ns = now_ns();
+
+  /* Poll every 200 us: fine enough for reap times of milliseconds, while
+   * leaving the CPU to the init (2 cores here). */
+  int64_t deadline_ns = start_ns + deadline_ms * 1000000;
+  int64_t reap_ns = -1;
+  int left;
+  for (;;) {
+    left = count_init_children() - 1;
+    int64_t now = now_ns();
+    if (left == 0) {
+      reap_ns = now - start_ns;
+      break;
+    }
+    if (now >= deadline_ns) break;
+    usleep(200);
+  }
+  printf("mode=%s count=%d create_ns=%lld reap_ns=%lld left_at_deadline=%d\n", argv[1], count,
+         (long long)(created_ns - first_fork_ns), (long long)reap_ns, left);
+  return 0;
+}

@@ -1,0 +1,161 @@
+// Runs the built dist/boxinit the way it is used: as PID 1 of a fresh PID
+// namespace (unshare --pid --fork --mount-proc, needs root) or as a child
+// subreaper. Waits on output markers with deadlines, never fixed sleeps, and
+// kills every process tree it started in teardown.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { descendantsOf, readProcTable } from "../../src/pid1/proc-table.ts";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+export const BOXINIT = join(ROOT, "dist/boxinit");
+export const FIXTURES = join(ROOT, "build/fixtures");
+export const fixture = (name: string): string => join(FIXTURES, name);
+
+export type Mode = "pid1" | "subreaper";
+export const MODES: readonly Mode[] = ["pid1", "subreaper"];
+
+/** Why a mode cannot run here, or undefined when it can. Tests fail on it, never skip. */
+export const missingPrerequisite = (mode: Mode): string | undefined => {
+  if (!existsSync(BOXINIT)) return `${BOXINIT} is missing: run "make" first`;
+  if (!existsSync(join(FIXTURES, "signal-echo"))) return `${FIXTURES} is missing: run "make fixtures" first`;
+  if (mode === "pid1" && process.getuid?.() !== 0) {
+    return "PID 1 tests need root for unshare --pid --fork --mount-proc: run them as root (sudo make test)";
+  }
+  return undefined;
+};
+
+export interface Ended {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface StartOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  stdin?: "ignore" | "pipe";
+}
+
+/** A started boxinit with captured output. */
+export class BoxinitRun {
+  readonly child: ChildProcess;
+  readonly mode: Mode;
+  stdout = "";
+  stderr = "";
+  readonly ended: Promise<Ended>;
+  #waiters: Array<() => void> = [];
+
+  constructor(mode: Mode, args: readonly string[], options: StartOptions = {}) {
+    this.mode = mode;
+    const argv = mode === "pid1" ? ["--pid", "--fork", "--mount-proc", BOXINIT, ...args] : [...args];
+    const env = { ...process.env, ...options.env };
+    delete env.NODE_OPTIONS; // tap's own loader options must not reach the binary under test
+    this.child = spawn(mode === "pid1" ? "unshare" : BOXINIT, argv, {
+      cwd: options.cwd,
+      env,
+      stdio: [options.stdin ?? "ignore", "pipe", "pipe"],
+    });
+    this.child.stdout!.on("data", (chunk: Buffer) => this.#append("stdout", chunk));
+    this.child.stderr!.on("data", (chunk: Buffer) => this.#append("stderr", chunk));
+    this.ended = new Promise((resolveEnded) => {
+      this.child.once("close", (code, signal) => resolveEnded({ code, signal }));
+    });
+    RUNNING.add(this);
+    void this.ended.then(() => RUNNING.delete(this));
+  }
+
+  #append(stream: "stdout" | "stderr", chunk: Buffer): void {
+    this[stream] += chunk.toString();
+    for (const waiter of this.#waiters.splice(0)) waiter();
+  }
+
+  /** Resolve once stdout or stderr matches; reject at the deadline with what was seen. */
+  async waitFor(pattern: RegExp, stream: "stdout" | "stderr" = "stdout", timeoutMs = 10_000): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const match = this[stream].match(pattern);
+      if (match) return match;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(`timed out waiting for ${pattern} on ${stream}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
+      }
+      await new Promise<void>((wake) => {
+        const timer = setTimeout(wake, Math.min(left, 200));
+        this.#waiters.push(() => { clearTimeout(timer); wake(); });
+      });
+    }
+  }
+
+  /** boxinit's own pid as the host sees it (unshare's child in PID 1 mode). */
+  async boxinitPid(timeoutMs = 5000): Promise<number> {
+    const outer = this.child.pid!;
+    if (this.mode === "subreaper") return outer;
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const children = readChildren(outer);
+      if (children.length > 0) return children[0]!;
+      await sleep(10);
+    }
+    throw new Error("unshare did not start boxinit");
+  }
+
+  /** Send a signal to boxinit itself. */
+  async signal(name: NodeJS.Signals): Promise<void> {
+    process.kill(await this.boxinitPid(), name);
+  }
+
+  /** Wait for the end, failing after timeoutMs. */
+  async result(timeoutMs = 20_000): Promise<Ended> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`boxinit did not exit within ${timeoutMs} ms\nstdout: ${this.stdout}\nstderr: ${this.stderr}`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.ended, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** SIGKILL the whole tree this run started. */
+  kill(): void {
+    const root = this.child.pid;
+    if (root === undefined || this.child.exitCode !== null) return;
+    const tree = descendantsOf(root, readProcTable());
+    for (const pid of [root, ...tree.map((entry) => entry.pid)]) {
+      try { process.kill(pid, "SIGKILL"); } catch { /* already gone */ }
+    }
+  }
+}
+
+const RUNNING = new Set<BoxinitRun>();
+
+/** Kill every run still alive: call from a teardown. */
+export const killAllRuns = (): void => {
+  for (const run of RUNNING) run.kill();
+};
+
+export const sleep = (ms: number): Promise<void> => new Promise((wake) => setTimeout(wake, ms));
+
+const readChildren = (pid: number): number[] => {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+};
+
+/** Start boxinit in a mode with the given arguments. */
+export const startBoxinit = (mode: Mode, args: readonly string[], options?: StartOptions): BoxinitRun =>
+  new BoxinitRun(mode, args, options);
+
+/** Run to the end and return the result with output. */
+export const runBoxinit = async (
+  mode: Mode,
+  args: readonly string[],
+  options?: StartOptions & { timeoutMs?: number },
+): Promise<Ended & { stdout: string; stderr: string }> => {
+  const run = startBoxinit(mode, args, options);
+  const ended = await run.result(options?.timeoutMs);
+  return { ...ended, stdout: run.stdout, stderr: run.stderr };
+};

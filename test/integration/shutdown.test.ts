@@ -1,0 +1,70 @@
+// The one shutdown budget: daemons a start script left behind get SIGTERM and
+// time to clean up; a command that ignores TERM is killed at the deadline.
+import t from "tap";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MODES, fixture, killAllRuns, missingPrerequisite, runBoxinit, startBoxinit } from "../helpers/boxinit.ts";
+
+t.teardown(killAllRuns);
+
+// A daemon that escapes the main command's process group (setsid) and writes
+// a file when TERM asks it to stop.
+const daemonScript = (out: string): string =>
+  `setsid sh -c 'trap "sleep 0.3; echo cleaned > ${out}; exit 0" TERM; echo daemon-ready; while :; do sleep 0.05; done' &`;
+
+for (const mode of MODES) {
+  t.test(`${mode}: shutdown`, async (t) => {
+    const missing = missingPrerequisite(mode);
+    if (missing) return t.fail(missing);
+    const dir = mkdtempSync(join(tmpdir(), "boxinit-shutdown-"));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+    await t.test("on SIGTERM a daemonized grandchild gets TERM and finishes its cleanup first", async (t) => {
+      const out = join(dir, `${mode}-signal`);
+      const run = startBoxinit(mode, ["--", "/bin/sh", "-c", `${daemonScript(out)} exec ${fixture("signal-echo")}`]);
+      await run.waitFor(/daemon-ready/);
+      await run.waitFor(/^ready$/m);
+      await run.signal("SIGTERM");
+      const ended = await run.result();
+      t.equal(ended.code, 0, "exit code of the main command");
+      t.equal(readFileSync(out, "utf8"), "cleaned\n", "the daemon's cleanup ran before boxinit exited");
+      t.match(run.stderr, /sent SIGTERM to the processes left count=\d+/);
+      t.notMatch(run.stderr, /killed/);
+    });
+
+    await t.test("a start script that daemonizes and exits: its daemon is stopped with TERM, not a kernel KILL", async (t) => {
+      const out = join(dir, `${mode}-exit`);
+      const result = await runBoxinit(mode, ["--", "/bin/sh", "-c", `${daemonScript(out)} sleep 0.2; exit 5`]);
+      t.equal(result.code, 5, "the start script's own code");
+      t.equal(readFileSync(out, "utf8"), "cleaned\n");
+    });
+
+    await t.test("a command that ignores TERM is killed at the grace deadline: 137", async (t) => {
+      const run = startBoxinit(mode, ["--grace", "1s", "--", "/bin/sh", "-c", "trap '' TERM; echo ready; sleep 1000"]);
+      await run.waitFor(/^ready$/m);
+      const sentAt = Date.now();
+      await run.signal("SIGTERM");
+      const ended = await run.result();
+      t.equal(ended.code, 137);
+      t.match(run.stderr, /phase-overran: the main command did not exit within the grace period phase=main/);
+      t.match(run.stderr, /killed: sent SIGKILL pid=\d+ comm=sleep/);
+      t.ok(Date.now() - sentAt >= 1000, "not killed before the deadline");
+    });
+
+    await t.test("a process left behind that ignores TERM is killed at the deadline; the code stays the command's", async (t) => {
+      const result = await runBoxinit(mode, ["--grace", "500ms", "--", "/bin/sh", "-c", "(trap '' TERM; exec sleep 1000) & exit 4"]);
+      t.equal(result.code, 4);
+      t.match(result.stderr, /phase=remaining/);
+      t.match(result.stderr, /killed: sent SIGKILL pid=\d+ comm=sleep/);
+    });
+
+    await t.test("a prompt exit ends the wait at once: no grace is spent", async (t) => {
+      const run = startBoxinit(mode, ["--grace", "30s", "--", fixture("signal-echo")]);
+      await run.waitFor(/^ready$/m);
+      await run.signal("SIGTERM");
+      const ended = await run.result(10_000);
+      t.equal(ended.code, 0, "exited long before the 30 s grace");
+    });
+  });
+}
