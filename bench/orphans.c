@@ -13,7 +13,7 @@
  *   reap_ns = first fork → none left (bounded by how fast we can fork).
  * create_ns = first fork → last orphan made, in both modes.
  *
- * Prints one line: mode= count= create_ns= reap_ns= left_at_deadline=
+ * Prints one line: mode= count= create_ns= reap_ns= left_at_deadline= polls=
  * (reap_ns=-1 when some were still left DEADLINE_MS after the start).
  */
 /* First: it defines _GNU_SOURCE before any system header. */
@@ -141,8 +141,10 @@ int main(int argc, char **argv) {
   int64_t deadline_ns = start_ns + deadline_ms * 1000000;
   int64_t reap_ns = -1;
   int left;
+  int polls = 0;
   for (;;) {
     left = count_init_children() - 1;
+    polls++;
     int64_t now = now_ns();
     if (left == 0) {
       reap_ns = now - start_ns;
@@ -151,7 +153,7 @@ int main(int argc, char **argv) {
     if (now >= deadline_ns) break;
     usleep(200);
   }
-  printf("mode=%s count=%d create_ns=%lld reap_ns=%lld left_at_deadline=%d\n", argv[1], count,
-         (long long)(created_ns - first_fork_ns), (long long)reap_ns, left);
+  printf("mode=%s count=%d create_ns=%lld reap_ns=%lld left_at_deadline=%d polls=%d\n", argv[1], count,
+         (long long)(created_ns - first_fork_ns), (long long)reap_ns, left, polls);
   return 0;
 }

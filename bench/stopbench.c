@@ -1,8 +1,10 @@
 /*
- * stopbench SETTLE_MS TIMEOUT_MS -- CMD...: starts CMD (`unshare ... INIT
- * sigecho`), waits for "ready" and SETTLE_MS more, sends SIGTERM to the
- * init's host pid and times the init's exit through a pidfd (readable when
- * the process has exited, child of ours or not). Prints one line:
+ * stopbench init|child SETTLE_MS TIMEOUT_MS -- CMD...: starts CMD (`unshare
+ * ... INIT sigecho`), waits for "ready" and SETTLE_MS more, sends SIGTERM to
+ * the init's host pid (init: what `docker stop` does) or straight to sigecho
+ * (child: the command ends by itself, so any init can be compared, even one
+ * that ignores SIGTERM), and times the init's exit through a pidfd (readable
+ * when the process has exited, child of ours or not). Prints one line:
  *   to_child_ns child_own_ns overhead_ns total_ns
  * kill → child's handler, child's handler → its exit, child's exit → init's
  * exit, kill → init's exit; or "no-exit" when the init was still running at
@@ -16,12 +18,13 @@
 #include <sys/wait.h>
 
 int main(int argc, char **argv) {
-  if (argc < 5 || strcmp(argv[3], "--") != 0) die_msg("usage: stopbench SETTLE_MS TIMEOUT_MS -- CMD...");
-  useconds_t settle_us = (useconds_t)atoi(argv[1]) * 1000;
-  int timeout_ms = atoi(argv[2]);
+  if (argc < 6 || strcmp(argv[4], "--") != 0) die_msg("usage: stopbench init|child SETTLE_MS TIMEOUT_MS -- CMD...");
+  int is_to_child = strcmp(argv[1], "child") == 0;
+  useconds_t settle_us = (useconds_t)atoi(argv[2]) * 1000;
+  int timeout_ms = atoi(argv[3]);
 
   int out_fd;
-  pid_t launcher = spawn_piped(argv + 4, &out_fd);
+  pid_t launcher = spawn_piped(argv + 5, &out_fd);
   struct line_reader reader = {.fd = out_fd, .len = 0};
   char line[128];
   if (read_line(&reader, line, sizeof line, now_ns() + 10000000000LL) != 1 || strcmp(line, "ready") != 0) {
@@ -29,13 +32,15 @@ int main(int argc, char **argv) {
   }
   pid_t init = first_child(launcher, now_ns() + 1000000000LL);
   if (init <= 0) die_msg("stopbench: no init under unshare");
+  pid_t child = first_child(init, now_ns() + 1000000000LL);
+  if (child <= 0) die_msg("stopbench: no child under the init");
   int pidfd = (int)syscall(SYS_pidfd_open, init, 0);
   if (pidfd == -1) die("pidfd_open");
   /* Let a Node init finish whatever it does right after spawning. */
   usleep(settle_us);
 
   int64_t sent_ns = now_ns();
-  if (kill(init, SIGTERM) == -1) die("kill");
+  if (kill(is_to_child ? child : init, SIGTERM) == -1) die("kill");
   /* Wait on the pidfd alone: sigecho's lines stay in the pipe meanwhile, and
    * the wake-up is the init's exit, not our reading. */
   struct pollfd p = {.fd = pidfd, .events = POLLIN};
@@ -46,7 +51,8 @@ int main(int argc, char **argv) {
   if (rc == -1) die("poll pidfd");
   if (rc == 0) {
     printf("no-exit\n");
-    kill(init, SIGKILL);
+    /* Killing the child lets even an init that ignored SIGTERM exit by itself. */
+    kill(child, SIGKILL);
     waitpid(launcher, NULL, 0);
     return 0;
   }

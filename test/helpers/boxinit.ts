@@ -48,8 +48,8 @@ export class BoxinitRun {
   constructor(mode: Mode, args: readonly string[], options: StartOptions = {}) {
     this.mode = mode;
     const argv = mode === "pid1" ? ["--pid", "--fork", "--mount-proc", BOXINIT, ...args] : [...args];
-    const env = { ...process.env, ...options.env };
-    delete env.NODE_OPTIONS; // tap's own loader options must not reach the binary under test
+    // tap's own loader options must not reach the binary under test; a test's own may.
+    const env = { ...process.env, NODE_OPTIONS: undefined, ...options.env };
     this.child = spawn(mode === "pid1" ? "unshare" : BOXINIT, argv, {
       cwd: options.cwd,
       env,

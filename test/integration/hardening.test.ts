@@ -1,0 +1,71 @@
+// What must not reach or break PID 1: an app's NODE_OPTIONS, SIGUSR1 opening
+// Node's inspector, and a missing addon (boxinit runs on and says so).
+import t from "tap";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BOXINIT, MODES, fixture, killAllRuns, missingPrerequisite, runBoxinit, startBoxinit } from "../helpers/boxinit.ts";
+
+t.teardown(killAllRuns);
+
+// Is anything listening on TCP port 9229 (Node's inspector) on this host?
+const inspectorListening = (): boolean => {
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try { text = readFileSync(table, "utf8"); } catch { continue; }
+    for (const line of text.split("\n").slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      if (local?.endsWith(":2405") && state === "0A") return true;
+    }
+  }
+  return false;
+};
+
+for (const mode of MODES) {
+  t.test(`${mode}: hardening`, async (t) => {
+    const missing = missingPrerequisite(mode);
+    if (missing) return t.fail(missing);
+
+    await t.test("NODE_OPTIONS meant for the app does not reach boxinit but does reach the app", async (t) => {
+      const result = await runBoxinit(mode, ["-q", "--", "/bin/sh", "-c", 'echo "app sees: $NODE_OPTIONS"; exit 3'], {
+        env: { NODE_OPTIONS: "--require /nonexistent/preload.js" },
+      });
+      t.equal(result.code, 3);
+      t.match(result.stdout, /app sees: --require \/nonexistent\/preload.js/);
+      t.notMatch(result.stderr, /Cannot find module|preload/);
+    });
+
+    await t.test("SIGUSR1 is forwarded and never opens the inspector", async (t) => {
+      t.notOk(inspectorListening(), "nothing listens on 9229 before the test");
+      const run = startBoxinit(mode, ["-q", "--", fixture("signal-echo")]);
+      await run.waitFor(/^ready$/m);
+      await run.signal("SIGUSR1");
+      await run.waitFor(/signal USR1/);
+      t.notOk(inspectorListening(), "nothing listens on 9229 after SIGUSR1");
+      await run.signal("SIGTERM");
+      t.equal((await run.result()).code, 0);
+      t.notMatch(run.stderr, /Debugger listening/);
+    });
+
+    await t.test("without a loadable addon the command still runs and boxinit warns", async (t) => {
+      const result = await runBoxinit(mode, ["--", "/bin/sh", "-c", "exit 9"], { env: { BOXINIT_ADDON: "/nonexistent/boxinit.node" } });
+      t.equal(result.code, 9);
+      t.match(result.stderr, /warning: addon: native addon could not be loaded: orphaned processes will NOT be reaped/);
+      t.match(result.stderr, /\/nonexistent\/boxinit.node: not found/);
+    });
+
+    await t.test("the copy beside the executable is used, and the embedded copy when there is none", async (t) => {
+      const beside = await runBoxinit(mode, ["-v", "--", "/bin/true"]);
+      t.match(beside.stderr, new RegExp(`addon: native addon loaded from=${join(BOXINIT, "..", "boxinit.node").replace(/[.]/g, "[.]")}`));
+      const dir = mkdtempSync(join(tmpdir(), "boxinit-alone-"));
+      t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+      copyFileSync(BOXINIT, join(dir, "boxinit"));
+      // Run the lone copy directly (no unshare needed to see the loader's choice).
+      const { spawnSync } = await import("node:child_process");
+      const alone = spawnSync(join(dir, "boxinit"), ["-v", "--", fixture("orphans"), "50"], { encoding: "utf8" });
+      t.equal(alone.status, 0, alone.stderr);
+      t.match(alone.stderr, /native addon loaded from="embedded copy"/);
+      t.match(alone.stdout, /zombies=0/, "the embedded addon reaps");
+    });
+  });
+}

@@ -1,0 +1,51 @@
+// Interactive use on a real pty: the command owns the terminal's foreground,
+// so Ctrl-C reaches it exactly once and boxinit not at all, and bash -i has
+// job control.
+import t from "tap";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { BOXINIT, MODES, ROOT, fixture, missingPrerequisite, type Mode } from "../helpers/boxinit.ts";
+
+type Step = ["expect" | "send", string];
+
+const onPty = (mode: Mode, args: readonly string[], steps: readonly Step[]): Promise<{ transcript: string; code: number | null }> =>
+  new Promise((resolve) => {
+    const command = mode === "pid1" ? ["unshare", "--pid", "--fork", "--mount-proc", BOXINIT, ...args] : [BOXINIT, ...args];
+    const child = spawn("python3", [join(ROOT, "test/helpers/pty-session.py"), JSON.stringify(steps), "--", ...command], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let transcript = "";
+    child.stdout.on("data", (chunk: Buffer) => { transcript += chunk.toString(); });
+    child.on("close", (code) => resolve({ transcript, code }));
+  });
+
+for (const mode of MODES) {
+  t.test(`${mode}: terminal`, async (t) => {
+    const missing = missingPrerequisite(mode);
+    if (missing) return t.fail(missing);
+
+    await t.test("Ctrl-C reaches the foreground program exactly once and boxinit zero times", async (t) => {
+      const { transcript, code } = await onPty(mode, ["-v", "--", fixture("sigint-count")], [["expect", "^ready"], ["send", "\x03"], ["expect", "sigint=\\d"]]);
+      t.equal(code, 0, transcript);
+      t.match(transcript, /sigint=1\b/);
+      t.match(transcript, /terminal=true/, "boxinit gave the command the terminal");
+      t.notMatch(transcript, /stop requested|signal-forwarded/, "boxinit itself got no signal");
+      t.match(transcript, /pty-exit=0/);
+    });
+
+    await t.test("bash -i gets job control", async (t) => {
+      const { transcript, code } = await onPty(mode, ["-q", "--", "bash", "--norc", "-i"], [
+        ["expect", "[$#] $"],
+        ["send", "sleep 30 &\n"],
+        ["send", "jobs; echo flags=$-\n"],
+        ["expect", "flags=\\w+"],
+        ["send", "kill %1; exit 7\n"],
+      ]);
+      t.equal(code, 0, transcript);
+      t.match(transcript, /flags=\w*m/, "monitor mode (job control) is on");
+      t.match(transcript, /\[1\]\+\s+Running\s+sleep 30/);
+      t.notMatch(transcript, /no job control|cannot set terminal process group/);
+      t.match(transcript, /pty-exit=7/, "bash's exit code comes back");
+    });
+  });
+}
