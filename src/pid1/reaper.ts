@@ -115,8 +115,10 @@ export class Reaper {
   #trackNodeChildren(): void {
     const owned = this.#owned;
     const reaper = this;
-    const originalSpawn = ChildProcess.prototype.spawn;
-    ChildProcess.prototype.spawn = function spawnAndOwn(this: ChildProcess, ...args: Parameters<ChildProcess["spawn"]>) {
+    // ChildProcess#spawn is internal API (stable since Node 0.x), absent from the types.
+    const prototype = ChildProcess.prototype as ChildProcess & { spawn: (...args: unknown[]) => unknown };
+    const originalSpawn = prototype.spawn;
+    prototype.spawn = function spawnAndOwn(this: ChildProcess, ...args: unknown[]) {
       const result = originalSpawn.apply(this, args);
       const pid = this.pid;
       if (pid !== undefined) {

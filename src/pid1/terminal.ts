@@ -38,5 +38,7 @@ export const runForegroundHelper = (args: readonly string[]): never => {
   }
   // The file was resolved and checked by the parent: execve failing here is
   // not expected, and Node aborts (SIGABRT) if it does.
-  process.execve(file, [argv0, ...rest], process.env);
+  process.execve?.(file, [argv0, ...rest], process.env);
+  writeLine(2, "boxinit: error: terminal: this Node runtime has no process.execve\n");
+  return process.exit(70);
 };

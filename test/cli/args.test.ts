@@ -1,0 +1,59 @@
+import t from "tap";
+import { DEFAULT_GRACE_MS, parseInitArgs } from "../../src/cli/args.ts";
+
+const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => parseInitArgs(argv, env);
+
+t.test("defaults and the command after --", async (t) => {
+  const result = parse(["--", "sleep", "--grace", "1"]);
+  t.ok(result.ok);
+  if (!result.ok) return;
+  t.same(result.args.command, ["sleep", "--grace", "1"], "options after -- belong to the command");
+  t.equal(result.args.graceMs, DEFAULT_GRACE_MS);
+  t.equal(result.args.logFormat, "text");
+  t.equal(result.args.verbosity, 0);
+});
+
+t.test("tini style: the first non-option starts the command", async (t) => {
+  const result = parse(["-v", "sleep", "-v"]);
+  t.ok(result.ok && result.args.command.join(" ") === "sleep -v" && result.args.verbosity === 1);
+});
+
+t.test("options and environment", async (t) => {
+  const result = parse(["--grace=2s", "--log-format", "json", "-vv", "--rewrite", "TERM:QUIT", "--remap-exit", "143:0", "--", "x"], { BOXINIT_GRACE: "5s" });
+  t.ok(result.ok);
+  if (!result.ok) return;
+  t.equal(result.args.graceMs, 2000, "the flag beats the environment");
+  t.equal(result.args.logFormat, "json");
+  t.equal(result.args.verbosity, 2);
+  t.equal(result.args.rewrites.get(15), 3);
+  t.equal(result.args.remaps.get(143), 0);
+  const fromEnv = parse(["--", "x"], { BOXINIT_GRACE: "250ms", BOXINIT_LOG_FORMAT: "json" });
+  t.ok(fromEnv.ok && fromEnv.args.graceMs === 250 && fromEnv.args.logFormat === "json");
+  const quiet = parse(["-q", "--", "x"]);
+  t.ok(quiet.ok && quiet.args.verbosity === -1);
+});
+
+t.test("every problem reported at once", async (t) => {
+  const result = parse(["--grace", "soon", "--log-format", "xml", "--bogus", "--rewrite", "NOPE:TERM"], { BOXINIT_GRACE: "forever" });
+  t.notOk(result.ok);
+  if (result.ok) return;
+  t.same(result.errors, [
+    'BOXINIT_GRACE: expected a duration such as 250ms, 9s, 5m, got "forever"',
+    '--grace: expected a duration such as 250ms, 9s, 5m, got "soon"',
+    '--log-format: expected text|json, got "xml"',
+    "--bogus: unknown option (see boxinit --help)",
+    '--rewrite: expected FROM:TO signal names or numbers (e.g. TERM:QUIT, WINCH:0), got "NOPE:TERM"',
+    "no command given: boxinit [OPTIONS] -- CMD [ARGS...] (see boxinit --help)",
+  ]);
+});
+
+t.test("a missing value is named", async (t) => {
+  const result = parse(["--grace"]);
+  t.notOk(result.ok);
+  if (!result.ok) t.match(result.errors[0], /--grace: expects a value/);
+});
+
+t.test("help and version need no command", async (t) => {
+  t.ok(parse(["--help"]).ok);
+  t.ok(parse(["--version"]).ok);
+});

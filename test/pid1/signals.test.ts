@@ -1,0 +1,35 @@
+import t from "tap";
+import { HANDLED_SIGNALS, SIGNAL_NAMES, SIGNAL_ROUTES, parseRewrites, parseSignal, rewriteSignal } from "../../src/pid1/signals.ts";
+
+t.test("routes", async (t) => {
+  t.equal(SIGNAL_ROUTES.SIGTERM, "shutdown");
+  t.equal(SIGNAL_ROUTES.SIGINT, "shutdown");
+  t.equal(SIGNAL_ROUTES.SIGQUIT, "shutdown");
+  t.equal(SIGNAL_ROUTES.SIGHUP, "forward");
+  for (const never of ["SIGCHLD", "SIGKILL", "SIGSTOP", "SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL"]) {
+    t.notOk(HANDLED_SIGNALS.includes(never as NodeJS.Signals), `${never} is not handled`);
+  }
+});
+
+t.test("signal names", async (t) => {
+  t.equal(parseSignal("TERM"), 15);
+  t.equal(parseSignal("SIGTERM"), 15);
+  t.equal(parseSignal("sigterm"), 15);
+  t.equal(parseSignal("15"), 15);
+  t.equal(parseSignal("0"), 0);
+  t.equal(parseSignal("NOPE"), undefined);
+  t.equal(parseSignal("99"), undefined);
+  t.equal(SIGNAL_NAMES[29], "SIGIO", "canonical name for a shared number");
+});
+
+t.test("rewrites", async (t) => {
+  const { table, errors } = parseRewrites(["TERM:QUIT", "10:12", "WINCH:0"]);
+  t.same(errors, []);
+  t.equal(rewriteSignal(15, table), 3);
+  t.equal(rewriteSignal(10, table), 12);
+  t.equal(rewriteSignal(28, table), 0);
+  t.equal(rewriteSignal(1, table), 1);
+  const bad = parseRewrites(["TERM", "FOO:BAR", "0:TERM", "TERM:QUIT:HUP"]);
+  t.equal(bad.errors.length, 4);
+  t.match(bad.errors[0], /--rewrite: expected FROM:TO signal names or numbers/);
+});
