@@ -50,12 +50,12 @@ typecheck: node_modules/.installed
 	tsc -p .
 
 test: all fixtures typecheck
-	tap
+	bash test/run.sh
 
 bench: all fixtures
 	bash bench/run.sh
 
-demo: all
+demo: all fixtures
 	bash examples/demo.sh
 
 clean:
