@@ -1,6 +1,9 @@
 // Exit codes through boxinit, as PID 1 and as subreaper: every code 0-255,
 // 128+N for death by signal N, 127/126 for exec failures, and --remap-exit.
 import t from "tap";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { MODES, killAllRuns, missingPrerequisite, runBoxinit } from "../helpers/boxinit.ts";
 
 t.teardown(killAllRuns);
@@ -44,7 +47,10 @@ for (const mode of MODES) {
     });
 
     await t.test("a file that is not executable gives 126", async (t) => {
-      const result = await runBoxinit(mode, ["--", "/etc/hostname"]);
+      const dir = mkdtempSync(join(tmpdir(), "boxinit-126-"));
+      t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+      writeFileSync(join(dir, "script"), "#!/bin/sh\necho ran\n", { mode: 0o644 });
+      const result = await runBoxinit(mode, ["--", join(dir, "script")]);
       t.equal(result.code, 126);
       t.match(result.stderr, /not an executable file/);
     });

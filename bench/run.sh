@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# `make bench`: builds the helpers, runs every scenario (each init as PID 1 of
+# its own PID namespace, side by side in one run) and writes bench/RESULTS.md.
+# Needs root (unshare --pid), tini, dumb-init, hyperfine; ~2–3 minutes.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ensure_built
+
+SCENARIOS=(startup rss orphans signals shutdown)
+started=$(date +%s)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+rm -f "$RESULTS_DIR"/*.md "$RESULTS_DIR"/*.summary
+
+for scenario in "${SCENARIOS[@]}"; do
+  echo "== $scenario" >&2
+  bash "$BENCH/$scenario.sh" >/dev/null
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# What the numbers were measured with: a reader must be able to tell which
+# build and which machine they describe.
+commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ -n $(git -C "$REPO" status --porcelain -- src native sea-config.json package.json 2>/dev/null) ]]; then
+  commit="$commit + uncommitted changes in src/native"
+fi
+
+out="$BENCH/RESULTS.md.tmp"
+{
+  echo "# boxinit benchmark results"
+  echo
+  echo "Written by \`make bench\` (bench/run.sh); see bench/README.md for what each scenario does."
+  echo "Every init ran as PID 1 of its own PID namespace (\`unshare --pid --fork --mount-proc\`), stdin"
+  echo "/dev/null, NODE_EXTRA_CA_CERTS unset, all in the same run."
+  echo
+  echo "| | |"
+  echo "|---|---|"
+  echo "| date | $(date -u '+%Y-%m-%d %H:%M UTC') |"
+  echo "| CPU | $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), nproc $(nproc) |"
+  echo "| kernel | $(uname -r) |"
+  echo "| OS | $(. /etc/os-release && echo "$PRETTY_NAME") |"
+  echo "| Node (boxinit and the bare SEA) | $("$NODE24" --version) |"
+  echo "| boxinit | $("$BOXINIT" --version 2>/dev/null | awk '{ print $2 }'), commit $commit, dist/boxinit built $(date -u -r "$BOXINIT" '+%Y-%m-%d %H:%M UTC') |"
+  echo "| tini / dumb-init | $(tini --version | awk '{ print $3 }') / $(dumb-init --version 2>&1 | awk '{ print $2 }') (Debian packages) |"
+  echo "| load average (1/5/15 min) | before $load_before, after $load_after |"
+  echo "| duration | $(($(date +%s) - started)) s |"
+  echo
+  echo "A load average near or above the core count means other work shared the CPUs: the medians"
+  echo "then carry that noise (ratios within one run are the fairer comparison)."
+  echo
+  echo "## Targets (boxinit)"
+  echo
+  echo "| target | measured | verdict |"
+  echo "|---|---|---|"
+  for scenario in "${SCENARIOS[@]}"; do cat "$RESULTS_DIR/$scenario.summary"; done
+  echo
+  for scenario in "${SCENARIOS[@]}"; do cat "$RESULTS_DIR/$scenario.md"; done
+} >"$out"
+mv "$out" "$BENCH/RESULTS.md"
+echo "bench: wrote $BENCH/RESULTS.md" >&2
