@@ -82,7 +82,8 @@ export const textSink = (fd = 2): Sink => ({
 export const jsonSink = async (fd = 2): Promise<Sink> => {
   const { default: pino } = await import("pino");
   const logger = pino(
-    { base: { pid: process.pid, name: "boxinit" }, level: "trace", timestamp: pino.stdTimeFunctions.isoTime },
+    // No pid in the base: events carry the pid of their subject under that key.
+    { base: { name: "boxinit" }, level: "trace", timestamp: pino.stdTimeFunctions.isoTime },
     pino.destination({ dest: fd, sync: true }),
   );
   return {
