@@ -3,6 +3,7 @@
 # and the bare Node 24 SEA hello-world init made exactly the way the Makefile
 # makes dist/boxinit (blob with code cache, copied runtime, strip, postject).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SEA_FUSE=NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2

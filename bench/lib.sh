@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the bench scripts: paths, the inits compared, running one of them
 # as PID 1 of a fresh PID namespace, and the statistics and formatting the
 # RESULTS.md tables use. Sourced, never run.
@@ -17,6 +18,7 @@ unset NODE_EXTRA_CA_CERTS
 
 # The inits, in table order. "node-sea" is the bare Node 24 SEA hello world:
 # the floor any Node-based init starts from.
+# shellcheck disable=SC2034 # used by the scenario scripts that source this file
 INITS=(boxinit tini dumb-init node-sea)
 
 # Human names for the tables.
@@ -32,6 +34,7 @@ init_label() {
 }
 
 # Sets INIT_ARGV to the argv prefix that starts init $1; the child's argv follows.
+# shellcheck disable=SC2034 # INIT_ARGV is read by the caller
 init_argv() {
   case "$1" in
     boxinit) INIT_ARGV=("$BOXINIT" -q --) ;;

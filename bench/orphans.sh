@@ -5,6 +5,7 @@
 #   storm:   fork-fork-exit 2000 times as fast as possible → end to end,
 #            bounded by how fast the machine forks.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_built
 

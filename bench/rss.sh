@@ -4,6 +4,7 @@
 # the child (sigecho, asleep in sigwaitinfo) has said "ready" and a settle
 # period has passed.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_built
 

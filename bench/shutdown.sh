@@ -5,6 +5,7 @@
 # init's exit. A second series sends SIGTERM to the child directly (the
 # command ends by itself), which every init can be compared on.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_built
 
@@ -53,7 +54,7 @@ tini_overhead=$(median_ns tini init 3)
   echo "\"child ends by itself\": SIGTERM sent straight to the child, so the init only has to notice and exit."
   echo "Target: boxinit overhead ≤ 10 ms over the child's own exit."
   echo
-  echo "| init | kill → child has SIGTERM | child's own handler → exit | overhead: child exit → init exit | kill → init exit | overhead vs tini | target | child ends by itself: child exit → init exit |"
+  echo "| init | kill → child has SIGTERM ms | child's handler → its exit ms | overhead: child exit → init exit ms (p90) | kill → init exit ms | overhead vs tini | target | child ends by itself: child exit → init exit ms (p90) |"
   echo "|---|---:|---:|---:|---:|---:|---|---:|"
   for name in "${INITS[@]}"; do
     self="$(median_ms "$name" child 3) ($(p90_ms "$name" child 3))"

@@ -3,6 +3,7 @@
 # init's host pid (as `docker kill -s` does from outside the namespace), and
 # reads the receive stamp sigecho took right after sigwaitinfo returned.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_built
 

@@ -8,7 +8,7 @@
  *   to_child_ns child_own_ns overhead_ns total_ns
  * kill → child's handler, child's handler → its exit, child's exit → init's
  * exit, kill → init's exit; or "no-exit" when the init was still running at
- * TIMEOUT_MS (it is then SIGKILLed).
+ * TIMEOUT_MS (its child is then SIGKILLed, so it exits by itself).
  */
 /* First: it defines _GNU_SOURCE before any system header. */
 #include "bench-util.h"
