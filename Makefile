@@ -25,12 +25,22 @@ dist/boxinit.node: native/boxinit.c node_modules/.installed
 	  -I $(NODE_INCLUDE) $< -o $@
 	strip --strip-unneeded $@
 
+# The main bundle holds only what PID 1 needs to start; libraries used off that
+# path are bundled on their own (src/lazy/) and embedded as assets.
+LAZY_LIBS := pino execa
+LAZY_BUNDLES := $(LAZY_LIBS:%=build/lazy/%.cjs)
+ESBUILD_NODE := --bundle --platform=node --target=node24 --format=cjs --log-level=warning
+
 build/boxinit.cjs: $(SOURCES) package.json node_modules/.installed
 	@mkdir -p build
-	esbuild src/main.ts --bundle --platform=node --target=node24 --format=cjs \
-	  --define:BOXINIT_VERSION='"$(VERSION)"' --log-level=warning --outfile=$@
+	esbuild src/main.ts $(ESBUILD_NODE) $(LAZY_LIBS:%=--external:%) \
+	  --define:BOXINIT_VERSION='"$(VERSION)"' --outfile=$@
 
-build/boxinit.blob: build/boxinit.cjs sea-config.json dist/boxinit.node
+build/lazy/%.cjs: src/lazy/%.ts node_modules/.installed
+	@mkdir -p build/lazy
+	esbuild $< $(ESBUILD_NODE) --outfile=$@
+
+build/boxinit.blob: build/boxinit.cjs $(LAZY_BUNDLES) sea-config.json dist/boxinit.node
 	$(NODE24) --experimental-sea-config sea-config.json >/dev/null
 
 # Stripping the Node runtime saves ~18 MB; postject's .note.100 warning is harmless.

@@ -150,6 +150,13 @@ static napi_value unblock_signal(napi_env env, napi_callback_info info) {
   return make_int(env, rc == 0 ? 0 : -rc);
 }
 
+/* isatty(fd): 1 when fd is a terminal, else 0. */
+static napi_value isatty_js(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  if (!arg_int(env, info, 0, &fd)) return NULL;
+  return make_int(env, isatty(fd) ? 1 : 0);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"peekZombie", NULL, peek_zombie, NULL, NULL, NULL, napi_default, NULL},
@@ -159,6 +166,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"setForeground", NULL, set_foreground_js, NULL, NULL, NULL, napi_default, NULL},
     {"getpgrp", NULL, getpgrp_js, NULL, NULL, NULL, napi_default, NULL},
     {"unblockSignal", NULL, unblock_signal, NULL, NULL, NULL, napi_default, NULL},
+    {"isatty", NULL, isatty_js, NULL, NULL, NULL, napi_default, NULL},
     {"resetSignalsForExec", NULL, reset_signals_for_exec, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

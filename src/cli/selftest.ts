@@ -4,6 +4,7 @@
 // libuv waits for: every child's exit code must come back exactly.
 import { spawn } from "node:child_process";
 import type { Logger } from "../log/logger.ts";
+import { loadLibrary } from "../lazy/libraries.ts";
 
 const viaChildProcess = (code: number): Promise<number | null> =>
   new Promise((resolve) => {
@@ -13,7 +14,7 @@ const viaChildProcess = (code: number): Promise<number | null> =>
   });
 
 const viaExeca = async (code: number): Promise<number | null> => {
-  const { execa } = await import("execa");
+  const { execa } = await loadLibrary("execa");
   const result = await execa("/bin/sh", ["-c", `exit ${code}`], { reject: false, stdio: "ignore" });
   return result.exitCode ?? null;
 };

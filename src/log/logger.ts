@@ -3,6 +3,7 @@
 // JSON through pino, loaded only when asked for.
 import { writeSync } from "node:fs";
 import type { LogEvent } from "./events.ts";
+import { loadLibrary } from "../lazy/libraries.ts";
 
 export type LogFormat = "text" | "json";
 export type Level = "error" | "warn" | "info" | "debug" | "trace";
@@ -80,7 +81,7 @@ export const textSink = (fd = 2): Sink => ({
 
 /** JSON lines through pino with a synchronous destination (transports crash when bundled). */
 export const jsonSink = async (fd = 2): Promise<Sink> => {
-  const { default: pino } = await import("pino");
+  const { default: pino } = await loadLibrary("pino");
   const logger = pino(
     // No pid in the base: events carry the pid of their subject under that key.
     { base: { name: "boxinit" }, level: "trace", timestamp: pino.stdTimeFunctions.isoTime },

@@ -1,9 +1,14 @@
 // The only importer of boxinit.node: finds a loadable copy, checks it, and
 // wraps its -errno return convention in typed results.
-import { constants as osConstants, tmpdir } from "node:os";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { getRawAsset, isSea } from "node:sea";
+
+// node:os and node:sea are loaded only on the paths that need them (error
+// wording, the embedded copy): each costs PID 1 start-up time.
+const os = (): typeof import("node:os") => process.getBuiltinModule("node:os");
+
+/** Linux errno values the wrapper acts on (checked against os.constants in tests). */
+export const ERRNO = { ECHILD: 10 } as const;
 
 /** The raw functions exported by native/boxinit.c. */
 interface RawAddon {
@@ -15,6 +20,7 @@ interface RawAddon {
   getpgrp(): number;
   resetSignalsForExec(): number;
   unblockSignal(signal: number): number;
+  isatty(fd: number): number;
 }
 
 const REQUIRED_FUNCTIONS: ReadonlyArray<keyof RawAddon> = [
@@ -26,6 +32,7 @@ const REQUIRED_FUNCTIONS: ReadonlyArray<keyof RawAddon> = [
   "getpgrp",
   "resetSignalsForExec",
   "unblockSignal",
+  "isatty",
 ];
 
 /** Where a packaged install (the base image) puts the addon: an exec-capable root. */
@@ -45,7 +52,7 @@ export class NativeError extends Error {
 }
 
 const errnoName = (errno: number): string => {
-  for (const [name, value] of Object.entries(osConstants.errno)) if (value === errno) return name;
+  for (const [name, value] of Object.entries(os().constants.errno)) if (value === errno) return name;
   return `errno ${errno}`;
 };
 
@@ -67,7 +74,7 @@ export class Native {
     const rc = this.#raw.peekZombie();
     if (rc > 0) return { kind: "zombie", pid: rc };
     if (rc === 0) return { kind: "none-exited" };
-    if (-rc === osConstants.errno.ECHILD) return { kind: "no-children" };
+    if (-rc === ERRNO.ECHILD) return { kind: "no-children" };
     throw new NativeError("waitid", -rc);
   }
 
@@ -75,7 +82,7 @@ export class Native {
   reap(pid: number): number | undefined {
     const rc = this.#raw.reap(pid);
     if (rc > 0) return Math.floor(rc / 2);
-    if (rc === 0 || -rc === osConstants.errno.ECHILD) return undefined;
+    if (rc === 0 || -rc === ERRNO.ECHILD) return undefined;
     throw new NativeError("waitpid", -rc);
   }
 
@@ -106,6 +113,11 @@ export class Native {
   unblockSignal(signal: number): void {
     const rc = this.#raw.unblockSignal(signal);
     if (rc < 0) throw new NativeError("pthread_sigmask", -rc);
+  }
+
+  /** isatty(3); node:tty would cost PID 1 start-up time for one question. */
+  isatty(fd: number): boolean {
+    return this.#raw.isatty(fd) === 1;
   }
 
   /** Our own process group id. */
@@ -164,7 +176,7 @@ const tryLoad = (path: string, source: string, failures: string[]): Native | und
 // /tmp and /run are read-only on a read-only root and /dev/shm is noexec in
 // Docker, so several directories are tried; the first that lets dlopen map an
 // executable page wins.
-const EXTRACT_DIRS = (): string[] => [...new Set([tmpdir(), "/run", "/dev/shm"])];
+const EXTRACT_DIRS = (): string[] => [...new Set([os().tmpdir(), "/run", "/dev/shm"])];
 
 const loadEmbedded = (failures: string[]): Native | undefined => {
   const bytes = readEmbeddedAddon(failures);
@@ -189,11 +201,12 @@ const loadEmbedded = (failures: string[]): Native | undefined => {
 
 const readEmbeddedAddon = (failures: string[]): Uint8Array | undefined => {
   try {
-    if (!isSea()) {
+    const sea = process.getBuiltinModule("node:sea");
+    if (!sea.isSea()) {
       failures.push("embedded copy: not running as the compiled executable");
       return undefined;
     }
-    return new Uint8Array(getRawAsset("boxinit.node"));
+    return new Uint8Array(sea.getRawAsset("boxinit.node"));
   } catch (error) {
     failures.push(`embedded copy: ${(error as Error).message.split("\n")[0]}`);
     return undefined;

@@ -1,11 +1,11 @@
 // The tini-style run: one main command under PID 1 duties. Boot order:
 // addon, subreaper, reaper, signal handlers, spawn; then wait for the main
 // command's end or a stop signal, spend the one budget, and return the code.
-import { performance } from "node:perf_hooks";
 import type { Logger } from "../log/logger.ts";
 import { loadNative, type Native } from "../native/addon.ts";
 import { startMainCommand, type MainCommand } from "../supervisor/main-command.ts";
 import { stopAll } from "../shutdown/stop-all.ts";
+import { monotonicMs } from "../shutdown/clock.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import { EXIT, exitCodeFor, remapExitCode, type Ending, type RemapTable } from "./exit-code.ts";
 import { Reaper } from "./reaper.ts";
@@ -116,7 +116,7 @@ export const runCommand = async (options: RunOptions, log: Logger, faults: Fault
   });
   const first = await Promise.race([ended.then(() => undefined), stopSignal.then((signal) => ({ signal }))]);
   isStopping = true;
-  const deadline = performance.now() + options.graceMs;
+  const deadline = monotonicMs() + options.graceMs;
   await stopAll(
     { log, reaper, scope },
     first === undefined ? { deadline } : { main: { pgid: main.pgid, ended }, signal: first.signal, deadline },

@@ -1,17 +1,26 @@
 // Signals are data: which ones boxinit handles, what each one starts, and the
 // user's rewrite table (dumb-init --rewrite style). No process work here.
-import { constants } from "node:os";
 
 /** What receiving a signal does. */
 export type SignalRoute = "shutdown" | "forward";
 
-/** Name → number, as the kernel numbers them on this platform. */
-export const SIGNAL_NUMBERS: Readonly<Record<string, number>> = constants.signals;
+/**
+ * Name → number as Linux numbers them (the same on x86-64 and arm64). Written
+ * out rather than read from node:os because loading that module costs PID 1
+ * start-up time; test/pid1/signals.test.ts checks it against os.constants.
+ */
+export const SIGNAL_NUMBERS: Readonly<Record<string, number>> = {
+  SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGIOT: 6, SIGBUS: 7,
+  SIGFPE: 8, SIGKILL: 9, SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14,
+  SIGTERM: 15, SIGSTKFLT: 16, SIGCHLD: 17, SIGCONT: 18, SIGSTOP: 19, SIGTSTP: 20, SIGTTIN: 21,
+  SIGTTOU: 22, SIGURG: 23, SIGXCPU: 24, SIGXFSZ: 25, SIGVTALRM: 26, SIGPROF: 27, SIGWINCH: 28,
+  SIGIO: 29, SIGPOLL: 29, SIGPWR: 30, SIGSYS: 31,
+};
 
-/** Number → canonical name (SIGIO over SIGPOLL, SIGABRT over SIGIOT). */
+/** Number → canonical name (SIGABRT over SIGIOT, SIGIO over SIGPOLL: the first listed). */
 export const SIGNAL_NAMES: Readonly<Record<number, NodeJS.Signals>> = (() => {
   const names: Record<number, NodeJS.Signals> = {};
-  for (const [name, number] of Object.entries(constants.signals)) {
+  for (const [name, number] of Object.entries(SIGNAL_NUMBERS)) {
     if (!(number in names)) names[number] = name as NodeJS.Signals;
   }
   return names;

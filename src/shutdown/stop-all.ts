@@ -1,8 +1,8 @@
 // The one shutdown budget: the main command's group gets the signal first,
 // then everything left gets SIGTERM, then SIGKILL at the deadline. Whatever
 // finishes early ends the wait at once: no phase sleeps a fixed time.
-import { performance } from "node:perf_hooks";
 import type { Logger } from "../log/logger.ts";
+import { monotonicMs } from "./clock.ts";
 import type { Reaper } from "../pid1/reaper.ts";
 import type { Ending } from "../pid1/exit-code.ts";
 import { formatDurationMs } from "../config/duration.ts";
@@ -29,7 +29,7 @@ export interface StopRequest {
   main?: { pgid: number; ended: Promise<Ending> };
   /** Signal for the main command's group; undefined when it already ended. */
   signal?: number;
-  /** performance.now() value at which SIGKILL is sent. */
+  /** monotonicMs() value at which SIGKILL is sent. */
   deadline: number;
 }
 
@@ -52,7 +52,7 @@ export const waitForNoChildren = (reaper: Reaper, deadline: number): Promise<boo
       for (const cleanup of cleanups) cleanup();
       resolve(noneLeft);
     };
-    const wait = timer(deadline - performance.now());
+    const wait = timer(deadline - monotonicMs());
     cleanups.push(wait.cancel);
     void wait.done.then(() => finish(!reaper.hasChildren()));
     cleanups.push(reaper.onNoChildren(() => finish(true)));
@@ -63,7 +63,7 @@ export const waitForNoChildren = (reaper: Reaper, deadline: number): Promise<boo
   });
 
 const waitForMain = async (ended: Promise<Ending>, deadline: number): Promise<boolean> => {
-  const wait = timer(deadline - performance.now());
+  const wait = timer(deadline - monotonicMs());
   const outcome = await Promise.race([ended.then(() => "ended" as const), wait.done]);
   wait.cancel();
   return outcome === "ended";
@@ -87,7 +87,7 @@ export const stopAll = async (context: StopContext, request: StopRequest): Promi
       log.info("shutdown", "sent SIGTERM to the processes left", {
         count: left.length,
         pids: left.map((entry) => entry.pid),
-        budgetLeft: formatDurationMs(Math.max(0, deadline - performance.now())),
+        budgetLeft: formatDurationMs(Math.max(0, deadline - monotonicMs())),
       });
     }
     if (!(await waitForNoChildren(reaper, deadline))) overran = "remaining";
@@ -100,7 +100,7 @@ export const stopAll = async (context: StopContext, request: StopRequest): Promi
     ? "the main command did not exit within the grace period"
     : "processes left after the main command did not exit within the grace period", { phase: overran });
   for (const entry of killed) log.warn("killed", "sent SIGKILL", { pid: entry.pid, comm: entry.comm });
-  if (!(await waitForNoChildren(reaper, performance.now() + AFTER_KILL_WAIT_MS))) {
+  if (!(await waitForNoChildren(reaper, monotonicMs() + AFTER_KILL_WAIT_MS))) {
     log.error("shutdown", "processes survived SIGKILL (uninterruptible sleep?); exiting without them");
   }
 };

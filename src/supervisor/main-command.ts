@@ -2,7 +2,6 @@
 // own, so signals can be forwarded to everything it started, and reports how it
 // ended. With a terminal on stdin the group also owns the terminal's foreground.
 import { spawn, type ChildProcess } from "node:child_process";
-import { isatty } from "node:tty";
 import type { Logger } from "../log/logger.ts";
 import type { Native } from "../native/addon.ts";
 import { EXIT, type Ending } from "../pid1/exit-code.ts";
@@ -36,7 +35,7 @@ export const startMainCommand = (
     log.error("spawn-failed", `cannot run ${JSON.stringify(command)}: ${resolution.reason}`, { exitCode: resolution.exitCode });
     return { exitCode: resolution.exitCode };
   }
-  const useTerminal = native !== undefined && isatty(0);
+  const useTerminal = native !== undefined && native.isatty(0);
   let child: ChildProcess;
   try {
     child = useTerminal

@@ -35,3 +35,9 @@ t.test("the built addon loads and answers", async (t) => {
   t.equal(code, 7, "libuv still reaped it: the peek did not steal the status");
   t.equal(native.reap(999_999), undefined, "reaping a pid that is not a child is a no-op");
 });
+
+t.test("the written-out errno values are the platform's", async (t) => {
+  const { constants } = await import("node:os");
+  const { ERRNO } = await import("../../src/native/addon.ts");
+  for (const [name, value] of Object.entries(ERRNO)) t.equal(value, constants.errno[name as keyof typeof constants.errno], name);
+});

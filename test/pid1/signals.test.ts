@@ -33,3 +33,9 @@ t.test("rewrites", async (t) => {
   t.equal(bad.errors.length, 4);
   t.match(bad.errors[0], /--rewrite: expected FROM:TO signal names or numbers/);
 });
+
+t.test("the written-out signal table is the platform's", async (t) => {
+  const { constants } = await import("node:os");
+  const { SIGNAL_NUMBERS } = await import("../../src/pid1/signals.ts");
+  t.same(SIGNAL_NUMBERS, constants.signals);
+});

@@ -1,0 +1,2 @@
+// Entry of the separately bundled pino (build/lazy/pino.cjs); see libraries.ts.
+export { default } from "pino";
