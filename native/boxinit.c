@@ -8,8 +8,10 @@
 #include <node_api.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/types.h>
@@ -22,13 +24,18 @@ static napi_value make_int(napi_env env, int64_t value) {
   return result;
 }
 
-static int arg_int(napi_env env, napi_callback_info info, size_t index, int32_t *out) {
-  size_t argc = 2;
-  napi_value argv[2];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc <= index) {
-    napi_throw_type_error(env, NULL, "boxinit.node: missing integer argument");
+static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
+    napi_throw_type_error(env, NULL, "boxinit.node: missing argument");
     return 0;
   }
+  return 1;
+}
+
+static int arg_int(napi_env env, napi_callback_info info, size_t index, int32_t *out) {
+  napi_value argv[4];
+  if (!get_args(env, info, index + 1, argv)) return 0;
   if (napi_get_value_int32(env, argv[index], out) != napi_ok) {
     napi_throw_type_error(env, NULL, "boxinit.node: expected an integer argument");
     return 0;
@@ -77,11 +84,13 @@ static napi_value set_child_subreaper(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * setForeground(fd, pgid): hand the terminal's foreground to pgid.
  * tcsetpgrp from a background process group raises SIGTTOU, which would stop
- * us (or, with a handler installed, restart the call forever): block it for
- * the duration of the call, as tini does.
+ * us: block it for the duration of the call, as tini does.
  */
-static int set_foreground(int fd, pid_t pgid) {
+static napi_value set_foreground(napi_env env, napi_callback_info info) {
+  int32_t fd, pgid;
+  if (!arg_int(env, info, 0, &fd) || !arg_int(env, info, 1, &pgid)) return NULL;
   sigset_t block, old;
   sigemptyset(&block);
   sigaddset(&block, SIGTTOU);
@@ -89,22 +98,7 @@ static int set_foreground(int fd, pid_t pgid) {
   int rc = tcsetpgrp(fd, pgid);
   int saved = errno;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
-  return rc == -1 ? -saved : 0;
-}
-
-/* enterForeground(fd): own process group, and make it the terminal's foreground. */
-static napi_value enter_foreground(napi_env env, napi_callback_info info) {
-  int32_t fd;
-  if (!arg_int(env, info, 0, &fd)) return NULL;
-  if (setpgid(0, 0) == -1) return make_int(env, -errno);
-  return make_int(env, set_foreground(fd, getpgrp()));
-}
-
-/* setForeground(fd, pgid): hand the terminal's foreground to pgid. */
-static napi_value set_foreground_js(napi_env env, napi_callback_info info) {
-  int32_t fd, pgid;
-  if (!arg_int(env, info, 0, &fd) || !arg_int(env, info, 1, &pgid)) return NULL;
-  return make_int(env, set_foreground(fd, pgid));
+  return make_int(env, rc == -1 ? -saved : 0);
 }
 
 /* getpgrp(): our own process group, for handing the terminal back to it. */
@@ -113,25 +107,11 @@ static napi_value getpgrp_js(napi_env env, napi_callback_info info) {
   return make_int(env, getpgrp());
 }
 
-/*
- * resetSignalsForExec(): default dispositions and an empty mask, so the program
- * the terminal helper becomes does not inherit Node's ignored SIGPIPE (execve
- * keeps ignored signals ignored) or libuv's handlers. Called just before execve.
- */
-static napi_value reset_signals_for_exec(napi_env env, napi_callback_info info) {
-  (void)info;
-  struct sigaction dfl;
-  memset(&dfl, 0, sizeof dfl);
-  dfl.sa_handler = SIG_DFL;
-  sigemptyset(&dfl.sa_mask);
-  for (int sig = 1; sig < NSIG; sig++) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    sigaction(sig, &dfl, NULL); /* EINVAL for glibc-reserved signals is expected */
-  }
-  sigset_t none;
-  sigemptyset(&none);
-  if (pthread_sigmask(SIG_SETMASK, &none, NULL) != 0) return make_int(env, -EINVAL);
-  return make_int(env, 0);
+/* isatty(fd): 1 when fd is a terminal, else 0. */
+static napi_value isatty_js(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  if (!arg_int(env, info, 0, &fd)) return NULL;
+  return make_int(env, isatty(fd) ? 1 : 0);
 }
 
 /*
@@ -150,11 +130,151 @@ static napi_value unblock_signal(napi_env env, napi_callback_info info) {
   return make_int(env, rc == 0 ? 0 : -rc);
 }
 
-/* isatty(fd): 1 when fd is a terminal, else 0. */
-static napi_value isatty_js(napi_env env, napi_callback_info info) {
-  int32_t fd;
-  if (!arg_int(env, info, 0, &fd)) return NULL;
-  return make_int(env, isatty(fd) ? 1 : 0);
+/*
+ * ignoreSignal(sig): SIG_IGN. For SIGTTOU/SIGTTIN: with a handler installed, a
+ * write to the terminal from the background (stty tostop) is restarted after
+ * every SIGTTOU, forever; ignored, the write goes through as POSIX says.
+ */
+static napi_value ignore_signal(napi_env env, napi_callback_info info) {
+  int32_t sig;
+  if (!arg_int(env, info, 0, &sig)) return NULL;
+  struct sigaction ign;
+  memset(&ign, 0, sizeof ign);
+  ign.sa_handler = SIG_IGN;
+  sigemptyset(&ign.sa_mask);
+  if (sigaction(sig, &ign, NULL) == -1) return make_int(env, -errno);
+  return make_int(env, 0);
+}
+
+/* A JS array of strings as a NULL-terminated, malloc'd char* vector. */
+static char **string_vector(napi_env env, napi_value array, size_t prefix) {
+  uint32_t length = 0;
+  if (napi_get_array_length(env, array, &length) != napi_ok) return NULL;
+  char **vector = calloc(prefix + length + 1, sizeof *vector);
+  if (!vector) return NULL;
+  for (uint32_t i = 0; i < length; i++) {
+    napi_value item;
+    size_t size = 0;
+    if (napi_get_element(env, array, i, &item) != napi_ok ||
+        napi_get_value_string_utf8(env, item, NULL, 0, &size) != napi_ok) goto fail;
+    char *text = malloc(size + 1);
+    if (!text) goto fail;
+    napi_get_value_string_utf8(env, item, text, size + 1, &size);
+    vector[prefix + i] = text;
+  }
+  return vector;
+fail:
+  for (uint32_t i = 0; i < prefix + length; i++) free(vector[i]);
+  free(vector);
+  return NULL;
+}
+
+static void free_vector(char **vector, size_t from) {
+  if (!vector) return;
+  for (size_t i = from; vector[i]; i++) free(vector[i]);
+  free(vector);
+}
+
+/*
+ * The child between fork and exec: async-signal-safe calls only. Its own
+ * process group, the terminal's foreground when asked (SIGTTOU is still
+ * blocked here), default signal dispositions and an empty mask (execve keeps
+ * ignored signals ignored), stdio inheritable, then exec; a file without #! runs under /bin/sh,
+ * as execvp(3) does. The errno of a failed exec goes back through the pipe.
+ */
+static void exec_child(const char *file, char **argv, char **shell_argv, char **envp, int foreground_fd, int report_fd) {
+  /* Node marks its stdio close-on-exec; the command inherits it (libuv's
+   * spawn does the same dance with dup2). */
+  for (int fd = 0; fd <= 2; fd++) fcntl(fd, F_SETFD, 0);
+  setpgid(0, 0);
+  if (foreground_fd >= 0) tcsetpgrp(foreground_fd, getpid());
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++) {
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, NULL);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  execve(file, argv, envp);
+  if (errno == ENOEXEC) execve("/bin/sh", shell_argv, envp);
+  int err = errno;
+  ssize_t ignored = write(report_fd, &err, sizeof err);
+  (void)ignored;
+  _exit(127);
+}
+
+/*
+ * spawnCommand(file, argv, envp, foregroundFd): fork and exec the main command
+ * in a new process group (foregroundFd >= 0: also the terminal's foreground).
+ * Returns the pid, or -errno when fork or exec failed. The child is then the
+ * reaper's (not libuv's), so its raw wait status, real-time signals included,
+ * is seen. Signals are blocked across fork so that no Node/libuv handler runs
+ * in the child (it would write into the parent's signal pipe).
+ */
+static napi_value spawn_command(napi_env env, napi_callback_info info) {
+  napi_value args[4];
+  if (!get_args(env, info, 4, args)) return NULL;
+  size_t size = 0;
+  if (napi_get_value_string_utf8(env, args[0], NULL, 0, &size) != napi_ok) {
+    napi_throw_type_error(env, NULL, "boxinit.node: spawnCommand: file must be a string");
+    return NULL;
+  }
+  char *file = malloc(size + 1);
+  int32_t foreground_fd = -1;
+  napi_get_value_int32(env, args[3], &foreground_fd);
+  char **argv = string_vector(env, args[1], 0);
+  char **shell_argv = string_vector(env, args[1], 1); /* "/bin/sh", file, argv[1..] */
+  char **envp = string_vector(env, args[2], 0);
+  int report[2] = {-1, -1};
+  int64_t result;
+  if (!file || !argv || !argv[0] || !shell_argv || !envp) {
+    result = -ENOMEM;
+    goto done;
+  }
+  napi_get_value_string_utf8(env, args[0], file, size + 1, &size);
+  shell_argv[0] = strdup("/bin/sh");
+  free(shell_argv[1]);
+  shell_argv[1] = strdup(file);
+  if (pipe2(report, O_CLOEXEC) == -1) {
+    result = -errno;
+    goto done;
+  }
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t pid = fork();
+  if (pid == 0) exec_child(file, argv, shell_argv, envp, foreground_fd, report[1]);
+  int fork_errno = errno;
+  /* Also from the parent, so the group exists when this returns (EACCES once
+   * the child has exec'd is expected and harmless). */
+  if (pid > 0) setpgid(pid, pid);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  close(report[1]);
+  if (pid < 0) {
+    result = -fork_errno;
+    goto done;
+  }
+  int child_errno = 0;
+  ssize_t got;
+  do {
+    got = read(report[0], &child_errno, sizeof child_errno);
+  } while (got == -1 && errno == EINTR);
+  if (got == (ssize_t)sizeof child_errno) {
+    /* exec failed: the child exits at once; reap it here, it never ran. */
+    while (waitpid(pid, NULL, 0) == -1 && errno == EINTR) {}
+    result = -child_errno;
+  } else {
+    result = pid;
+  }
+done:
+  if (report[0] >= 0) close(report[0]);
+  free(file);
+  free_vector(argv, 0);
+  free_vector(shell_argv, 0);
+  free_vector(envp, 0);
+  return make_int(env, result);
 }
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -162,12 +282,12 @@ static napi_value init(napi_env env, napi_value exports) {
     {"peekZombie", NULL, peek_zombie, NULL, NULL, NULL, napi_default, NULL},
     {"reap", NULL, reap, NULL, NULL, NULL, napi_default, NULL},
     {"setChildSubreaper", NULL, set_child_subreaper, NULL, NULL, NULL, napi_default, NULL},
-    {"enterForeground", NULL, enter_foreground, NULL, NULL, NULL, napi_default, NULL},
-    {"setForeground", NULL, set_foreground_js, NULL, NULL, NULL, napi_default, NULL},
+    {"setForeground", NULL, set_foreground, NULL, NULL, NULL, napi_default, NULL},
     {"getpgrp", NULL, getpgrp_js, NULL, NULL, NULL, napi_default, NULL},
-    {"unblockSignal", NULL, unblock_signal, NULL, NULL, NULL, napi_default, NULL},
     {"isatty", NULL, isatty_js, NULL, NULL, NULL, napi_default, NULL},
-    {"resetSignalsForExec", NULL, reset_signals_for_exec, NULL, NULL, NULL, napi_default, NULL},
+    {"unblockSignal", NULL, unblock_signal, NULL, NULL, NULL, napi_default, NULL},
+    {"ignoreSignal", NULL, ignore_signal, NULL, NULL, NULL, napi_default, NULL},
+    {"spawnCommand", NULL, spawn_command, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -3,15 +3,14 @@
 // is stopped within the budget, and boxinit exits 70.
 import { writeLine } from "./log/logger.ts";
 import { EXIT } from "./pid1/exit-code.ts";
-import { FOREGROUND_HELPER_ARG, runForegroundHelper } from "./pid1/terminal.ts";
 import type { FaultHandle } from "./pid1/run-command.ts";
 
 // Commands of the full product that this build does not have yet: named so a
 // user gets a clear answer instead of "command not found" from the shell.
 const RESERVED_COMMANDS = new Set(["job", "status", "backoff", "health", "check", "host"]);
 
-// If an orderly stop after a fault itself hangs, exit anyway after this long.
-const FAULT_EXIT_MS = 15_000;
+// If an orderly stop after a fault itself hangs, exit anyway: the budget plus this.
+const FAULT_EXIT_MARGIN_MS = 2000;
 
 // In a SEA, argv is [executable, argv0-as-invoked, ...args]; from source it is
 // [node, script, ...args]. Either way the user's words start at index 2.
@@ -22,14 +21,17 @@ const faults: FaultHandle = {};
 const onFault = (kind: string, error: unknown): void => {
   const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
   writeLine(2, `boxinit: error: internal-error: ${kind}: ${detail.replace(/\n/g, "\n  ")}\n`);
-  if (faults.onFault) faults.onFault();
-  else process.exit(EXIT.internal);
-  setTimeout(() => process.exit(EXIT.internal), FAULT_EXIT_MS).unref();
+  // Whatever happens next, the exit code says "internal fault", never 0.
+  process.exitCode = EXIT.internal;
+  if (!faults.onFault) process.exit(EXIT.internal);
+  faults.onFault();
+  // Referenced on purpose: an empty event loop must not end PID 1 with the
+  // stop unfinished; the orderly stop normally exits long before this fires.
+  setTimeout(() => process.exit(EXIT.internal), (faults.graceMs ?? 9000) + FAULT_EXIT_MARGIN_MS);
 };
 
 const main = async (): Promise<number> => {
   const first = userArgs[0];
-  if (first === FOREGROUND_HELPER_ARG) runForegroundHelper(userArgs.slice(1));
   if (first !== undefined && RESERVED_COMMANDS.has(first)) {
     writeLine(2, `boxinit: usage: "boxinit ${first}" is not available in this version yet\n`);
     return EXIT.usage;

@@ -82,13 +82,23 @@ export const textSink = (fd = 2): Sink => ({
 /** JSON lines through pino with a synchronous destination (transports crash when bundled). */
 export const jsonSink = async (fd = 2): Promise<Sink> => {
   const { default: pino } = await loadLibrary("pino");
+  const destination = pino.destination({ dest: fd, sync: true });
+  // pino re-throws write errors (ENOSPC, EIO, EPIPE) unless someone listens:
+  // a full disk or a closed stderr must cost log lines, never PID 1.
+  destination.on("error", () => {});
   const logger = pino(
     // No pid in the base: events carry the pid of their subject under that key.
     { base: { name: "boxinit" }, level: "trace", timestamp: pino.stdTimeFunctions.isoTime },
-    pino.destination({ dest: fd, sync: true }),
+    destination,
   );
   return {
-    write: (level, event, message, fields) => logger[level]({ event, ...fields }, message),
+    write: (level, event, message, fields) => {
+      try {
+        logger[level]({ event, ...fields }, message);
+      } catch {
+        // As in writeLine: the event is lost, PID 1 lives on.
+      }
+    },
   };
 };
 

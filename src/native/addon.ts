@@ -15,24 +15,24 @@ interface RawAddon {
   peekZombie(): number;
   reap(pid: number): number;
   setChildSubreaper(): number;
-  enterForeground(fd: number): number;
   setForeground(fd: number, pgid: number): number;
   getpgrp(): number;
-  resetSignalsForExec(): number;
-  unblockSignal(signal: number): number;
   isatty(fd: number): number;
+  unblockSignal(signal: number): number;
+  ignoreSignal(signal: number): number;
+  spawnCommand(file: string, argv: readonly string[], envp: readonly string[], foregroundFd: number): number;
 }
 
 const REQUIRED_FUNCTIONS: ReadonlyArray<keyof RawAddon> = [
   "peekZombie",
   "reap",
   "setChildSubreaper",
-  "enterForeground",
   "setForeground",
   "getpgrp",
-  "resetSignalsForExec",
-  "unblockSignal",
   "isatty",
+  "unblockSignal",
+  "ignoreSignal",
+  "spawnCommand",
 ];
 
 /** Where a packaged install (the base image) puts the addon: an exec-capable root. */
@@ -92,21 +92,10 @@ export class Native {
     if (rc < 0) throw new NativeError("prctl(PR_SET_CHILD_SUBREAPER)", -rc);
   }
 
-  /** setpgid(0,0) then make our group the terminal's foreground. */
-  enterForeground(fd: number): void {
-    const rc = this.#raw.enterForeground(fd);
-    if (rc < 0) throw new NativeError("setpgid/tcsetpgrp", -rc);
-  }
-
   /** tcsetpgrp(fd, pgid) with SIGTTOU blocked. */
   setForeground(fd: number, pgid: number): void {
     const rc = this.#raw.setForeground(fd, pgid);
     if (rc < 0) throw new NativeError("tcsetpgrp", -rc);
-  }
-
-  /** Default signal dispositions and an empty mask, right before execve. */
-  resetSignalsForExec(): void {
-    this.#raw.resetSignalsForExec();
   }
 
   /** Unblock one signal in the main thread (see unblock_signal in native/boxinit.c). */
@@ -118,6 +107,25 @@ export class Native {
   /** isatty(3); node:tty would cost PID 1 start-up time for one question. */
   isatty(fd: number): boolean {
     return this.#raw.isatty(fd) === 1;
+  }
+
+  /** SIG_IGN for one signal (see ignore_signal in native/boxinit.c). */
+  ignoreSignal(signal: number): void {
+    const rc = this.#raw.ignoreSignal(signal);
+    if (rc < 0) throw new NativeError("sigaction", -rc);
+  }
+
+  /**
+   * fork+exec file with argv and env in a new process group (and the terminal's
+   * foreground when foregroundFd >= 0); returns the pid. The child belongs to
+   * the reaper, not libuv. Throws NativeError with the errno of fork or exec.
+   */
+  spawnCommand(file: string, argv: readonly string[], env: NodeJS.ProcessEnv, foregroundFd: number): number {
+    const envp: string[] = [];
+    for (const [key, value] of Object.entries(env)) if (value !== undefined) envp.push(`${key}=${value}`);
+    const rc = this.#raw.spawnCommand(file, argv, envp, foregroundFd);
+    if (rc < 0) throw new NativeError("exec", -rc);
+    return rc;
   }
 
   /** Our own process group id. */

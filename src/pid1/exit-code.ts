@@ -1,10 +1,10 @@
 // How a child's end becomes boxinit's exit code: the shell's conventions
 // (128+N for signal N, 126/127 for exec failures) plus the user's remap table.
 
-/** How a process ended: exactly one of code or signal is set. */
+/** How a process ended: exactly one of code or signal (its number) is set. */
 export interface Ending {
   code: number | null;
-  signal: NodeJS.Signals | null;
+  signal: number | null;
 }
 
 /** Exit codes boxinit itself uses. */
@@ -16,17 +16,17 @@ export const EXIT = {
 } as const;
 
 /** Ending to shell-style code: the code itself, or 128+signal number. */
-export const exitCodeFor = (ending: Ending, signalNumbers: Readonly<Record<string, number>>): number => {
+export const exitCodeFor = (ending: Ending): number => {
   if (ending.code !== null) return ending.code & 0xff;
-  if (ending.signal !== null) return 128 + (signalNumbers[ending.signal] ?? 0);
+  if (ending.signal !== null) return (128 + ending.signal) & 0xff;
   return EXIT.internal;
 };
 
-/** A raw waitpid status to an Ending. */
-export const decodeWaitStatus = (status: number, signalNames: Readonly<Record<number, NodeJS.Signals>>): Ending => {
+/** A raw waitpid status to an Ending (real-time signals included, unlike Node's 'exit'). */
+export const decodeWaitStatus = (status: number): Ending => {
   const termSignal = status & 0x7f;
   if (termSignal === 0) return { code: (status >> 8) & 0xff, signal: null };
-  return { code: null, signal: signalNames[termSignal] ?? (`SIG${termSignal}` as NodeJS.Signals) };
+  return { code: null, signal: termSignal };
 };
 
 export type RemapTable = ReadonlyMap<number, number>;

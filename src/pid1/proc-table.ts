@@ -8,6 +8,8 @@ export interface ProcEntry {
   ppid: number;
   /** R, S, D, Z, T ... (Z: exited, not reaped yet) */
   state: string;
+  /** process group */
+  pgrp: number;
   comm: string;
 }
 
@@ -17,10 +19,11 @@ export const parseStat = (line: string): ProcEntry | undefined => {
   const close = line.lastIndexOf(")");
   if (open < 0 || close < open) return undefined;
   const pid = Number(line.slice(0, open).trim());
-  const [state, ppidText] = line.slice(close + 2).split(" ");
+  const [state, ppidText, pgrpText] = line.slice(close + 2).split(" ");
   const ppid = Number(ppidText);
-  if (!Number.isInteger(pid) || !Number.isInteger(ppid) || state === undefined) return undefined;
-  return { pid, ppid, state, comm: line.slice(open + 1, close) };
+  const pgrp = Number(pgrpText);
+  if (!Number.isInteger(pid) || !Number.isInteger(ppid) || !Number.isInteger(pgrp) || state === undefined) return undefined;
+  return { pid, ppid, state, pgrp, comm: line.slice(open + 1, close) };
 };
 
 /** Every process visible in /proc now; processes that vanish mid-scan are skipped. */

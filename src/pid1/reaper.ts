@@ -5,17 +5,21 @@
 import { ChildProcess } from "node:child_process";
 import type { Native } from "../native/addon.ts";
 import type { Logger } from "../log/logger.ts";
+import { readFileSync, readdirSync } from "node:fs";
 import { decodeWaitStatus, type Ending } from "./exit-code.ts";
-import { SIGNAL_NAMES } from "./signals.ts";
+import { signalLabel } from "./signals.ts";
 import { liveDescendants } from "./proc-table.ts";
 
 // Bound one synchronous pass so an orphan storm cannot starve signal handling.
 const MAX_REAPS_PER_PASS = 1000;
-// SIGCHLDs coalesce and an owned zombie can hide others behind it: a slow
-// sweep catches anything a missed wake-up left behind.
+// SIGCHLDs coalesce, and libuv drops signal messages when its signal pipe is
+// full (a signal flood): a slow sweep catches what a missed wake-up left.
 const SAFETY_SWEEP_MS = 1000;
 
-/** Called for each process the reaper (not libuv) reaped. */
+/** Why a sweep stopped. */
+type SweepEnd = "no-children" | "none-exited" | "owned-zombie" | "yielded" | "no-addon";
+
+/** Called for each process the reaper (not libuv) reaped, with its raw ending. */
 export type ReapListener = (pid: number, ending: Ending) => void;
 
 /** One owner per pid: Node owns what it spawned, the reaper owns the rest. */
@@ -27,6 +31,8 @@ export class Reaper {
   readonly #quietListeners = new Set<() => void>();
   #scheduled = false;
   #reapedCount = 0;
+  /** The owned zombie the last safety sweep stopped at, if any. */
+  #stuckAt: number | undefined;
 
   constructor(native: Native | undefined, log: Logger) {
     this.#native = native;
@@ -43,14 +49,18 @@ export class Reaper {
     return this.#reapedCount;
   }
 
-  /** Track Node's children, listen for SIGCHLD, start the safety sweep. */
+  /** Track Node's children, listen for SIGCHLD, start the safety sweep (which keeps the process alive). */
   install(): void {
     this.#trackNodeChildren();
     process.on("SIGCHLD", () => this.sweep());
-    setInterval(() => this.sweep(), SAFETY_SWEEP_MS).unref();
+    // Referenced on purpose: signal handlers do not keep Node's event loop
+    // alive, and the addon's children are no libuv handles, so without this
+    // boxinit would exit 0 while its command still runs. boxinit ends only
+    // through process.exit in main.ts.
+    setInterval(() => this.#safetySweep(), SAFETY_SWEEP_MS);
   }
 
-  /** Subscribe to reaped orphans (the supervisor follows pidfile daemons this way). */
+  /** Subscribe to processes the reaper reaped: orphans, and the main command spawned by the addon. */
   onReaped(listener: ReapListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -70,22 +80,51 @@ export class Reaper {
   }
 
   /** Reap every unowned zombie now; stop at an owned one (libuv's to reap). */
-  sweep(): void {
+  sweep(): SweepEnd {
     const native = this.#native;
     if (!native) {
       if (!this.hasChildren()) this.#notifyQuiet();
-      return;
+      return "no-addon";
     }
     for (let reaped = 0; reaped < MAX_REAPS_PER_PASS; reaped++) {
       const peek = native.peekZombie();
-      if (peek.kind === "no-children") return this.#notifyQuiet();
-      if (peek.kind === "none-exited") return;
+      if (peek.kind === "no-children") {
+        this.#notifyQuiet();
+        return "no-children";
+      }
+      if (peek.kind === "none-exited") return "none-exited";
       // Owned: libuv reaps it and emits 'exit', whose listener runs sweep again.
-      if (this.#owned.has(peek.pid)) return;
+      if (this.#owned.has(peek.pid)) return "owned-zombie";
       const status = native.reap(peek.pid);
-      if (status !== undefined) this.#onOrphanReaped(peek.pid, decodeWaitStatus(status, SIGNAL_NAMES));
+      if (status !== undefined) this.#onReaped(peek.pid, decodeWaitStatus(status));
     }
     this.#scheduleSweep();
+    return "yielded";
+  }
+
+  // An owned zombie still first in line a whole sweep interval later means
+  // libuv missed its SIGCHLD (its signal pipe overflowed): signal ourselves so
+  // libuv looks at its children again, and meanwhile reap the unowned zombies
+  // queued behind it by pid.
+  #safetySweep(): void {
+    const peek = this.#native?.peekZombie();
+    const stuck = peek?.kind === "zombie" && this.#owned.has(peek.pid) ? peek.pid : undefined;
+    if (stuck !== undefined && stuck === this.#stuckAt) {
+      this.#log.debug("reaper", "libuv has not reaped its child for a sweep interval: nudging it", { pid: stuck });
+      process.kill(process.pid, "SIGCHLD");
+      this.#reapUnownedByPid();
+    }
+    this.#stuckAt = stuck;
+    this.sweep();
+  }
+
+  #reapUnownedByPid(): void {
+    const native = this.#native!;
+    for (const pid of ownChildren()) {
+      if (this.#owned.has(pid)) continue;
+      const status = native.reap(pid);
+      if (status !== undefined) this.#onReaped(pid, decodeWaitStatus(status));
+    }
   }
 
   #scheduleSweep(): void {
@@ -97,10 +136,11 @@ export class Reaper {
     });
   }
 
-  #onOrphanReaped(pid: number, ending: Ending): void {
+  #onReaped(pid: number, ending: Ending): void {
     this.#reapedCount++;
     if (this.#log.isEnabled("trace")) {
-      this.#log.trace("orphan-reaped", "reaped an orphaned process", { pid, code: ending.code ?? undefined, signal: ending.signal ?? undefined });
+      const signal = ending.signal === null ? undefined : signalLabel(ending.signal);
+      this.#log.trace("orphan-reaped", "reaped a process", { pid, code: ending.code ?? undefined, signal });
     }
     for (const listener of this.#listeners) listener(pid, ending);
   }
@@ -132,3 +172,17 @@ export class Reaper {
     };
   }
 }
+
+/** Our children by pid, from /proc/self/task/TID/children (every thread's). */
+const ownChildren = (): number[] => {
+  const pids: number[] = [];
+  try {
+    for (const tid of readdirSync("/proc/self/task")) {
+      const text = readFileSync(`/proc/self/task/${tid}/children`, "latin1").trim();
+      if (text !== "") for (const pid of text.split(" ")) pids.push(Number(pid));
+    }
+  } catch {
+    // No /proc or no CONFIG_PROC_CHILDREN: the nudge alone has to do.
+  }
+  return pids;
+};

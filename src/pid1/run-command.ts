@@ -4,18 +4,20 @@
 import type { Logger } from "../log/logger.ts";
 import { loadNative, type Native } from "../native/addon.ts";
 import { startMainCommand, type MainCommand } from "../supervisor/main-command.ts";
-import { stopAll } from "../shutdown/stop-all.ts";
+import { leftoverReserveMs, stopAll } from "../shutdown/stop-all.ts";
 import { monotonicMs } from "../shutdown/clock.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import { EXIT, exitCodeFor, remapExitCode, type Ending, type RemapTable } from "./exit-code.ts";
 import { Reaper } from "./reaper.ts";
 import { killScopeFor, signalGroup, type KillScope } from "./send-signal.ts";
+import { takeTerminalBack } from "./terminal.ts";
 import {
   HANDLED_SIGNALS,
-  SIGNAL_NAMES,
+  IGNORED_SIGNALS,
   SIGNAL_NUMBERS,
   SIGNAL_ROUTES,
   rewriteSignal,
+  signalLabel,
   type RewriteTable,
 } from "./signals.ts";
 
@@ -28,9 +30,12 @@ export interface RunOptions {
   selftestSpawnCount?: number;
 }
 
-/** Hooks main.ts uses to turn an internal fault into an orderly exit 70. */
+/** How main.ts turns an internal fault into an orderly stop and exit 70. */
 export interface FaultHandle {
+  /** Set by the run once it can stop in order; main.ts calls it on a fault. */
   onFault?: () => void;
+  /** The budget, so main.ts knows how long an orderly stop may take. */
+  graceMs?: number;
 }
 
 const reportAddon = (native: Native | undefined, failures: readonly string[], log: Logger): void => {
@@ -54,6 +59,23 @@ const becomeSubreaper = (native: Native | undefined, log: Logger): void => {
   }
 };
 
+// The executable runs with --disable-sigusr1: Node blocks SIGUSR1 from its
+// first instruction, so it can never open the inspector (code execution for
+// anyone who may signal PID 1). With our handler in place it is safe to take.
+// SIGTTIN/SIGTTOU are ignored (see IGNORED_SIGNALS).
+const settleSignalMask = (native: Native | undefined, log: Logger): void => {
+  if (!native) {
+    log.warn("signal-dropped", "without the addon SIGUSR1 stays blocked and is not forwarded");
+    return;
+  }
+  try {
+    native.unblockSignal(SIGNAL_NUMBERS.SIGUSR1!);
+    for (const name of IGNORED_SIGNALS) native.ignoreSignal(SIGNAL_NUMBERS[name]!);
+  } catch (error) {
+    log.warn("signal-dropped", `signal mask not settled: ${(error as Error).message}`);
+  }
+};
+
 /** Run a command under boxinit; resolves to the exit code for process.exit. */
 export const runCommand = async (options: RunOptions, log: Logger, faults: FaultHandle = {}): Promise<number> => {
   const { native, failures } = loadNative();
@@ -65,17 +87,15 @@ export const runCommand = async (options: RunOptions, log: Logger, faults: Fault
 
   let main: MainCommand | undefined;
   let mainEnding: Ending | undefined;
-  let stopRequested: ((signal: number | undefined) => void) | undefined;
-  const stopSignal = new Promise<number | undefined>((resolve) => {
-    stopRequested = resolve;
+  let requestStop: (signal: number) => void = () => {};
+  const stopSignal = new Promise<number>((resolve) => {
+    requestStop = resolve;
   });
   let isStopping = false;
   let isInternalFault = false;
 
   const onSignal = (name: NodeJS.Signals): void => {
-    const received = SIGNAL_NUMBERS[name]!;
-    const sent = rewriteSignal(received, options.rewrites);
-    const sentName = SIGNAL_NAMES[sent] ?? String(sent);
+    const sent = rewriteSignal(SIGNAL_NUMBERS[name]!, options.rewrites);
     if (sent === 0) {
       log.debug("signal-dropped", "signal rewritten to 0: not forwarded", { signal: name });
       return;
@@ -83,7 +103,7 @@ export const runCommand = async (options: RunOptions, log: Logger, faults: Fault
     if (SIGNAL_ROUTES[name] === "shutdown" && !isStopping) {
       isStopping = true;
       log.info("shutdown", "stop requested", { signal: name, grace: formatDurationMs(options.graceMs) });
-      stopRequested?.(sent);
+      requestStop(sent);
       return;
     }
     if (!main || mainEnding) {
@@ -91,17 +111,18 @@ export const runCommand = async (options: RunOptions, log: Logger, faults: Fault
       return;
     }
     const result = signalGroup(main.pgid, sent);
-    if (log.isEnabled("debug")) log.debug("signal-forwarded", "forwarded", { signal: name, as: sentName, pgid: main.pgid, result });
+    if (log.isEnabled("debug")) log.debug("signal-forwarded", "forwarded", { signal: name, as: signalLabel(sent), pgid: main.pgid, result });
   };
   for (const name of HANDLED_SIGNALS) process.on(name, onSignal);
-  acceptSigusr1(native, log);
+  settleSignalMask(native, log);
+  faults.graceMs = options.graceMs;
   faults.onFault = () => {
     isInternalFault = true;
     isStopping = true;
-    stopRequested?.(SIGNAL_NUMBERS.SIGTERM);
+    requestStop(SIGNAL_NUMBERS.SIGTERM!);
   };
 
-  const started = startMainCommand(options.command, native, log);
+  const started = startMainCommand(options.command, native, reaper, log);
   if (!("pid" in started)) return remapExitCode(started.exitCode, options.remaps);
   main = started;
   const selftest = options.selftestSpawnCount
@@ -111,46 +132,32 @@ export const runCommand = async (options: RunOptions, log: Logger, faults: Fault
   const ended = main.ended.then((ending) => {
     mainEnding = ending;
     if (main?.ownsTerminal && native) takeTerminalBack(native, log);
-    log.info("child-exited", "the main command ended", { pid: main?.pid, code: ending.code ?? undefined, signal: ending.signal ?? undefined });
+    log.info("child-exited", "the main command ended", {
+      pid: main?.pid,
+      code: ending.code ?? undefined,
+      signal: ending.signal === null ? undefined : signalLabel(ending.signal),
+    });
     return ending;
   });
-  const first = await Promise.race([ended.then(() => undefined), stopSignal.then((signal) => ({ signal }))]);
+  const stopWith = await Promise.race([ended.then(() => undefined), stopSignal]);
   isStopping = true;
   const deadline = monotonicMs() + options.graceMs;
-  await stopAll(
-    { log, reaper, scope },
-    first === undefined ? { deadline } : { main: { pgid: main.pgid, ended }, signal: first.signal, deadline },
-  );
+  const reserveMs = leftoverReserveMs(options.graceMs);
+  try {
+    await stopAll(
+      { log, reaper, scope },
+      stopWith === undefined ? { deadline, reserveMs } : { main: { pgid: main.pgid, ended }, signal: stopWith, deadline, reserveMs },
+    );
+  } catch (error) {
+    // A fault inside the stop itself: make sure nothing outlives boxinit's budget.
+    log.error("internal-error", `stopping failed: ${(error as Error).message}; sending SIGKILL to everything left`);
+    isInternalFault = true;
+    stopAll({ log, reaper, scope }, { deadline: monotonicMs(), reserveMs: 0 }).catch(() => {});
+  }
   if (selftest) await selftest;
 
   if (isInternalFault) return EXIT.internal;
-  const ending = mainEnding ?? { code: null, signal: "SIGKILL" };
-  const code = remapExitCode(exitCodeFor(ending, SIGNAL_NUMBERS), options.remaps);
+  const code = remapExitCode(exitCodeFor(mainEnding ?? { code: null, signal: SIGNAL_NUMBERS.SIGKILL! }), options.remaps);
   log.info("exit", "boxinit exiting", { code, reaped: reaper.reapedCount });
   return code;
-};
-
-// The executable runs with --disable-sigusr1: Node blocks SIGUSR1 from its
-// first instruction, so it can never open the inspector (code execution for
-// anyone who may signal PID 1). With our handler in place it is safe to take.
-const acceptSigusr1 = (native: Native | undefined, log: Logger): void => {
-  if (!native) {
-    log.warn("signal-dropped", "without the addon SIGUSR1 stays blocked and is not forwarded");
-    return;
-  }
-  try {
-    native.unblockSignal(SIGNAL_NUMBERS.SIGUSR1!);
-  } catch (error) {
-    log.warn("signal-dropped", `SIGUSR1 will not be forwarded: ${(error as Error).message}`);
-  }
-};
-
-// The command held the terminal's foreground; give it back to boxinit's group
-// so a shell that started boxinit (or the container's pty) gets input again.
-const takeTerminalBack = (native: Native, log: Logger): void => {
-  try {
-    native.setForeground(0, native.getpgrp());
-  } catch (error) {
-    log.debug("terminal", `could not take the terminal back: ${(error as Error).message}`);
-  }
 };

@@ -21,13 +21,12 @@ const sendRaw = (target: number, signal: number): SendResult => {
 };
 
 /**
- * Signal a process group. The terminal helper calls setpgid itself, so for a
- * moment after spawn the group may not exist (ESRCH): the leader gets it then.
+ * Signal a process group. The group exists from the moment spawn returns (the
+ * addon calls setpgid from both sides of the fork; Node's detached spawn calls
+ * setsid before exec), so ESRCH means it is gone: no fallback to the leader's
+ * pid, which may by then belong to another process.
  */
-export const signalGroup = (pgid: number, signal: number): SendResult => {
-  const result = sendRaw(-pgid, signal);
-  return result === "gone" ? sendRaw(pgid, signal) : result;
-};
+export const signalGroup = (pgid: number, signal: number): SendResult => sendRaw(-pgid, signal);
 
 /** Signal one process. */
 export const signalProcess = (pid: number, signal: number): SendResult => sendRaw(pid, signal);

@@ -30,7 +30,11 @@ export const SIGNAL_NAMES: Readonly<Record<number, NodeJS.Signals>> = (() => {
  * Every signal boxinit installs a handler for, and its route. Left out on
  * purpose: SIGKILL/SIGSTOP (cannot be caught), SIGCHLD (the reaper's),
  * SIGSEGV/SIGBUS/SIGFPE/SIGILL/SIGTRAP/SIGABRT/SIGSYS (synchronous faults of
- * boxinit itself: forwarding them would hide our own crash, as tini decides too).
+ * boxinit itself: forwarding them would hide our own crash, as tini decides too),
+ * SIGPIPE (raised by boxinit's own write to a closed stderr: forwarding it
+ * would kill the app; Node keeps it ignored), SIGTTIN/SIGTTOU (raised by the
+ * kernel when boxinit writes to a terminal from the background; with a handler
+ * that write restarts forever under `stty tostop`, so they are ignored).
  * Real-time signals are not listed: Node cannot install handlers for them.
  */
 export const SIGNAL_ROUTES: Readonly<Partial<Record<NodeJS.Signals, SignalRoute>>> = {
@@ -40,13 +44,10 @@ export const SIGNAL_ROUTES: Readonly<Partial<Record<NodeJS.Signals, SignalRoute>
   SIGHUP: "forward",
   SIGUSR1: "forward", // handling it also keeps Node from opening its inspector on 127.0.0.1:9229
   SIGUSR2: "forward",
-  SIGPIPE: "forward",
   SIGALRM: "forward",
   SIGSTKFLT: "forward",
   SIGCONT: "forward",
   SIGTSTP: "forward",
-  SIGTTIN: "forward",
-  SIGTTOU: "forward",
   SIGURG: "forward",
   SIGXCPU: "forward",
   SIGXFSZ: "forward",
@@ -56,6 +57,12 @@ export const SIGNAL_ROUTES: Readonly<Partial<Record<NodeJS.Signals, SignalRoute>
   SIGIO: "forward",
   SIGPWR: "forward",
 };
+
+/** Signals boxinit sets to SIG_IGN (through the addon), see above. */
+export const IGNORED_SIGNALS: readonly NodeJS.Signals[] = ["SIGTTIN", "SIGTTOU"];
+
+/** A signal number for the log: its name, or "signal N" for real-time ones. */
+export const signalLabel = (signal: number): string => SIGNAL_NAMES[signal] ?? `signal ${signal}`;
 
 /** The handled signals, in a stable order. */
 export const HANDLED_SIGNALS = Object.keys(SIGNAL_ROUTES) as NodeJS.Signals[];

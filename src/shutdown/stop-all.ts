@@ -6,7 +6,8 @@ import { monotonicMs } from "./clock.ts";
 import type { Reaper } from "../pid1/reaper.ts";
 import type { Ending } from "../pid1/exit-code.ts";
 import { formatDurationMs } from "../config/duration.ts";
-import { SIGNAL_NAMES, SIGNAL_NUMBERS } from "../pid1/signals.ts";
+import { SIGNAL_NUMBERS, signalLabel } from "../pid1/signals.ts";
+import { liveDescendants } from "../pid1/proc-table.ts";
 import { signalEverythingLeft, signalGroup, type KillScope } from "../pid1/send-signal.ts";
 
 // After SIGKILL the kernel tears processes down promptly, but a process in
@@ -14,6 +15,13 @@ import { signalEverythingLeft, signalGroup, type KillScope } from "../pid1/send-
 const AFTER_KILL_WAIT_MS = 2000;
 // Without the addon there is no event for "last child gone": poll for it.
 const NO_ADDON_POLL_MS = 50;
+// When the main command may use the whole budget, processes outside its group
+// (daemons its start script left) would get no SIGTERM at all: this much of
+// the budget is kept for them, and used only when there are such processes.
+const LEFTOVER_RESERVE_MAX_MS = 1000;
+
+/** The part of the budget kept for processes left outside the main command's group. */
+export const leftoverReserveMs = (graceMs: number): number => Math.min(LEFTOVER_RESERVE_MAX_MS, graceMs / 4);
 
 /** The stages of the budget, named in the log when one overruns. */
 export type StopPhase = "main" | "remaining";
@@ -31,6 +39,8 @@ export interface StopRequest {
   signal?: number;
   /** monotonicMs() value at which SIGKILL is sent. */
   deadline: number;
+  /** See leftoverReserveMs. */
+  reserveMs: number;
 }
 
 /** A cancellable timeout that resolves to "deadline". */
@@ -62,11 +72,32 @@ export const waitForNoChildren = (reaper: Reaper, deadline: number): Promise<boo
     }
   });
 
-const waitForMain = async (ended: Promise<Ending>, deadline: number): Promise<boolean> => {
-  const wait = timer(deadline - monotonicMs());
+const waitForMain = async (ended: Promise<Ending>, until: number): Promise<boolean> => {
+  const wait = timer(until - monotonicMs());
   const outcome = await Promise.race([ended.then(() => "ended" as const), wait.done]);
   wait.cancel();
   return outcome === "ended";
+};
+
+const hasProcessesOutsideGroup = (pgid: number): boolean => liveDescendants().some((entry) => entry.pgrp !== pgid);
+
+// Phase "main": the signal to the main command's group, then wait for it.
+// Returns false when it overran. Processes outside its group keep the reserve.
+const stopMain = async (context: StopContext, request: Required<Pick<StopRequest, "main" | "signal">> & StopRequest): Promise<boolean> => {
+  const { log } = context;
+  const { main, signal, deadline, reserveMs } = request;
+  const result = signalGroup(main.pgid, signal);
+  log.info("shutdown", "signalled the main command's process group", { pgid: main.pgid, signal: signalLabel(signal), result });
+  if (await waitForMain(main.ended, deadline - reserveMs)) return true;
+  if (!hasProcessesOutsideGroup(main.pgid)) return waitForMain(main.ended, deadline);
+  log.warn("phase-overran", "the main command did not exit in time; SIGKILL to its group so the processes left get SIGTERM and the rest of the budget", {
+    phase: "main",
+    budgetLeft: formatDurationMs(Math.max(0, deadline - monotonicMs())),
+  });
+  const group = liveDescendants().filter((entry) => entry.pgrp === main.pgid);
+  signalGroup(main.pgid, SIGNAL_NUMBERS.SIGKILL!);
+  for (const entry of group) log.warn("killed", "sent SIGKILL", { pid: entry.pid, comm: entry.comm });
+  return true;
 };
 
 /** Run the budget to its end; resolves when nothing is left (or nothing more can be done). */
@@ -75,11 +106,7 @@ export const stopAll = async (context: StopContext, request: StopRequest): Promi
   const { main, signal, deadline } = request;
   let overran: StopPhase | undefined;
 
-  if (main && signal !== undefined) {
-    const result = signalGroup(main.pgid, signal);
-    log.info("shutdown", "signalled the main command's process group", { pgid: main.pgid, signal: SIGNAL_NAMES[signal] ?? signal, result });
-    if (!(await waitForMain(main.ended, deadline))) overran = "main";
-  }
+  if (main && signal !== undefined && !(await stopMain(context, { ...request, main, signal }))) overran = "main";
 
   if (overran === undefined && reaper.hasChildren()) {
     const left = signalEverythingLeft(scope, SIGNAL_NUMBERS.SIGTERM!);
@@ -95,7 +122,6 @@ export const stopAll = async (context: StopContext, request: StopRequest): Promi
 
   if (overran === undefined) return;
   const killed = signalEverythingLeft(scope, SIGNAL_NUMBERS.SIGKILL!);
-  if (main) signalGroup(main.pgid, SIGNAL_NUMBERS.SIGKILL!);
   log.warn("phase-overran", overran === "main"
     ? "the main command did not exit within the grace period"
     : "processes left after the main command did not exit within the grace period", { phase: overran });

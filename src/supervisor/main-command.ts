@@ -1,12 +1,14 @@
 // Starts the main command (`boxinit -- CMD ARGS`) in a process group of its
 // own, so signals can be forwarded to everything it started, and reports how it
 // ended. With a terminal on stdin the group also owns the terminal's foreground.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import type { Logger } from "../log/logger.ts";
-import type { Native } from "../native/addon.ts";
+import type { Native, NativeError } from "../native/addon.ts";
+import type { Reaper } from "../pid1/reaper.ts";
 import { EXIT, type Ending } from "../pid1/exit-code.ts";
 import { resolveCommand } from "../pid1/resolve-command.ts";
-import { foregroundHelperArgs } from "../pid1/terminal.ts";
+import { SIGNAL_NUMBERS } from "../pid1/signals.ts";
+import { TERMINAL_FD } from "../pid1/terminal.ts";
 
 /** A running main command. */
 export interface MainCommand {
@@ -23,39 +25,68 @@ export interface StartFailure {
   exitCode: number;
 }
 
+// exec(2) errors as a shell reports them: 127 for "no such file", 126 for
+// everything that found a file but could not run it.
+const exitCodeForExecError = (code: string): number => (code === "ENOENT" ? EXIT.notFound : EXIT.notExecutable);
+
 /** Resolve and spawn the main command; never throws for a bad command. */
 export const startMainCommand = (
   argv: readonly string[],
   native: Native | undefined,
+  reaper: Reaper,
   log: Logger,
 ): MainCommand | StartFailure => {
-  const [command, ...args] = argv;
-  const resolution = resolveCommand(command ?? "", process.env.PATH);
+  const [command = "", ...args] = argv;
+  const resolution = resolveCommand(command, process.env.PATH);
   if (!resolution.ok) {
     log.error("spawn-failed", `cannot run ${JSON.stringify(command)}: ${resolution.reason}`, { exitCode: resolution.exitCode });
     return { exitCode: resolution.exitCode };
   }
-  const useTerminal = native !== undefined && native.isatty(0);
-  let child: ChildProcess;
-  try {
-    child = useTerminal
-      ? spawn(process.execPath, foregroundHelperArgs(resolution.file, argv), { stdio: "inherit" })
-      : spawn(resolution.file, args, { argv0: command, stdio: "inherit", detached: true });
-  } catch (error) {
-    log.error("spawn-failed", `cannot run ${JSON.stringify(command)}: ${(error as Error).message}`);
-    return { exitCode: EXIT.notExecutable };
+  const started = native
+    ? startWithAddon(resolution.file, argv, native, reaper)
+    : startWithNode(resolution.file, command, args);
+  if ("error" in started) {
+    const exitCode = exitCodeForExecError(started.error);
+    log.error("spawn-failed", `cannot run ${JSON.stringify(command)}: ${started.error}`, { exitCode });
+    return { exitCode };
   }
-  const pid = child.pid;
-  if (pid === undefined) {
-    // spawn reports exec failures asynchronously through 'error'; the checks
-    // above make this rare (a file removed between resolve and exec).
+  log.info("spawned", "started the main command", { pid: started.pid, command: [...argv], terminal: started.ownsTerminal });
+  return started;
+};
+
+// fork+exec in the addon: the child is the reaper's, which sees its raw wait
+// status (Node's 'exit' reports code 0 for a death by real-time signal).
+const startWithAddon = (file: string, argv: readonly string[], native: Native, reaper: Reaper): MainCommand | { error: string } => {
+  const ownsTerminal = native.isatty(TERMINAL_FD);
+  let pid: number;
+  try {
+    pid = native.spawnCommand(file, argv, process.env, ownsTerminal ? TERMINAL_FD : -1);
+  } catch (error) {
+    return { error: (error as NativeError).code ?? (error as Error).message };
+  }
+  // Registered before this function returns: the reaper runs on this same
+  // thread, so it cannot reap the child before the listener exists.
+  const ended = new Promise<Ending>((resolve) => {
+    const stop = reaper.onReaped((reapedPid, ending) => {
+      if (reapedPid !== pid) return;
+      stop();
+      resolve(ending);
+    });
+  });
+  return { pid, pgid: pid, ownsTerminal, ended };
+};
+
+// Without the addon: Node's spawn, detached (setsid) for a group of its own.
+// No terminal foreground here: setsid gives up the terminal.
+const startWithNode = (file: string, command: string, args: readonly string[]): MainCommand | { error: string } => {
+  const child = spawn(file, args, { argv0: command, stdio: "inherit", detached: true });
+  if (child.pid === undefined) {
+    // spawn reports exec failures through 'error' (after this returns).
     child.on("error", () => {});
-    log.error("spawn-failed", `cannot run ${JSON.stringify(command)}: the system refused to start it`);
-    return { exitCode: EXIT.notFound };
+    return { error: "the system refused to start it" };
   }
   const ended = new Promise<Ending>((resolve) => {
-    child.once("exit", (code, signal) => resolve({ code, signal }));
+    child.once("exit", (code, signal) => resolve({ code, signal: signal === null ? null : (SIGNAL_NUMBERS[signal] ?? null) }));
   });
-  log.info("spawned", "started the main command", { pid, command: [...argv], terminal: useTerminal });
-  return { pid, pgid: pid, ownsTerminal: useTerminal, ended };
+  return { pid: child.pid, pgid: child.pid, ownsTerminal: false, ended };
 };

@@ -40,6 +40,11 @@ for (const mode of MODES) {
       });
     }
 
+    await t.test("death by a real-time signal gives 128+N too (Node's own 'exit' would say 0)", async (t) => {
+      const result = await runBoxinit(mode, ["-q", "--", "/bin/sh", "-c", "kill -37 $$"]);
+      t.equal(result.code, 165);
+    });
+
     await t.test("command not found gives 127 and says so", async (t) => {
       const result = await runBoxinit(mode, ["--", "no-such-command-xyz"]);
       t.equal(result.code, 127);

@@ -36,6 +36,20 @@ for (const mode of MODES) {
       t.notMatch(result.stderr, /Cannot find module|preload/);
     });
 
+    await t.test("a closed stderr: boxinit's own SIGPIPE never reaches the command", async (t) => {
+      const { spawn } = await import("node:child_process");
+      const argv = ["--", "/bin/sh", "-c", "sleep 0.5; echo still-running; exit 3"];
+      const child = mode === "pid1"
+        ? spawn("unshare", ["--pid", "--fork", "--mount-proc", BOXINIT, ...argv], { stdio: ["ignore", "pipe", "pipe"] })
+        : spawn(BOXINIT, argv, { stdio: ["ignore", "pipe", "pipe"] });
+      child.stderr.destroy(); // boxinit's log writes now fail with EPIPE
+      let stdout = "";
+      child.stdout.on("data", (chunk: Buffer) => { stdout += chunk.toString(); });
+      const code = await new Promise<number | null>((resolve) => child.on("close", (exitCode) => resolve(exitCode)));
+      t.equal(code, 3, "the command's own code, not 141");
+      t.equal(stdout, "still-running\n");
+    });
+
     await t.test("SIGUSR1 is forwarded and never opens the inspector", async (t) => {
       t.notOk(inspectorListening(), "nothing listens on 9229 before the test");
       const run = startBoxinit(mode, ["-q", "--", fixture("signal-echo")]);

@@ -30,7 +30,7 @@ for (const mode of MODES) {
     await t.test("-vv logs each reaped orphan with its exit code", async (t) => {
       const result = await runBoxinit(mode, ["-vv", "--", "/bin/sh", "-c", "(sh -c 'exit 3' &); sleep 0.2; kill -HUP $$"]);
       t.equal(result.code, 129);
-      t.match(result.stderr, /orphan-reaped: reaped an orphaned process pid=\d+ code=3/);
+      t.match(result.stderr, /orphan-reaped: reaped a process pid=\d+ code=3/);
     });
   });
 }

@@ -59,6 +59,19 @@ for (const mode of MODES) {
       t.match(result.stderr, /killed: sent SIGKILL pid=\d+ comm=sleep/);
     });
 
+    await t.test("a command that uses up the budget still leaves the daemons outside its group their SIGTERM", async (t) => {
+      const out = join(dir, `${mode}-reserve`);
+      const run = startBoxinit(mode, ["--grace", "2s", "--", "/bin/sh", "-c", `${daemonScript(out)} trap '' TERM; echo ready; sleep 1000`]);
+      await run.waitFor(/daemon-ready/);
+      await run.waitFor(/^ready$/m);
+      await run.signal("SIGTERM");
+      const ended = await run.result();
+      t.equal(ended.code, 137, "the main command was killed");
+      t.equal(readFileSync(out, "utf8"), "cleaned\n", "the daemon got SIGTERM and finished its cleanup");
+      t.match(run.stderr, /phase-overran: the main command did not exit in time/);
+      t.match(run.stderr, /sent SIGTERM to the processes left/);
+    });
+
     await t.test("a prompt exit ends the wait at once: no grace is spent", async (t) => {
       const run = startBoxinit(mode, ["--grace", "30s", "--", fixture("signal-echo")]);
       await run.waitFor(/^ready$/m);

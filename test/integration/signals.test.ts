@@ -8,7 +8,7 @@ t.teardown(killAllRuns);
 
 // Every signal boxinit forwards as-is (the shutdown three are tested below).
 const FORWARDED = [
-  "HUP", "USR1", "USR2", "PIPE", "ALRM", "STKFLT", "CONT", "TSTP", "TTIN", "TTOU",
+  "HUP", "USR1", "USR2", "ALRM", "STKFLT", "CONT", "TSTP",
   "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR",
 ] as const;
 
@@ -45,6 +45,32 @@ for (const mode of MODES) {
         t.match(run.stderr, new RegExp(`shutdown: stop requested signal=SIG${name}`));
       });
     }
+
+    await t.test("PIPE, TTIN and TTOU are boxinit's own (kernel-raised): not forwarded, and they neither kill nor stop it", async (t) => {
+      const run = startBoxinit(mode, ["-q", "--", fixture("signal-echo")]);
+      await run.waitFor(/^ready$/m);
+      for (const name of ["SIGPIPE", "SIGTTIN", "SIGTTOU"] as const) await run.signal(name);
+      await run.signal("SIGHUP");
+      await run.waitFor(/signal HUP/);
+      await run.signal("SIGTERM");
+      t.equal((await run.result()).code, 0);
+      t.same(echoedSignals(run.stdout), ["HUP", "TERM"]);
+    });
+
+    await t.test("a signal flood while the command exits: its exit is still seen, with its code", async (t) => {
+      // The flood overflows libuv's signal pipe; boxinit must not lose the exit.
+      const run = startBoxinit(mode, ["-q", "--", "/bin/sh", "-c", "trap '' HUP USR2 WINCH URG; echo ready; sleep 1; exit 5"]);
+      await run.waitFor(/^ready$/m);
+      const pid = await run.boxinitPid();
+      const floodUntil = Date.now() + 1500;
+      while (Date.now() < floodUntil && run.child.exitCode === null) {
+        for (const name of ["SIGHUP", "SIGUSR2", "SIGWINCH", "SIGURG"] as const) {
+          try { process.kill(pid, name); } catch { break; }
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      t.equal((await run.result(20_000)).code, 5);
+    });
 
     await t.test("rewrites: TERM:QUIT and USR1:USR2 arrive as their rewrite, WINCH:0 is dropped", async (t) => {
       const run = startBoxinit(mode, ["-q", "--rewrite", "TERM:QUIT", "--rewrite", "SIGUSR1:12", "--rewrite", "WINCH:0", "--", fixture("signal-echo")]);

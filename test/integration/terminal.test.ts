@@ -3,6 +3,8 @@
 // job control.
 import t from "tap";
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BOXINIT, MODES, ROOT, fixture, missingPrerequisite, type Mode } from "../helpers/boxinit.ts";
 
@@ -25,12 +27,43 @@ for (const mode of MODES) {
     if (missing) return t.fail(missing);
 
     await t.test("Ctrl-C reaches the foreground program exactly once and boxinit zero times", async (t) => {
-      const { transcript, code } = await onPty(mode, ["-v", "--", fixture("sigint-count")], [["expect", "^ready"], ["send", "\x03"], ["expect", "sigint=\\d"]]);
+      // Wait for boxinit's own "spawned" line too: a Ctrl-C flushes the
+      // terminal's unread output, which would swallow it.
+      const { transcript, code } = await onPty(mode, ["-v", "--", fixture("sigint-count")], [
+        ["expect", "terminal=true"],
+        ["expect", "^ready"],
+        ["send", "\x03"],
+        ["expect", "sigint=\\d"],
+      ]);
       t.equal(code, 0, transcript);
       t.match(transcript, /sigint=1\b/);
       t.match(transcript, /terminal=true/, "boxinit gave the command the terminal");
       t.notMatch(transcript, /stop requested|signal-forwarded/, "boxinit itself got no signal");
       t.match(transcript, /pty-exit=0/);
+    });
+
+    await t.test("with stty tostop, boxinit's own log lines neither spin nor hang it", async (t) => {
+      // An interactive bash (under a quiet boxinit) runs the boxinit under test
+      // as a foreground job, the way a person at a terminal would.
+      const inner = mode === "pid1" ? `unshare --pid --fork --mount-proc ${BOXINIT}` : BOXINIT;
+      const { transcript, code } = await onPty("subreaper", ["-q", "--", "bash", "--norc", "-i"], [
+        ["expect", "[$#] $"],
+        ["send", `stty tostop; ${inner} -vv -- sh -c '(sh -c "exit 3" &); sleep 0.5; exit 4'; echo "inner=$?"\n`],
+        ["expect", "inner=\\d+"],
+        ["send", "exit 0\n"],
+      ]);
+      t.equal(code, 0, transcript);
+      t.match(transcript, /inner=4/);
+      t.match(transcript, /orphan-reaped: reaped a process pid=\d+ code=3/, "log lines written from the background still arrive");
+    });
+
+    await t.test("a script without #! runs under /bin/sh, as execvp does", async (t) => {
+      const dir = mkdtempSync(join(tmpdir(), "boxinit-noshebang-"));
+      t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+      writeFileSync(join(dir, "script"), "echo ran-by-sh\nexit 6\n", { mode: 0o755 });
+      const { transcript, code } = await onPty(mode, ["-q", "--", join(dir, "script")], [["expect", "ran-by-sh"]]);
+      t.equal(code, 0, transcript);
+      t.match(transcript, /pty-exit=6/);
     });
 
     await t.test("bash -i gets job control", async (t) => {
