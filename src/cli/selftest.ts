@@ -6,16 +6,20 @@ import { spawn } from "node:child_process";
 import type { Logger } from "../log/logger.ts";
 import { loadLibrary } from "../lazy/libraries.ts";
 
-const viaChildProcess = (code: number): Promise<number | null> =>
+// Exits spread over about a second, so they land during whatever the test
+// does meanwhile (an orphan storm, a signal flood).
+const script = (i: number, code: number): string => `sleep 0.${i % 10}; exit ${code}`;
+
+const viaChildProcess = (i: number, code: number): Promise<number | null> =>
   new Promise((resolve) => {
-    const child = spawn("/bin/sh", ["-c", `exit ${code}`], { stdio: "ignore" });
+    const child = spawn("/bin/sh", ["-c", script(i, code)], { stdio: "ignore" });
     child.once("error", () => resolve(null));
     child.once("exit", (exitCode) => resolve(exitCode));
   });
 
-const viaExeca = async (code: number): Promise<number | null> => {
+const viaExeca = async (i: number, code: number): Promise<number | null> => {
   const { execa } = await loadLibrary("execa");
-  const result = await execa("/bin/sh", ["-c", `exit ${code}`], { reject: false, stdio: "ignore" });
+  const result = await execa("/bin/sh", ["-c", script(i, code)], { reject: false, stdio: "ignore" });
   return result.exitCode ?? null;
 };
 
@@ -29,7 +33,7 @@ export const spawnStorm = async (count: number, log: Logger): Promise<void> => {
   const runs: Array<Promise<void>> = [];
   for (let i = 0; i < count; i++) {
     const expected = (i * 7) % 256;
-    const run = i % 2 === 0 ? viaChildProcess(expected) : viaExeca(expected);
+    const run = i % 2 === 0 ? viaChildProcess(i, expected) : viaExeca(i, expected);
     runs.push(run.then((got) => {
       exitEvents++;
       if (got === expected) correct++;

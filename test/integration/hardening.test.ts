@@ -50,6 +50,14 @@ for (const mode of MODES) {
       t.equal(stdout, "still-running\n");
     });
 
+    await t.test("JSON logging to a full disk (/dev/full) costs log lines, not the exit code", async (t) => {
+      const { spawnSync } = await import("node:child_process");
+      const argv = ["--log-format", "json", "--", "/bin/sh", "-c", "exit 3"];
+      const command = mode === "pid1" ? `unshare --pid --fork --mount-proc ${BOXINIT} ${argv.map((a) => `'${a}'`).join(" ")}` : `${BOXINIT} ${argv.map((a) => `'${a}'`).join(" ")}`;
+      const result = spawnSync("/bin/sh", ["-c", `${command} 2>/dev/full`], { encoding: "utf8" });
+      t.equal(result.status, 3);
+    });
+
     await t.test("SIGUSR1 is forwarded and never opens the inspector", async (t) => {
       t.notOk(inspectorListening(), "nothing listens on 9229 before the test");
       const run = startBoxinit(mode, ["-q", "--", fixture("signal-echo")]);
