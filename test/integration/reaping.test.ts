@@ -14,7 +14,7 @@ for (const mode of MODES) {
     if (missing) return t.fail(missing);
     const failures: string[] = [];
     for (let run = 1; run <= RUNS; run++) {
-      const result = await runBoxinit(mode, ["-q", "--x-selftest-spawn", "200", "--", fixture("orphans"), "5000", "2000"], { timeoutMs: 60_000 });
+      const result = await runBoxinit(mode, ["-q", "--x-selftest-spawn", "200", "--", fixture("orphans"), "5000", "2000", "2500"], { timeoutMs: 60_000 });
       const zombies = /orphans=5000 zombies=(\d+)/.exec(result.stdout)?.[1];
       const storm = /spawn storm finished spawned=200 exitEvents=(\d+) correct=(\d+)/.exec(result.stderr);
       if (result.code !== 0 || zombies !== "0" || storm?.[1] !== "200" || storm?.[2] !== "200") {
