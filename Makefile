@@ -15,8 +15,11 @@ FIXTURES := $(patsubst test/fixtures/%.c,build/fixtures/%,$(wildcard test/fixtur
 all: dist/boxinit
 
 deps: node_modules/.installed
+# tap compiles its plugin set into node_modules at install time; ours drops the
+# TypeScript plugin (package.json "tap"), so rebuild it after every install.
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
+	tap build
 	touch $@
 
 dist/boxinit.node: native/boxinit.c node_modules/.installed
