@@ -126,7 +126,7 @@ export const runCommand = async (options: RunOptions, log: Logger, faults: Fault
   if (!("pid" in started)) return remapExitCode(started.exitCode, options.remaps);
   main = started;
   const selftest = options.selftestSpawnCount
-    ? (await import("../cli/selftest.ts")).spawnStorm(options.selftestSpawnCount, log)
+    ? (await import("./selftest.ts")).spawnStorm(options.selftestSpawnCount, log)
     : undefined;
 
   const ended = main.ended.then((ending) => {
