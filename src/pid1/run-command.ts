@@ -59,6 +59,15 @@ const becomeSubreaper = (native: Native | undefined, log: Logger): void => {
   }
 };
 
+// The test hook never throws into the run: its failure is a log line.
+const startSelftest = async (count: number, log: Logger): Promise<void> => {
+  try {
+    await (await import("./selftest.ts")).spawnStorm(count, log);
+  } catch (error) {
+    log.error("selftest", `spawn storm failed: ${(error as Error).message}`);
+  }
+};
+
 // The executable runs with --disable-sigusr1: Node blocks SIGUSR1 from its
 // first instruction, so it can never open the inspector (code execution for
 // anyone who may signal PID 1). With our handler in place it is safe to take.
@@ -125,9 +134,7 @@ export const runCommand = async (options: RunOptions, log: Logger, faults: Fault
   const started = startMainCommand(options.command, native, reaper, log);
   if (!("pid" in started)) return remapExitCode(started.exitCode, options.remaps);
   main = started;
-  const selftest = options.selftestSpawnCount
-    ? (await import("./selftest.ts")).spawnStorm(options.selftestSpawnCount, log)
-    : undefined;
+  const selftest = options.selftestSpawnCount ? startSelftest(options.selftestSpawnCount, log) : undefined;
 
   const ended = main.ended.then((ending) => {
     mainEnding = ending;
@@ -152,7 +159,7 @@ export const runCommand = async (options: RunOptions, log: Logger, faults: Fault
     // A fault inside the stop itself: make sure nothing outlives boxinit's budget.
     log.error("internal-error", `stopping failed: ${(error as Error).message}; sending SIGKILL to everything left`);
     isInternalFault = true;
-    stopAll({ log, reaper, scope }, { deadline: monotonicMs(), reserveMs: 0 }).catch(() => {});
+    await stopAll({ log, reaper, scope }, { deadline: monotonicMs(), reserveMs: 0 }).catch(() => {});
   }
   if (selftest) await selftest;
 
