@@ -18,6 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+extern char **environ;
+
 static napi_value make_int(napi_env env, int64_t value) {
   napi_value result;
   napi_create_int64(env, value, &result);
@@ -146,46 +148,117 @@ static napi_value ignore_signal(napi_env env, napi_callback_info info) {
   return make_int(env, 0);
 }
 
-/* A JS array of strings as a NULL-terminated, malloc'd char* vector. */
-static char **string_vector(napi_env env, napi_value array, size_t prefix) {
-  uint32_t length = 0;
-  if (napi_get_array_length(env, array, &length) != napi_ok) return NULL;
-  char **vector = calloc(prefix + length + 1, sizeof *vector);
+/*
+ * getForeground(fd): the terminal's foreground process group (tcgetpgrp), so
+ * boxinit hands the terminal to its command only when it holds it itself, and
+ * takes it back only from the command's group.
+ */
+static napi_value get_foreground(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  if (!arg_int(env, info, 0, &fd)) return NULL;
+  pid_t pgid = tcgetpgrp(fd);
+  return make_int(env, pgid == -1 ? -errno : pgid);
+}
+
+/*
+ * The command's argv as the bytes boxinit was given: the last `count` entries
+ * of /proc/self/cmdline. JS strings are UTF-8, so a Latin-1 file name would
+ * arrive mangled; tini passes bytes through and so must we. NULL when
+ * /proc is not there (the caller then uses the JS strings).
+ */
+static char **argv_from_cmdline(uint32_t count, char **buffer_out) {
+  int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NULL;
+  size_t size = 0, capacity = 4096;
+  char *buffer = malloc(capacity);
+  for (;;) {
+    if (!buffer) break;
+    if (size == capacity) {
+      char *bigger = realloc(buffer, capacity *= 2);
+      if (!bigger) { free(buffer); buffer = NULL; break; }
+      buffer = bigger;
+    }
+    ssize_t got = read(fd, buffer + size, capacity - size);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    size += (size_t)got;
+  }
+  close(fd);
+  if (!buffer) return NULL;
+  if (size == 0 || buffer[size - 1] != '\0') { /* never read past the end below */
+    free(buffer);
+    return NULL;
+  }
+  size_t entries = 0;
+  for (size_t i = 0; i < size; i++) entries += buffer[i] == '\0';
+  char **argv = entries >= count ? calloc(count + 1, sizeof *argv) : NULL;
+  if (!argv) { free(buffer); return NULL; }
+  /* Walk to the first of the last `count` entries. */
+  size_t skip = entries - count, offset = 0;
+  for (size_t seen = 0; seen < skip; offset++) seen += buffer[offset] == '\0';
+  for (uint32_t i = 0; i < count; i++) {
+    argv[i] = buffer + offset;
+    offset += strlen(argv[i]) + 1;
+  }
+  *buffer_out = buffer;
+  return argv;
+}
+
+/* A JS array of strings as a NULL-terminated vector of malloc'd strings. */
+static char **argv_from_js(napi_env env, napi_value array, uint32_t length) {
+  char **vector = calloc(length + 1, sizeof *vector);
   if (!vector) return NULL;
   for (uint32_t i = 0; i < length; i++) {
     napi_value item;
     size_t size = 0;
-    if (napi_get_element(env, array, i, &item) != napi_ok ||
-        napi_get_value_string_utf8(env, item, NULL, 0, &size) != napi_ok) goto fail;
-    char *text = malloc(size + 1);
-    if (!text) goto fail;
-    napi_get_value_string_utf8(env, item, text, size + 1, &size);
-    vector[prefix + i] = text;
+    char *text = NULL;
+    if (napi_get_element(env, array, i, &item) == napi_ok &&
+        napi_get_value_string_utf8(env, item, NULL, 0, &size) == napi_ok && (text = malloc(size + 1))) {
+      napi_get_value_string_utf8(env, item, text, size + 1, &size);
+    }
+    if (!text) {
+      for (uint32_t j = 0; j < i; j++) free(vector[j]);
+      free(vector);
+      return NULL;
+    }
+    vector[i] = text;
   }
   return vector;
-fail:
-  for (uint32_t i = 0; i < prefix + length; i++) free(vector[i]);
-  free(vector);
-  return NULL;
 }
 
-static void free_vector(char **vector, size_t from) {
-  if (!vector) return;
-  for (size_t i = from; vector[i]; i++) free(vector[i]);
-  free(vector);
+/* bash's check_binary_file: an ELF header, or a NUL before the first newline. */
+static int looks_binary(const char *file) {
+  int fd = open(file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 1;
+  unsigned char head[80];
+  ssize_t got = read(fd, head, sizeof head);
+  close(fd);
+  if (got >= 4 && memcmp(head, "\177ELF", 4) == 0) return 1;
+  for (ssize_t i = 0; i < got && head[i] != '\n'; i++) {
+    if (head[i] == '\0') return 1;
+  }
+  return 0;
+}
+
+/* Move fd to at least `lowest` (still close-on-exec), so it stays out of the preserved range. */
+static int move_above(int fd, int lowest) {
+  if (fd >= lowest) return fd;
+  int moved = fcntl(fd, F_DUPFD_CLOEXEC, lowest);
+  close(fd);
+  return moved;
 }
 
 /*
- * The child between fork and exec: async-signal-safe calls only. Its own
- * process group, the terminal's foreground when asked (SIGTTOU is still
- * blocked here), default signal dispositions and an empty mask (execve keeps
- * ignored signals ignored), stdio inheritable, then exec; a file without #! runs under /bin/sh,
- * as execvp(3) does. The errno of a failed exec goes back through the pipe.
+ * The child between fork and exec: async-signal-safe calls only. stdio and
+ * the preserved fds made inheritable (Node marks fds 0-15 close-on-exec at
+ * start), its own process group, the terminal's foreground when asked (SIGTTOU
+ * is still blocked here), default signal dispositions and an empty mask
+ * (execve keeps ignored signals ignored), then exec. A text file without #!
+ * runs under /bin/sh, as execvp(3) does; a binary for another CPU does not
+ * (ENOEXEC: 126). The errno of a failed exec goes back through the pipe.
  */
-static void exec_child(const char *file, char **argv, char **shell_argv, char **envp, int foreground_fd, int report_fd) {
-  /* Node marks its stdio close-on-exec; the command inherits it (libuv's
-   * spawn does the same dance with dup2). */
-  for (int fd = 0; fd <= 2; fd++) fcntl(fd, F_SETFD, 0);
+static void exec_child(const char *file, char **argv, char **shell_argv, int foreground_fd, int preserve_fds, int report_fd) {
+  for (int fd = 0; fd < 3 + preserve_fds; fd++) fcntl(fd, F_SETFD, 0);
   setpgid(0, 0);
   if (foreground_fd >= 0) tcsetpgrp(foreground_fd, getpid());
   struct sigaction dfl;
@@ -197,61 +270,77 @@ static void exec_child(const char *file, char **argv, char **shell_argv, char **
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
-  execve(file, argv, envp);
-  if (errno == ENOEXEC) execve("/bin/sh", shell_argv, envp);
+  execve(file, argv, environ);
   int err = errno;
+  if (err == ENOEXEC && !looks_binary(file)) execve("/bin/sh", shell_argv, environ);
   ssize_t ignored = write(report_fd, &err, sizeof err);
   (void)ignored;
   _exit(127);
 }
 
 /*
- * spawnCommand(file, argv, envp, foregroundFd): fork and exec the main command
- * in a new process group (foregroundFd >= 0: also the terminal's foreground).
- * Returns the pid, or -errno when fork or exec failed. The child is then the
- * reaper's (not libuv's), so its raw wait status, real-time signals included,
- * is seen. Signals are blocked across fork so that no Node/libuv handler runs
- * in the child (it would write into the parent's signal pipe).
+ * spawnCommand(file, argv, foregroundFd, preserveFds): fork and exec the main
+ * command in a new process group (foregroundFd >= 0: also the terminal's
+ * foreground), with boxinit's environment and, byte for byte, the argv it was
+ * given (argv here is the fallback and the count). Returns the pid, or -errno
+ * when fork or exec failed. The child is then the reaper's, not libuv's, so
+ * its raw wait status (real-time signals included) is seen. Signals are
+ * blocked across fork so that no Node/libuv handler runs in the child (it
+ * would write into the parent's signal pipe).
  */
 static napi_value spawn_command(napi_env env, napi_callback_info info) {
   napi_value args[4];
   if (!get_args(env, info, 4, args)) return NULL;
+  uint32_t argc = 0;
   size_t size = 0;
-  if (napi_get_value_string_utf8(env, args[0], NULL, 0, &size) != napi_ok) {
-    napi_throw_type_error(env, NULL, "boxinit.node: spawnCommand: file must be a string");
+  int32_t foreground_fd = -1, preserve_fds = 0;
+  if (napi_get_value_string_utf8(env, args[0], NULL, 0, &size) != napi_ok ||
+      napi_get_array_length(env, args[1], &argc) != napi_ok || argc == 0 ||
+      napi_get_value_int32(env, args[2], &foreground_fd) != napi_ok ||
+      napi_get_value_int32(env, args[3], &preserve_fds) != napi_ok || preserve_fds < 0) {
+    napi_throw_type_error(env, NULL, "boxinit.node: spawnCommand(file, argv[], foregroundFd, preserveFds)");
     return NULL;
   }
-  char *file = malloc(size + 1);
-  int32_t foreground_fd = -1;
-  napi_get_value_int32(env, args[3], &foreground_fd);
-  char **argv = string_vector(env, args[1], 0);
-  char **shell_argv = string_vector(env, args[1], 1); /* "/bin/sh", file, argv[1..] */
-  char **envp = string_vector(env, args[2], 0);
-  int report[2] = {-1, -1};
   int64_t result;
-  if (!file || !argv || !argv[0] || !shell_argv || !envp) {
+  int report[2] = {-1, -1};
+  char *cmdline = NULL;
+  char **argv = argv_from_cmdline(argc, &cmdline);
+  char **js_argv = argv_from_js(env, args[1], argc);
+  char *file = malloc(size + 1);
+  char **shell_argv = calloc(argc + 2, sizeof *shell_argv);
+  if (!js_argv || !file || !shell_argv) {
     result = -ENOMEM;
     goto done;
   }
   napi_get_value_string_utf8(env, args[0], file, size + 1, &size);
-  shell_argv[0] = strdup("/bin/sh");
-  free(shell_argv[1]);
-  shell_argv[1] = strdup(file);
+  if (!argv) argv = js_argv;
+  /* A name with a slash is exec'd as given: use its raw bytes too. */
+  const char *exec_file = strcmp(file, js_argv[0]) == 0 ? argv[0] : file;
+  shell_argv[0] = "/bin/sh";
+  shell_argv[1] = (char *)exec_file;
+  for (uint32_t i = 1; i < argc; i++) shell_argv[i + 1] = argv[i];
   if (pipe2(report, O_CLOEXEC) == -1) {
     result = -errno;
+    goto done;
+  }
+  report[0] = move_above(report[0], 3 + preserve_fds);
+  report[1] = move_above(report[1], 3 + preserve_fds);
+  if (report[0] < 0 || report[1] < 0) {
+    result = -EMFILE;
     goto done;
   }
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   pid_t pid = fork();
-  if (pid == 0) exec_child(file, argv, shell_argv, envp, foreground_fd, report[1]);
+  if (pid == 0) exec_child(exec_file, argv, shell_argv, foreground_fd, preserve_fds, report[1]);
   int fork_errno = errno;
   /* Also from the parent, so the group exists when this returns (EACCES once
    * the child has exec'd is expected and harmless). */
   if (pid > 0) setpgid(pid, pid);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   close(report[1]);
+  report[1] = -1;
   if (pid < 0) {
     result = -fork_errno;
     goto done;
@@ -270,10 +359,13 @@ static napi_value spawn_command(napi_env env, napi_callback_info info) {
   }
 done:
   if (report[0] >= 0) close(report[0]);
+  if (report[1] >= 0) close(report[1]);
+  if (argv != js_argv) free(argv);
+  free(cmdline);
+  if (js_argv) for (uint32_t i = 0; i < argc; i++) free(js_argv[i]);
+  free(js_argv);
   free(file);
-  free_vector(argv, 0);
-  free_vector(shell_argv, 0);
-  free_vector(envp, 0);
+  free(shell_argv);
   return make_int(env, result);
 }
 
@@ -288,6 +380,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"unblockSignal", NULL, unblock_signal, NULL, NULL, NULL, napi_default, NULL},
     {"ignoreSignal", NULL, ignore_signal, NULL, NULL, NULL, napi_default, NULL},
     {"spawnCommand", NULL, spawn_command, NULL, NULL, NULL, napi_default, NULL},
+    {"getForeground", NULL, get_foreground, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

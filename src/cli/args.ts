@@ -18,12 +18,13 @@ export interface InitArgs {
   remaps: RemapTable;
   showHelp: boolean;
   showVersion: boolean;
+  preserveFds: number;
   selftestSpawnCount?: number;
 }
 
 export type ParseResult = { ok: true; args: InitArgs } | { ok: false; errors: string[] };
 
-const VALUE_OPTIONS = new Set(["--grace", "--log-format", "--remap-exit", "--rewrite", "--x-selftest-spawn"]);
+const VALUE_OPTIONS = new Set(["--grace", "--log-format", "--remap-exit", "--rewrite", "--preserve-fds", "--x-selftest-spawn"]);
 
 export const USAGE = `usage: boxinit [OPTIONS] [--] CMD [ARGS...]
 
@@ -35,6 +36,7 @@ options:
   --grace DURATION       time budget for stopping everything (default 9s; env BOXINIT_GRACE)
   --rewrite FROM:TO      send signal TO when FROM is received (TERM:QUIT; WINCH:0 drops); repeatable
   --remap-exit FROM:TO   exit with TO when the code would be FROM (143:0); repeatable
+  --preserve-fds N       pass inherited fds 3..3+N-1 on to CMD (default 0: stdio only; env BOXINIT_PRESERVE_FDS)
   --log-format text|json boxinit's own log on stderr (default text; env BOXINIT_LOG_FORMAT)
   -v, -vv                more log detail (forwarded signals; reaped orphans)
   -q                     warnings and errors only
@@ -46,6 +48,12 @@ const parseLogFormat = (value: string, where: string, errors: string[]): LogForm
   if (value === "text" || value === "json") return value;
   errors.push(`${where}: expected text|json, got ${JSON.stringify(value)}`);
   return "text";
+};
+
+const parsePreserveFds = (value: string, where: string, errors: string[]): number => {
+  if (/^\d{1,4}$/.test(value)) return Number(value);
+  errors.push(`${where}: expected a count of file descriptors (0-9999), got ${JSON.stringify(value)}`);
+  return 0;
 };
 
 const parseGrace = (value: string, where: string, errors: string[]): number => {
@@ -66,6 +74,7 @@ export const parseInitArgs = (argv: readonly string[], env: NodeJS.ProcessEnv): 
   let logFormat: LogFormat = env.BOXINIT_LOG_FORMAT
     ? parseLogFormat(env.BOXINIT_LOG_FORMAT, "BOXINIT_LOG_FORMAT", errors)
     : "text";
+  let preserveFds = env.BOXINIT_PRESERVE_FDS ? parsePreserveFds(env.BOXINIT_PRESERVE_FDS, "BOXINIT_PRESERVE_FDS", errors) : 0;
   let verbosity = 0;
   let showHelp = false;
   let showVersion = false;
@@ -101,6 +110,7 @@ export const parseInitArgs = (argv: readonly string[], env: NodeJS.ProcessEnv): 
       case "--log-format": logFormat = parseLogFormat(value!, "--log-format", errors); break;
       case "--rewrite": rewriteValues.push(value!); break;
       case "--remap-exit": remapValues.push(value!); break;
+      case "--preserve-fds": preserveFds = parsePreserveFds(value!, "--preserve-fds", errors); break;
       case "--x-selftest-spawn": selftestSpawnCount = Number(value); break;
       case "-h": case "--help": showHelp = true; break;
       case "--version": showVersion = true; break;
@@ -122,6 +132,6 @@ export const parseInitArgs = (argv: readonly string[], env: NodeJS.ProcessEnv): 
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
-    args: { command, graceMs, logFormat, verbosity, rewrites: rewrites.table, remaps: remaps.table, showHelp, showVersion, selftestSpawnCount },
+    args: { command, graceMs, logFormat, verbosity, rewrites: rewrites.table, remaps: remaps.table, showHelp, showVersion, preserveFds, selftestSpawnCount },
   };
 };

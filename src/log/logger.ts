@@ -82,10 +82,10 @@ export const textSink = (fd = 2): Sink => ({
 /** JSON lines through pino with a synchronous destination (transports crash when bundled). */
 export const jsonSink = async (fd = 2): Promise<Sink> => {
   const { default: pino } = await loadLibrary("pino");
-  const destination = pino.destination({ dest: fd, sync: true });
-  // pino re-throws write errors (ENOSPC, EIO, EPIPE) unless someone listens:
-  // a full disk or a closed stderr must cost log lines, never PID 1.
-  destination.on("error", () => {});
+  // Not pino.destination: its sonic-boom retries EAGAIN forever (a full,
+  // non-blocking stderr pipe would freeze PID 1) and buffers without bound
+  // after other errors. writeLine drops the line instead.
+  const destination = { write: (line: string) => writeLine(fd, line) };
   const logger = pino(
     // No pid in the base: events carry the pid of their subject under that key.
     { base: { name: "boxinit" }, level: "trace", timestamp: pino.stdTimeFunctions.isoTime },

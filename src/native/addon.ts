@@ -20,7 +20,8 @@ interface RawAddon {
   isatty(fd: number): number;
   unblockSignal(signal: number): number;
   ignoreSignal(signal: number): number;
-  spawnCommand(file: string, argv: readonly string[], envp: readonly string[], foregroundFd: number): number;
+  spawnCommand(file: string, argv: readonly string[], foregroundFd: number, preserveFds: number): number;
+  getForeground(fd: number): number;
 }
 
 const REQUIRED_FUNCTIONS: ReadonlyArray<keyof RawAddon> = [
@@ -33,6 +34,7 @@ const REQUIRED_FUNCTIONS: ReadonlyArray<keyof RawAddon> = [
   "unblockSignal",
   "ignoreSignal",
   "spawnCommand",
+  "getForeground",
 ];
 
 /** Where a packaged install (the base image) puts the addon: an exec-capable root. */
@@ -116,15 +118,21 @@ export class Native {
   }
 
   /**
-   * fork+exec file with argv and env in a new process group (and the terminal's
-   * foreground when foregroundFd >= 0); returns the pid. The child belongs to
-   * the reaper, not libuv. Throws NativeError with the errno of fork or exec.
+   * fork+exec file in a new process group (and the terminal's foreground when
+   * foregroundFd >= 0), with boxinit's own environment and argv bytes, fds
+   * 3..3+preserveFds-1 inherited; returns the pid. The child belongs to the
+   * reaper, not libuv. Throws NativeError with the errno of fork or exec.
    */
-  spawnCommand(file: string, argv: readonly string[], env: NodeJS.ProcessEnv, foregroundFd: number): number {
-    const envp: string[] = [];
-    for (const [key, value] of Object.entries(env)) if (value !== undefined) envp.push(`${key}=${value}`);
-    const rc = this.#raw.spawnCommand(file, argv, envp, foregroundFd);
+  spawnCommand(file: string, argv: readonly string[], foregroundFd: number, preserveFds: number): number {
+    const rc = this.#raw.spawnCommand(file, argv, foregroundFd, preserveFds);
     if (rc < 0) throw new NativeError("exec", -rc);
+    return rc;
+  }
+
+  /** tcgetpgrp(fd): the terminal's foreground process group. */
+  getForeground(fd: number): number {
+    const rc = this.#raw.getForeground(fd);
+    if (rc < 0) throw new NativeError("tcgetpgrp", -rc);
     return rc;
   }
 

@@ -26,6 +26,8 @@ export interface RunOptions {
   graceMs: number;
   rewrites: RewriteTable;
   remaps: RemapTable;
+  /** Inherited fds beyond stdio passed on to the command (3..3+N-1). */
+  preserveFds: number;
   /** Test hook: spawn this many children from inside boxinit while it runs. */
   selftestSpawnCount?: number;
 }
@@ -131,14 +133,14 @@ export const runCommand = async (options: RunOptions, log: Logger, faults: Fault
     requestStop(SIGNAL_NUMBERS.SIGTERM!);
   };
 
-  const started = startMainCommand(options.command, native, reaper, log);
+  const started = startMainCommand(options.command, options.preserveFds, native, reaper, log);
   if (!("pid" in started)) return remapExitCode(started.exitCode, options.remaps);
   main = started;
   const selftest = options.selftestSpawnCount ? startSelftest(options.selftestSpawnCount, log) : undefined;
 
   const ended = main.ended.then((ending) => {
     mainEnding = ending;
-    if (main?.ownsTerminal && native) takeTerminalBack(native, log);
+    if (main?.ownsTerminal && native) takeTerminalBack(native, main.pgid, log);
     log.info("child-exited", "the main command ended", {
       pid: main?.pid,
       code: ending.code ?? undefined,

@@ -9,9 +9,24 @@ import type { Native } from "../native/addon.ts";
 /** The terminal on stdin, if any: its fd for the child's foreground. */
 export const TERMINAL_FD = 0;
 
-/** Give the terminal back to boxinit's group, so whoever started boxinit gets input again. */
-export const takeTerminalBack = (native: Native, log: Logger): void => {
+/**
+ * Whether the command should get the terminal: stdin is one and boxinit's
+ * group holds its foreground (a boxinit started in the background with `&`
+ * must not steal the terminal from the shell).
+ */
+export const shouldHandOverTerminal = (native: Native): boolean => {
+  if (!native.isatty(TERMINAL_FD)) return false;
   try {
+    return native.getForeground(TERMINAL_FD) === native.getpgrp();
+  } catch {
+    return false; // a terminal that is not our controlling one
+  }
+};
+
+/** Take the terminal back from the command's group, if it still holds it. */
+export const takeTerminalBack = (native: Native, commandPgid: number, log: Logger): void => {
+  try {
+    if (native.getForeground(TERMINAL_FD) !== commandPgid) return;
     native.setForeground(TERMINAL_FD, native.getpgrp());
   } catch (error) {
     log.debug("terminal", `could not take the terminal back: ${(error as Error).message}`);

@@ -8,7 +8,7 @@ import type { Reaper } from "../pid1/reaper.ts";
 import { EXIT, type Ending } from "../pid1/exit-code.ts";
 import { resolveCommand } from "../pid1/resolve-command.ts";
 import { SIGNAL_NUMBERS } from "../pid1/signals.ts";
-import { TERMINAL_FD } from "../pid1/terminal.ts";
+import { TERMINAL_FD, shouldHandOverTerminal } from "../pid1/terminal.ts";
 
 /** A running main command. */
 export interface MainCommand {
@@ -32,6 +32,7 @@ const exitCodeForExecError = (code: string): number => (code === "ENOENT" ? EXIT
 /** Resolve and spawn the main command; never throws for a bad command. */
 export const startMainCommand = (
   argv: readonly string[],
+  preserveFds: number,
   native: Native | undefined,
   reaper: Reaper,
   log: Logger,
@@ -43,8 +44,8 @@ export const startMainCommand = (
     return { exitCode: resolution.exitCode };
   }
   const started = native
-    ? startWithAddon(resolution.file, argv, native, reaper)
-    : startWithNode(resolution.file, command, args);
+    ? startWithAddon(resolution.file, argv, preserveFds, native, reaper)
+    : startWithNode(resolution.file, command, args, preserveFds);
   if ("error" in started) {
     const exitCode = exitCodeForExecError(started.error);
     log.error("spawn-failed", `cannot run ${JSON.stringify(command)}: ${started.error}`, { exitCode });
@@ -56,11 +57,11 @@ export const startMainCommand = (
 
 // fork+exec in the addon: the child is the reaper's, which sees its raw wait
 // status (Node's 'exit' reports code 0 for a death by real-time signal).
-const startWithAddon = (file: string, argv: readonly string[], native: Native, reaper: Reaper): MainCommand | { error: string } => {
-  const ownsTerminal = native.isatty(TERMINAL_FD);
+const startWithAddon = (file: string, argv: readonly string[], preserveFds: number, native: Native, reaper: Reaper): MainCommand | { error: string } => {
+  const ownsTerminal = shouldHandOverTerminal(native);
   let pid: number;
   try {
-    pid = native.spawnCommand(file, argv, process.env, ownsTerminal ? TERMINAL_FD : -1);
+    pid = native.spawnCommand(file, argv, ownsTerminal ? TERMINAL_FD : -1, preserveFds);
   } catch (error) {
     return { error: (error as NativeError).code ?? (error as Error).message };
   }
@@ -78,8 +79,9 @@ const startWithAddon = (file: string, argv: readonly string[], native: Native, r
 
 // Without the addon: Node's spawn, detached (setsid) for a group of its own.
 // No terminal foreground here: setsid gives up the terminal.
-const startWithNode = (file: string, command: string, args: readonly string[]): MainCommand | { error: string } => {
-  const child = spawn(file, args, { argv0: command, stdio: "inherit", detached: true });
+const startWithNode = (file: string, command: string, args: readonly string[], preserveFds: number): MainCommand | { error: string } => {
+  const stdio: Array<"inherit" | number> = ["inherit", "inherit", "inherit", ...Array.from({ length: preserveFds }, (_, i) => i + 3)];
+  const child = spawn(file, args, { argv0: command, stdio, detached: true });
   if (child.pid === undefined) {
     // spawn reports exec failures through 'error' (after this returns).
     child.on("error", () => {});
