@@ -33,6 +33,16 @@ t.test("options and environment", async (t) => {
   t.ok(quiet.ok && quiet.args.verbosity === -1);
 });
 
+t.test("--preserve-fds and BOXINIT_PRESERVE_FDS", async (t) => {
+  const flag = parse(["--preserve-fds", "2", "--", "x"], { BOXINIT_PRESERVE_FDS: "1" });
+  t.ok(flag.ok && flag.args.preserveFds === 2);
+  const env = parse(["--", "x"], { BOXINIT_PRESERVE_FDS: "3" });
+  t.ok(env.ok && env.args.preserveFds === 3);
+  const bad = parse(["--preserve-fds", "-1", "--", "x"]);
+  t.notOk(bad.ok);
+  if (!bad.ok) t.match(bad.errors[0], /--preserve-fds: expected a count of file descriptors/);
+});
+
 t.test("every problem reported at once", async (t) => {
   const result = parse(["--grace", "soon", "--log-format", "xml", "--bogus", "--rewrite", "NOPE:TERM"], { BOXINIT_GRACE: "forever" });
   t.notOk(result.ok);

@@ -1,7 +1,7 @@
 // Exit codes through boxinit, as PID 1 and as subreaper: every code 0-255,
 // 128+N for death by signal N, 127/126 for exec failures, and --remap-exit.
 import t from "tap";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MODES, killAllRuns, missingPrerequisite, runBoxinit } from "../helpers/boxinit.ts";
@@ -58,6 +58,28 @@ for (const mode of MODES) {
       const result = await runBoxinit(mode, ["--", join(dir, "script")]);
       t.equal(result.code, 126);
       t.match(result.stderr, /not an executable file/);
+    });
+
+    await t.test("a binary for another CPU gives 126 (ENOEXEC), and is never fed to /bin/sh", async (t) => {
+      const dir = mkdtempSync(join(tmpdir(), "boxinit-arch-"));
+      t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+      const binary = readFileSync("/bin/true");
+      binary.writeUInt16LE(183, 18); // e_machine = EM_AARCH64 on an x86-64 host (or the reverse)
+      if (process.arch === "arm64") binary.writeUInt16LE(62, 18);
+      writeFileSync(join(dir, "foreign"), binary, { mode: 0o755 });
+      const result = await runBoxinit(mode, ["--", join(dir, "foreign")]);
+      t.equal(result.code, 126);
+      t.match(result.stderr, /ENOEXEC/);
+      t.notMatch(result.stderr, /Syntax error/);
+    });
+
+    await t.test("a text script without #! runs under /bin/sh, as execvp does", async (t) => {
+      const dir = mkdtempSync(join(tmpdir(), "boxinit-sh-"));
+      t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+      writeFileSync(join(dir, "script"), "echo ran-by-sh\nexit 6\n", { mode: 0o755 });
+      const result = await runBoxinit(mode, ["-q", "--", join(dir, "script")]);
+      t.equal(result.code, 6);
+      t.equal(result.stdout, "ran-by-sh\n");
     });
 
     await t.test("--remap-exit 143:0 turns a TERM death into success", async (t) => {

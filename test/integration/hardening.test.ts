@@ -58,6 +58,30 @@ for (const mode of MODES) {
       t.equal(result.status, 3);
     });
 
+    await t.test("argv and environment bytes reach the command unchanged, UTF-8 or not", async (t) => {
+      const { spawnSync } = await import("node:child_process");
+      const prefix = mode === "pid1" ? "unshare --pid --fork --mount-proc " : "";
+      // Through a shell: Node's own spawn would force these strings to UTF-8.
+      const script = `X=$(printf '\\377\\376') ${prefix}${BOXINIT} -q -- /bin/sh -c 'printf "%s|%s" "$1" "$X" | od -An -tx1' sh "$(printf 'caf\\351')"`;
+      const result = spawnSync("/bin/bash", ["-c", script], { encoding: "utf8" });
+      t.equal(result.status, 0, result.stderr);
+      t.equal(result.stdout.trim().replace(/\s+/g, " "), "63 61 66 e9 7c ff fe");
+    });
+
+    await t.test("inherited fds beyond stdio: only with --preserve-fds", async (t) => {
+      const { spawnSync } = await import("node:child_process");
+      const dir = mkdtempSync(join(tmpdir(), "boxinit-fds-"));
+      t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+      const prefix = mode === "pid1" ? "unshare --pid --fork --mount-proc " : "";
+      const run = (flags: string, file: string) =>
+        spawnSync("/bin/bash", ["-c", `${prefix}${BOXINIT} -q ${flags} -- /bin/sh -c 'echo via-fd3 >&3' 3>${join(dir, file)}`], { encoding: "utf8" });
+      const without = run("", "a");
+      t.not(without.status, 0, "fd 3 is not inherited by default");
+      const withFlag = run("--preserve-fds 1", "b");
+      t.equal(withFlag.status, 0, withFlag.stderr);
+      t.equal(readFileSync(join(dir, "b"), "utf8"), "via-fd3\n");
+    });
+
     await t.test("SIGUSR1 is forwarded and never opens the inspector", async (t) => {
       t.notOk(inspectorListening(), "nothing listens on 9229 before the test");
       const run = startBoxinit(mode, ["-q", "--", fixture("signal-echo")]);

@@ -3,8 +3,6 @@
 // job control.
 import t from "tap";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BOXINIT, MODES, ROOT, fixture, missingPrerequisite, type Mode } from "../helpers/boxinit.ts";
 
@@ -57,13 +55,18 @@ for (const mode of MODES) {
       t.match(transcript, /orphan-reaped: reaped a process pid=\d+ code=3/, "log lines written from the background still arrive");
     });
 
-    await t.test("a script without #! runs under /bin/sh, as execvp does", async (t) => {
-      const dir = mkdtempSync(join(tmpdir(), "boxinit-noshebang-"));
-      t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-      writeFileSync(join(dir, "script"), "echo ran-by-sh\nexit 6\n", { mode: 0o755 });
-      const { transcript, code } = await onPty(mode, ["-q", "--", join(dir, "script")], [["expect", "ran-by-sh"]]);
+    await t.test("started in the background (&), boxinit leaves the terminal to the shell", async (t) => {
+      const inner = mode === "pid1" ? `unshare --pid --fork --mount-proc ${BOXINIT}` : BOXINIT;
+      const { transcript, code } = await onPty("subreaper", ["-q", "--", "bash", "--norc", "-i"], [
+        ["expect", "[$#] $"],
+        ["send", `${inner} -q -- sleep 1 &\n`],
+        ["send", "sleep 0.3; echo alive-$((40+2))\n"],
+        ["expect", "alive-42"],
+        ["send", "wait; echo waited-$?; exit 0\n"],
+        ["expect", "waited-0"],
+      ]);
       t.equal(code, 0, transcript);
-      t.match(transcript, /pty-exit=6/);
+      t.match(transcript, /pty-exit=0/, "the interactive shell kept its terminal and exited normally");
     });
 
     await t.test("bash -i gets job control", async (t) => {
