@@ -65,12 +65,29 @@ export const formatText = (level: Level, event: LogEvent, message: string, field
   return `${line}\n`;
 };
 
-/** Writes to a file descriptor and never throws: a closed stderr must not kill PID 1. */
+// A partly written line must be finished, or the next one is glued to it
+// (broken JSON); a stderr pipe that stays full this long loses the rest.
+const PARTIAL_LINE_WAIT_MS = 100;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Writes a whole line to a file descriptor and never throws: a closed or full
+ * stderr must not kill PID 1. A line that cannot start (EAGAIN on a full
+ * non-blocking pipe, EPIPE, ENOSPC) is dropped at once.
+ */
 export const writeLine = (fd: number, line: string): void => {
-  try {
-    writeSync(fd, line);
-  } catch {
-    // EPIPE/EAGAIN on a closed or full stderr: the event is lost, PID 1 lives on.
+  const bytes = Buffer.from(line);
+  let written = 0;
+  let waitedMs = 0;
+  while (written < bytes.length) {
+    try {
+      written += writeSync(fd, bytes, written);
+    } catch (error) {
+      const isBusy = (error as NodeJS.ErrnoException).code === "EAGAIN";
+      if (!isBusy || written === 0 || waitedMs >= PARTIAL_LINE_WAIT_MS) return;
+      Atomics.wait(pause, 0, 0, 1);
+      waitedMs += 1;
+    }
   }
 };
 

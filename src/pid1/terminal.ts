@@ -12,7 +12,11 @@ export const TERMINAL_FD = 0;
 /**
  * Whether the command should get the terminal: stdin is one and boxinit's
  * group holds its foreground (a boxinit started in the background with `&`
- * must not steal the terminal from the shell).
+ * must not steal the terminal from the shell). Caveat: inside a PID namespace
+ * whose creator's group lies outside it (`unshare --pid` on a terminal), both
+ * ids read as 0 and foreground cannot be told from background: boxinit
+ * assumes foreground there. Under `docker run -it` PID 1 leads its own
+ * session, so the ids are real.
  */
 export const shouldHandOverTerminal = (native: Native): boolean => {
   if (!native.isatty(TERMINAL_FD)) return false;

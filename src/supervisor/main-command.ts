@@ -2,6 +2,7 @@
 // own, so signals can be forwarded to everything it started, and reports how it
 // ended. With a terminal on stdin the group also owns the terminal's foreground.
 import { spawn } from "node:child_process";
+import { readdirSync, readlinkSync } from "node:fs";
 import type { Logger } from "../log/logger.ts";
 import type { Native, NativeError } from "../native/addon.ts";
 import type { Reaper } from "../pid1/reaper.ts";
@@ -38,6 +39,11 @@ export const startMainCommand = (
   log: Logger,
 ): MainCommand | StartFailure => {
   const [command = "", ...args] = argv;
+  const fdProblem = preserveFds > 0 ? checkPreservedFds(preserveFds) : undefined;
+  if (fdProblem) {
+    log.error("usage", fdProblem);
+    return { exitCode: EXIT.usage };
+  }
   const resolution = resolveCommand(command, process.env.PATH);
   if (!resolution.ok) {
     log.error("spawn-failed", `cannot run ${JSON.stringify(command)}: ${resolution.reason}`, { exitCode: resolution.exitCode });
@@ -53,6 +59,38 @@ export const startMainCommand = (
   }
   log.info("spawned", "started the main command", { pid: started.pid, command: [...argv], terminal: started.ownsTerminal });
   return started;
+};
+
+/**
+ * --preserve-fds N is only honest when fds 3..3+N-1 were inherited: any gap
+ * is filled by boxinit's own fds (libuv's epoll, io_uring, signal pipes,
+ * eventfd), which the command must never get. Node marks inherited fds
+ * close-on-exec too, so the flag cannot tell them apart; but Node's first fd
+ * is an epoll instance, opened after (above) everything inherited.
+ */
+const checkPreservedFds = (count: number): string | undefined => {
+  const firstOwn = firstAnonInodeFd();
+  if (firstOwn === undefined || firstOwn >= 3 + count) return undefined;
+  const inherited = firstOwn <= 3 ? "no fd beyond stdio was inherited" : `only fds 3..${firstOwn - 1} were inherited`;
+  return `--preserve-fds ${count}: fd ${firstOwn} is boxinit's own, ${inherited} (pass --preserve-fds ${Math.max(0, firstOwn - 3)}, or open the fds before starting boxinit)`;
+};
+
+// The lowest anon-inode fd (epoll, io_uring, eventfd): where boxinit's own fds start.
+const firstAnonInodeFd = (): number | undefined => {
+  let lowest: number | undefined;
+  try {
+    for (const name of readdirSync("/proc/self/fd")) {
+      const fd = Number(name);
+      try {
+        if (readlinkSync(`/proc/self/fd/${name}`).startsWith("anon_inode:") && (lowest === undefined || fd < lowest)) lowest = fd;
+      } catch {
+        // closed between readdir and readlink (the readdir's own fd)
+      }
+    }
+  } catch {
+    // no /proc: nothing to check against
+  }
+  return lowest;
 };
 
 // fork+exec in the addon: the child is the reaper's, which sees its raw wait

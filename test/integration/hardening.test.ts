@@ -80,6 +80,12 @@ for (const mode of MODES) {
       const withFlag = run("--preserve-fds 1", "b");
       t.equal(withFlag.status, 0, withFlag.stderr);
       t.equal(readFileSync(join(dir, "b"), "utf8"), "via-fd3\n");
+      // More than were inherited: the gap holds boxinit's own fds (epoll,
+      // io_uring, eventfd); handing them to the command could crash PID 1.
+      const tooMany = run("--preserve-fds 12", "c");
+      t.equal(tooMany.status, 2);
+      t.match(tooMany.stderr, /--preserve-fds 12: fd 4 is boxinit's own, only fds 3\.\.3 were inherited \(pass --preserve-fds 1/);
+      t.equal(readFileSync(join(dir, "c"), "utf8"), "", "the command never ran");
     });
 
     await t.test("SIGUSR1 is forwarded and never opens the inspector", async (t) => {

@@ -55,13 +55,19 @@ for (const mode of MODES) {
       t.match(transcript, /orphan-reaped: reaped a process pid=\d+ code=3/, "log lines written from the background still arrive");
     });
 
-    await t.test("started in the background (&), boxinit leaves the terminal to the shell", async (t) => {
-      const inner = mode === "pid1" ? `unshare --pid --fork --mount-proc ${BOXINIT}` : BOXINIT;
+    // Under `unshare --pid` boxinit's group lies outside its namespace, so it
+    // cannot tell background from foreground there (README); as PID 1 under
+    // Docker it leads its own session. So this one runs the subreaper only.
+    await t.test("started in the background (&), boxinit leaves the terminal to the shell", { skip: mode === "pid1" ? "foreground is unknowable under unshare --pid (documented)" : false }, async (t) => {
       const { transcript, code } = await onPty("subreaper", ["-q", "--", "bash", "--norc", "-i"], [
         ["expect", "[$#] $"],
-        ["send", `${inner} -q -- sleep 1 &\n`],
-        ["send", "sleep 0.3; echo alive-$((40+2))\n"],
-        ["expect", "alive-42"],
+        ["send", `${BOXINIT} -q -- sleep 2 &\n`],
+        // Half a second without a foreground job (a job would make bash take
+        // the terminal back), then a builtin read from the terminal: it fails
+        // if boxinit handed the foreground to its command.
+        ["send", "t=$(date +%s%N); while (( $(date +%s%N) - t < 500000000 )); do :; done; read -t 2 line; echo read-$?-$line\n"],
+        ["send", "typed\n"],
+        ["expect", "read-0-typed"],
         ["send", "wait; echo waited-$?; exit 0\n"],
         ["expect", "waited-0"],
       ]);
