@@ -130,4 +130,29 @@ static inline pid_t first_child(pid_t parent, int64_t deadline_ns) {
   }
 }
 
+
+/* Start `unshare ... INIT ... CHILD` (its pid in *launcher) with stdout piped
+ * into *reader, wait for the child's "ready" line and return the init's host
+ * pid (the launcher's only child). `who` names the caller in error messages. */
+static inline pid_t launch_until_ready(char **argv, pid_t *launcher_out, struct line_reader *reader, const char *who) {
+  int out_fd;
+  pid_t launcher = spawn_piped(argv, &out_fd);
+  *launcher_out = launcher;
+  reader->fd = out_fd;
+  reader->len = 0;
+  char line[128];
+  char message[160];
+  /* Generous: the Node inits start in tens of ms, more on a loaded machine. */
+  if (read_line(reader, line, sizeof line, now_ns() + 10000000000LL) != 1 || strcmp(line, "ready") != 0) {
+    snprintf(message, sizeof message, "%s: the child never said ready", who);
+    die_msg(message);
+  }
+  pid_t init = first_child(launcher, now_ns() + 1000000000LL);
+  if (init <= 0) {
+    snprintf(message, sizeof message, "%s: no init under unshare", who);
+    die_msg(message);
+  }
+  return init;
+}
+
 #endif

@@ -20,16 +20,10 @@ int main(int argc, char **argv) {
   useconds_t gap_us = (useconds_t)atoi(argv[3]);
   int64_t timeout_ns = atoll(argv[4]) * 1000000;
 
-  int out_fd;
-  pid_t launcher = spawn_piped(argv + 6, &out_fd);
-  struct line_reader reader = {.fd = out_fd, .len = 0};
+  struct line_reader reader;
+  pid_t launcher;
+  pid_t init = launch_until_ready(argv + 6, &launcher, &reader, "sigbench");
   char line[128];
-  /* Generous: the Node inits start in tens of ms, more on a loaded machine. */
-  if (read_line(&reader, line, sizeof line, now_ns() + 10000000000LL) != 1 || strcmp(line, "ready") != 0) {
-    die_msg("sigbench: the child never said ready");
-  }
-  pid_t init = first_child(launcher, now_ns() + 1000000000LL);
-  if (init <= 0) die_msg("sigbench: no init under unshare");
 
   for (int i = 0; i < count; i++) {
     usleep(gap_us);

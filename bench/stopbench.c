@@ -23,15 +23,10 @@ int main(int argc, char **argv) {
   useconds_t settle_us = (useconds_t)atoi(argv[2]) * 1000;
   int timeout_ms = atoi(argv[3]);
 
-  int out_fd;
-  pid_t launcher = spawn_piped(argv + 5, &out_fd);
-  struct line_reader reader = {.fd = out_fd, .len = 0};
+  struct line_reader reader;
+  pid_t launcher;
+  pid_t init = launch_until_ready(argv + 5, &launcher, &reader, "stopbench");
   char line[128];
-  if (read_line(&reader, line, sizeof line, now_ns() + 10000000000LL) != 1 || strcmp(line, "ready") != 0) {
-    die_msg("stopbench: the child never said ready");
-  }
-  pid_t init = first_child(launcher, now_ns() + 1000000000LL);
-  if (init <= 0) die_msg("stopbench: no init under unshare");
   pid_t child = first_child(init, now_ns() + 1000000000LL);
   if (child <= 0) die_msg("stopbench: no child under the init");
   int pidfd = (int)syscall(SYS_pidfd_open, init, 0);
