@@ -16,9 +16,6 @@ const MAX_REAPS_PER_PASS = 1000;
 // full (a signal flood): a slow sweep catches what a missed wake-up left.
 const SAFETY_SWEEP_MS = 1000;
 
-/** Why a sweep stopped. */
-type SweepEnd = "no-children" | "none-exited" | "owned-zombie" | "yielded" | "no-addon";
-
 /** Called for each process the reaper (not libuv) reaped, with its raw ending. */
 export type ReapListener = (pid: number, ending: Ending) => void;
 
@@ -44,7 +41,7 @@ export class Reaper {
     return this.#native !== undefined;
   }
 
-  /** How many orphans this reaper has reaped. */
+  /** How many processes this reaper (not libuv) has reaped. */
   get reapedCount(): number {
     return this.#reapedCount;
   }
@@ -80,26 +77,22 @@ export class Reaper {
   }
 
   /** Reap every unowned zombie now; stop at an owned one (libuv's to reap). */
-  sweep(): SweepEnd {
+  sweep(): void {
     const native = this.#native;
     if (!native) {
       if (!this.hasChildren()) this.#notifyQuiet();
-      return "no-addon";
+      return;
     }
     for (let reaped = 0; reaped < MAX_REAPS_PER_PASS; reaped++) {
       const peek = native.peekZombie();
-      if (peek.kind === "no-children") {
-        this.#notifyQuiet();
-        return "no-children";
-      }
-      if (peek.kind === "none-exited") return "none-exited";
+      if (peek.kind === "no-children") return this.#notifyQuiet();
+      if (peek.kind === "none-exited") return;
       // Owned: libuv reaps it and emits 'exit', whose listener runs sweep again.
-      if (this.#owned.has(peek.pid)) return "owned-zombie";
+      if (this.#owned.has(peek.pid)) return;
       const status = native.reap(peek.pid);
       if (status !== undefined) this.#onReaped(peek.pid, decodeWaitStatus(status));
     }
     this.#scheduleSweep();
-    return "yielded";
   }
 
   // An owned zombie still first in line a whole sweep interval later means

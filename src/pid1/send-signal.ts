@@ -1,7 +1,6 @@
-// Sending signals: to a process group (falling back to the leader while the
-// group does not exist yet), and to "everything left", which means all of the
-// PID namespace when boxinit is its PID 1, and only boxinit's own descendants
-// when it is a subreaper (kill(-1) there would hit the whole host).
+// Sending signals: to a process group, and to "everything left", which means
+// all of the PID namespace when boxinit is its PID 1, and only boxinit's own
+// descendants when it is a subreaper (kill(-1) there would hit the whole host).
 import { liveDescendants, type ProcEntry } from "./proc-table.ts";
 
 /** Outcome of one kill(2). */
@@ -27,9 +26,6 @@ const sendRaw = (target: number, signal: number): SendResult => {
  * pid, which may by then belong to another process.
  */
 export const signalGroup = (pgid: number, signal: number): SendResult => sendRaw(-pgid, signal);
-
-/** Signal one process. */
-export const signalProcess = (pid: number, signal: number): SendResult => sendRaw(pid, signal);
 
 /** Who "everything left" is. */
 export type KillScope = "namespace" | "descendants";

@@ -79,8 +79,6 @@ const waitForMain = async (ended: Promise<Ending>, until: number): Promise<boole
   return outcome === "ended";
 };
 
-const hasProcessesOutsideGroup = (pgid: number): boolean => liveDescendants().some((entry) => entry.pgrp !== pgid);
-
 // Phase "main": the signal to the main command's group, then wait for it.
 // Returns false when it overran. Processes outside its group keep the reserve.
 const stopMain = async (context: StopContext, request: Required<Pick<StopRequest, "main" | "signal">> & StopRequest): Promise<boolean> => {
@@ -89,12 +87,13 @@ const stopMain = async (context: StopContext, request: Required<Pick<StopRequest
   const result = signalGroup(main.pgid, signal);
   log.info("shutdown", "signalled the main command's process group", { pgid: main.pgid, signal: signalLabel(signal), result });
   if (await waitForMain(main.ended, deadline - reserveMs)) return true;
-  if (!hasProcessesOutsideGroup(main.pgid)) return waitForMain(main.ended, deadline);
+  const live = liveDescendants();
+  if (live.every((entry) => entry.pgrp === main.pgid)) return waitForMain(main.ended, deadline);
   log.warn("phase-overran", "the main command did not exit in time; SIGKILL to its group so the processes left get SIGTERM and the rest of the budget", {
     phase: "main",
     budgetLeft: formatDurationMs(Math.max(0, deadline - monotonicMs())),
   });
-  const group = liveDescendants().filter((entry) => entry.pgrp === main.pgid);
+  const group = live.filter((entry) => entry.pgrp === main.pgid);
   signalGroup(main.pgid, SIGNAL_NUMBERS.SIGKILL!);
   for (const entry of group) log.warn("killed", "sent SIGKILL", { pid: entry.pid, comm: entry.comm });
   return true;
