@@ -1,0 +1,69 @@
+// The validated configuration: what config/load.ts produces from the YAML file
+// plus BOXINIT_* overrides, and everything after it consumes. Durations are in
+// milliseconds, signals are numbers, users are resolved, services are in start order.
+
+export type RestartPolicy = "no" | "on-failure" | "always";
+
+/** A user resolved from /etc/passwd and /etc/group at load time. */
+export interface UserSpec {
+  name: string;
+  uid: number;
+  gid: number;
+  /** Supplementary groups (from /etc/group), including gid. */
+  groups: number[];
+  home: string;
+}
+
+export type WarmupCheck = { kind: "http"; url: string; expect: "any" | "2xx" } | { kind: "command"; command: string[] };
+
+export interface WarmupConfig {
+  check: WarmupCheck;
+  /** Pause between tries. */
+  intervalMs: number;
+  /** Bound of one try (HTTP request or command run). */
+  tryTimeoutMs: number;
+  /** Bound of the whole warm-up. */
+  timeoutMs: number;
+  onTimeout: "fail" | "continue";
+}
+
+export interface ServiceConfig {
+  name: string;
+  /** argv; a YAML string becomes ["/bin/sh", "-c", string]. */
+  command: string[];
+  user?: UserSpec;
+  cwd?: string;
+  env: Record<string, string>;
+  /** Stop command (argv); when absent, stopSignal goes to the service's process group. */
+  stop?: string[];
+  stopSignal: number;
+  restart: RestartPolicy;
+  restartDelayMs: number;
+  restartMaxDelayMs: number;
+  /** Consecutive restarts after which the service is given up. */
+  maxRestarts: number;
+  /** A run at least this long resets the delay and the consecutive count. */
+  stableAfterMs: number;
+  after: string[];
+  critical: boolean;
+  pidfile?: string;
+  /** How long to wait for the pidfile after the start command exited 0. */
+  pidfileTimeoutMs: number;
+  warmup?: WarmupConfig;
+}
+
+export interface Config {
+  /** The file loaded, or undefined when none (the default path is optional). */
+  source: string | undefined;
+  stateDir: string;
+  graceMs: number;
+  heartbeatMs: number;
+  initDir: string;
+  finishDir: string;
+  backoffWatch: "inotify" | "poll";
+  backoffPollMs: number;
+  /** Symlinks made before services start: link (the path created) -> target. */
+  links: Array<{ link: string; target: string }>;
+  /** In start order: every service comes after the ones in its `after:`. */
+  services: ServiceConfig[];
+}
