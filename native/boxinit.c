@@ -1,6 +1,7 @@
 /*
  * boxinit.node: the few system calls an init needs that Node does not expose.
- * Every function returns a number: >= 0 on success, -errno on failure, so the
+ * Every function returns a number (makePipe: a pair of them): >= 0 on
+ * success, -errno on failure, so the
  * TypeScript wrapper (src/native/) owns all error wording.
  */
 #define _GNU_SOURCE
@@ -9,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -369,6 +371,184 @@ done:
   return make_int(env, result);
 }
 
+/*
+ * makePipe(): pipe2(O_CLOEXEC) for a service's output. Returns [readFd,
+ * writeFd] (Node has no pipe()), or -errno.
+ */
+static napi_value make_pipe(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) == -1) return make_int(env, -errno);
+  napi_value array;
+  napi_create_array_with_length(env, 2, &array);
+  napi_set_element(env, array, 0, make_int(env, fds[0]));
+  napi_set_element(env, array, 1, make_int(env, fds[1]));
+  return array;
+}
+
+/* Where a service's child failed before running it: encoded in the result. */
+enum spawn_stage { STAGE_EXEC = 0, STAGE_CWD = 1, STAGE_CREDENTIALS = 2, STAGE_STDIO = 3 };
+
+struct service_spec {
+  const char *file;
+  char **argv, **shell_argv, **envp;
+  const char *cwd;     /* NULL: keep boxinit's */
+  int32_t uid, gid;    /* -1: keep boxinit's */
+  gid_t *groups;
+  size_t group_count;
+  int32_t out_fd, err_fd; /* -1: inherit boxinit's */
+};
+
+static void report_and_exit(int report_fd, int stage, int err) {
+  int message[2] = {stage, err};
+  ssize_t ignored = write(report_fd, message, sizeof message);
+  (void)ignored;
+  _exit(127);
+}
+
+/*
+ * A service's child between fork and exec (async-signal-safe calls only): a
+ * session of its own (no controlling terminal: a service must not take the
+ * terminal from an interactive main command, nor get its ^C), stdin from
+ * /dev/null, stdout/stderr onto the given pipes, cwd, then the user: groups
+ * first, gid, uid last (setuid gives up the right to change the others).
+ */
+static void exec_service(const struct service_spec *spec, int report_fd) {
+  setsid();
+  int null_fd = open("/dev/null", O_RDONLY);
+  if (null_fd < 0 || dup2(null_fd, 0) < 0) report_and_exit(report_fd, STAGE_STDIO, errno);
+  if (null_fd > 2) close(null_fd);
+  if (spec->out_fd >= 0 && dup2(spec->out_fd, 1) < 0) report_and_exit(report_fd, STAGE_STDIO, errno);
+  if (spec->err_fd >= 0 && dup2(spec->err_fd, 2) < 0) report_and_exit(report_fd, STAGE_STDIO, errno);
+  for (int fd = 0; fd < 3; fd++) fcntl(fd, F_SETFD, 0);
+  if (spec->cwd && chdir(spec->cwd) == -1) report_and_exit(report_fd, STAGE_CWD, errno);
+  if (spec->gid >= 0) {
+    if (setgroups(spec->group_count, spec->groups) == -1 || setgid((gid_t)spec->gid) == -1) {
+      report_and_exit(report_fd, STAGE_CREDENTIALS, errno);
+    }
+  }
+  if (spec->uid >= 0 && setuid((uid_t)spec->uid) == -1) report_and_exit(report_fd, STAGE_CREDENTIALS, errno);
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++) {
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, NULL);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  execve(spec->file, spec->argv, spec->envp);
+  int err = errno;
+  if (err == ENOEXEC && !looks_binary(spec->file)) execve("/bin/sh", spec->shell_argv, spec->envp);
+  report_and_exit(report_fd, STAGE_EXEC, err);
+}
+
+static void free_vector(char **vector) {
+  if (!vector) return;
+  for (char **item = vector; *item; item++) free(*item);
+  free(vector);
+}
+
+static char *string_from_js(napi_env env, napi_value value) {
+  size_t size = 0;
+  if (napi_get_value_string_utf8(env, value, NULL, 0, &size) != napi_ok) return NULL;
+  char *text = malloc(size + 1);
+  if (text) napi_get_value_string_utf8(env, value, text, size + 1, &size);
+  return text;
+}
+
+/*
+ * spawnService(file, argv[], env[], cwd, uid, gid, groups[], outFd, errFd):
+ * fork and exec a configured service (see exec_service). cwd "" and uid/gid
+ * -1 mean "unchanged"; outFd/errFd -1 mean "inherit". Returns the pid, or
+ * -(stage * 1000 + errno) when the child failed before running the command
+ * (stage: 0 exec, 1 cwd, 2 user/groups, 3 stdio). Like spawnCommand, the
+ * child is the reaper's.
+ */
+static napi_value spawn_service(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value args[9];
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc < 9) {
+    napi_throw_type_error(env, NULL, "boxinit.node: spawnService(file, argv[], env[], cwd, uid, gid, groups[], outFd, errFd)");
+    return NULL;
+  }
+  struct service_spec spec;
+  memset(&spec, 0, sizeof spec);
+  uint32_t arg_count = 0, env_count = 0, group_count = 0;
+  int64_t result = -ENOMEM;
+  int report[2] = {-1, -1};
+  char *file = string_from_js(env, args[0]);
+  char *cwd = string_from_js(env, args[3]);
+  if (napi_get_array_length(env, args[1], &arg_count) != napi_ok || arg_count == 0 ||
+      napi_get_array_length(env, args[2], &env_count) != napi_ok ||
+      napi_get_array_length(env, args[6], &group_count) != napi_ok ||
+      napi_get_value_int32(env, args[4], &spec.uid) != napi_ok ||
+      napi_get_value_int32(env, args[5], &spec.gid) != napi_ok ||
+      napi_get_value_int32(env, args[7], &spec.out_fd) != napi_ok ||
+      napi_get_value_int32(env, args[8], &spec.err_fd) != napi_ok || !file || !cwd) {
+    free(file);
+    free(cwd);
+    napi_throw_type_error(env, NULL, "boxinit.node: spawnService(file, argv[], env[], cwd, uid, gid, groups[], outFd, errFd)");
+    return NULL;
+  }
+  spec.file = file;
+  spec.cwd = cwd[0] ? cwd : NULL;
+  spec.argv = argv_from_js(env, args[1], arg_count);
+  spec.envp = argv_from_js(env, args[2], env_count);
+  spec.shell_argv = calloc(arg_count + 2, sizeof *spec.shell_argv);
+  spec.groups = calloc(group_count + 1, sizeof *spec.groups);
+  spec.group_count = group_count;
+  if (!spec.argv || !spec.envp || !spec.shell_argv || !spec.groups) goto done;
+  for (uint32_t i = 0; i < group_count; i++) {
+    napi_value item;
+    uint32_t gid = 0;
+    napi_get_element(env, args[6], i, &item);
+    napi_get_value_uint32(env, item, &gid);
+    spec.groups[i] = (gid_t)gid;
+  }
+  spec.shell_argv[0] = "/bin/sh";
+  spec.shell_argv[1] = file;
+  for (uint32_t i = 1; i < arg_count; i++) spec.shell_argv[i + 1] = spec.argv[i];
+  if (pipe2(report, O_CLOEXEC) == -1) {
+    result = -errno;
+    goto done;
+  }
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t pid = fork();
+  if (pid == 0) exec_service(&spec, report[1]);
+  int fork_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  close(report[1]);
+  report[1] = -1;
+  if (pid < 0) {
+    result = -fork_errno;
+    goto done;
+  }
+  int message[2] = {0, 0};
+  ssize_t got;
+  do {
+    got = read(report[0], message, sizeof message);
+  } while (got == -1 && errno == EINTR);
+  if (got == (ssize_t)sizeof message) {
+    while (waitpid(pid, NULL, 0) == -1 && errno == EINTR) {}
+    result = -(message[0] * 1000 + message[1]);
+  } else {
+    result = pid;
+  }
+done:
+  if (report[0] >= 0) close(report[0]);
+  if (report[1] >= 0) close(report[1]);
+  free_vector(spec.argv);
+  free_vector(spec.envp);
+  free(spec.shell_argv);
+  free(spec.groups);
+  free(file);
+  free(cwd);
+  return make_int(env, result);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"peekZombie", NULL, peek_zombie, NULL, NULL, NULL, napi_default, NULL},
@@ -381,6 +561,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"ignoreSignal", NULL, ignore_signal, NULL, NULL, NULL, napi_default, NULL},
     {"spawnCommand", NULL, spawn_command, NULL, NULL, NULL, napi_default, NULL},
     {"getForeground", NULL, get_foreground, NULL, NULL, NULL, napi_default, NULL},
+    {"makePipe", NULL, make_pipe, NULL, NULL, NULL, napi_default, NULL},
+    {"spawnService", NULL, spawn_service, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -19,20 +19,31 @@ export interface InitArgs {
   showHelp: boolean;
   showVersion: boolean;
   preserveFds: number;
+  /** --config FILE (BOXINIT_CONFIG is read by the config loader). */
+  configPath?: string;
+  /** --state-dir DIR: wins over the config file and BOXINIT_STATE_DIR. */
+  stateDir?: string;
+  /** --grace given on the command line: wins over the config file. */
+  isGraceExplicit: boolean;
   selftestSpawnCount?: number;
 }
 
 export type ParseResult = { ok: true; args: InitArgs } | { ok: false; errors: string[] };
 
-const VALUE_OPTIONS = new Set(["--grace", "--log-format", "--remap-exit", "--rewrite", "--preserve-fds", "--x-selftest-spawn"]);
+const VALUE_OPTIONS = new Set(["--config", "--state-dir", "--grace", "--log-format", "--remap-exit", "--rewrite", "--preserve-fds", "--x-selftest-spawn"]);
 
-export const USAGE = `usage: boxinit [OPTIONS] [--] CMD [ARGS...]
+export const USAGE = `usage: boxinit [OPTIONS] [--] [CMD [ARGS...]]
+       boxinit status [--json] | backoff on|off | health | check
 
-Runs CMD as the main command under a PID 1 that reaps zombies, forwards
-signals, stops everything left within one grace period and exits with CMD's
-exit code (128+N when CMD died of signal N; 127 not found; 126 not executable).
+Runs the services of the config file (Mini-VM mode) and/or CMD as the main
+command under a PID 1 that reaps zombies, forwards signals, stops everything
+within one grace period and exits with CMD's exit code (128+N when CMD died of
+signal N; 127 not found; 126 not executable). Without a config file, state
+directory or init.d, "boxinit -- CMD" is a plain tini-style init.
 
 options:
+  --config FILE          the config (default /etc/boxinit/boxinit.yaml, optional; env BOXINIT_CONFIG)
+  --state-dir DIR        status, status.json, backoff live here (default /docker; env BOXINIT_STATE_DIR)
   --grace DURATION       time budget for stopping everything (default 9s; env BOXINIT_GRACE)
   --rewrite FROM:TO      send signal TO when FROM is received (TERM:QUIT; WINCH:0 drops); repeatable
   --remap-exit FROM:TO   exit with TO when the code would be FROM (143:0); repeatable
@@ -65,11 +76,20 @@ const parseGrace = (value: string, where: string, errors: string[]): number => {
   return ms;
 };
 
+const parseStateDir = (value: string, errors: string[]): string | undefined => {
+  if (value.startsWith("/")) return value;
+  errors.push(`--state-dir: expected an absolute path, got ${JSON.stringify(value)}`);
+  return undefined;
+};
+
 /** Parse argv (without node and script) and the environment. */
 export const parseInitArgs = (argv: readonly string[], env: NodeJS.ProcessEnv): ParseResult => {
   const errors: string[] = [];
   const rewriteValues: string[] = [];
   const remapValues: string[] = [];
+  let configPath: string | undefined;
+  let stateDir: string | undefined;
+  let isGraceExplicit = false;
   let graceMs = env.BOXINIT_GRACE ? parseGrace(env.BOXINIT_GRACE, "BOXINIT_GRACE", errors) : DEFAULT_GRACE_MS;
   let logFormat: LogFormat = env.BOXINIT_LOG_FORMAT
     ? parseLogFormat(env.BOXINIT_LOG_FORMAT, "BOXINIT_LOG_FORMAT", errors)
@@ -106,7 +126,9 @@ export const parseInitArgs = (argv: readonly string[], env: NodeJS.ProcessEnv): 
       }
     }
     switch (name) {
-      case "--grace": graceMs = parseGrace(value!, "--grace", errors); break;
+      case "--grace": graceMs = parseGrace(value!, "--grace", errors); isGraceExplicit = true; break;
+      case "--config": configPath = value!; break;
+      case "--state-dir": stateDir = parseStateDir(value!, errors); break;
       case "--log-format": logFormat = parseLogFormat(value!, "--log-format", errors); break;
       case "--rewrite": rewriteValues.push(value!); break;
       case "--remap-exit": remapValues.push(value!); break;
@@ -126,12 +148,9 @@ export const parseInitArgs = (argv: readonly string[], env: NodeJS.ProcessEnv): 
   if (selftestSpawnCount !== undefined && !(Number.isInteger(selftestSpawnCount) && selftestSpawnCount > 0)) {
     errors.push("--x-selftest-spawn: expected a positive integer");
   }
-  if (command.length === 0 && !showHelp && !showVersion) {
-    errors.push("no command given: boxinit [OPTIONS] -- CMD [ARGS...] (see boxinit --help)");
-  }
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
-    args: { command, graceMs, logFormat, verbosity, rewrites: rewrites.table, remaps: remaps.table, showHelp, showVersion, preserveFds, selftestSpawnCount },
+    args: { command, configPath, stateDir, isGraceExplicit, graceMs, logFormat, verbosity, rewrites: rewrites.table, remaps: remaps.table, showHelp, showVersion, preserveFds, selftestSpawnCount },
   };
 };

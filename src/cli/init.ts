@@ -1,12 +1,31 @@
-// `boxinit [OPTIONS] -- CMD ARGS`: parse, set up logging, run the command
-// under PID 1 duties. Returns the exit code; main.ts alone calls process.exit.
-import { parseInitArgs, USAGE } from "./args.ts";
+// `boxinit [OPTIONS] [-- CMD ARGS]`: parse, set up logging, then either the
+// plain tini-style run (a command and no Mini-VM setup anywhere) or Mini-VM
+// mode (config, state directory, services). Returns the exit code; main.ts
+// alone calls process.exit.
+import { existsSync } from "node:fs";
+import { parseInitArgs, USAGE, type InitArgs } from "./args.ts";
 import { createLogger, writeLine } from "../log/logger.ts";
 import { EXIT } from "../pid1/exit-code.ts";
 import { runCommand, type FaultHandle } from "../pid1/run-command.ts";
 import { VERSION } from "../version.ts";
+import { DEFAULT_CONFIG_PATH, GLOBAL_DEFAULTS } from "../config/defaults.ts";
 
-/** Run the init command; usage errors exit 2 before anything starts. */
+/**
+ * Mini-VM mode when anything asks for it: a config file (given or at the
+ * default path), a state directory, init/finish scripts, or no command at
+ * all. Otherwise `boxinit -- CMD` stays as lean as tini: no config parsing,
+ * no status file, no watcher.
+ */
+export const wantsMiniVm = (args: InitArgs, env: NodeJS.ProcessEnv, exists: (path: string) => boolean = existsSync): boolean =>
+  args.command.length === 0 ||
+  args.configPath !== undefined ||
+  args.stateDir !== undefined ||
+  Boolean(env.BOXINIT_CONFIG || env.BOXINIT_STATE_DIR || env.BOXINIT_INIT_DIR || env.BOXINIT_FINISH_DIR) ||
+  exists(DEFAULT_CONFIG_PATH) ||
+  exists(GLOBAL_DEFAULTS.initDir) ||
+  exists(GLOBAL_DEFAULTS.finishDir);
+
+/** Run the init command; usage and config errors exit 2 before anything starts. */
 export const initCommand = async (argv: readonly string[], faults: FaultHandle): Promise<number> => {
   const parsed = parseInitArgs(argv, process.env);
   if (!parsed.ok) {
@@ -22,10 +41,22 @@ export const initCommand = async (argv: readonly string[], faults: FaultHandle):
     writeLine(1, `boxinit ${VERSION}\n`);
     return 0;
   }
+  if (!wantsMiniVm(args, process.env)) {
+    const log = await createLogger(args.logFormat, args.verbosity);
+    return runCommand(
+      { command: args.command, graceMs: args.graceMs, rewrites: args.rewrites, remaps: args.remaps, preserveFds: args.preserveFds, selftestSpawnCount: args.selftestSpawnCount },
+      log,
+      faults,
+    );
+  }
+  const { loadConfigOrReport } = await import("./config-errors.ts");
+  const config = await loadConfigOrReport(args);
+  if (!config) return EXIT.usage;
+  if (config.services.length === 0 && args.command.length === 0) {
+    writeLine(2, `boxinit: usage: nothing to run: no services in ${config.source ?? `${DEFAULT_CONFIG_PATH} (not found)`} and no command (boxinit [OPTIONS] -- CMD [ARGS...], see boxinit --help)\n`);
+    return EXIT.usage;
+  }
   const log = await createLogger(args.logFormat, args.verbosity);
-  return runCommand(
-    { command: args.command, graceMs: args.graceMs, rewrites: args.rewrites, remaps: args.remaps, preserveFds: args.preserveFds, selftestSpawnCount: args.selftestSpawnCount },
-    log,
-    faults,
-  );
+  const { runMiniVm } = await import("../supervisor/mini-vm.ts");
+  return runMiniVm({ config, command: args.command, rewrites: args.rewrites, remaps: args.remaps, preserveFds: args.preserveFds }, log, faults);
 };

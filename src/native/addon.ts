@@ -22,6 +22,8 @@ interface RawAddon {
   ignoreSignal(signal: number): number;
   spawnCommand(file: string, argv: readonly string[], foregroundFd: number, preserveFds: number): number;
   getForeground(fd: number): number;
+  makePipe(): number | [number, number];
+  spawnService(file: string, argv: readonly string[], env: readonly string[], cwd: string, uid: number, gid: number, groups: readonly number[], outFd: number, errFd: number): number;
 }
 
 const REQUIRED_FUNCTIONS: ReadonlyArray<keyof RawAddon> = [
@@ -35,7 +37,25 @@ const REQUIRED_FUNCTIONS: ReadonlyArray<keyof RawAddon> = [
   "ignoreSignal",
   "spawnCommand",
   "getForeground",
+  "makePipe",
+  "spawnService",
 ];
+
+/** What spawnService needs: env as KEY=VALUE strings; omitted fields keep boxinit's own. */
+export interface ServiceSpawn {
+  file: string;
+  argv: readonly string[];
+  env: readonly string[];
+  cwd?: string;
+  uid?: number;
+  gid?: number;
+  groups?: readonly number[];
+  outFd?: number;
+  errFd?: number;
+}
+
+// The step of spawn_service (native/boxinit.c) that failed, by its stage number.
+const SPAWN_STAGES = ["exec", "chdir", "setuid", "stdio"] as const;
 
 /** Where a packaged install (the base image) puts the addon: an exec-capable root. */
 export const INSTALLED_ADDON_PATH = "/usr/lib/boxinit/boxinit.node";
@@ -127,6 +147,26 @@ export class Native {
     const rc = this.#raw.spawnCommand(file, argv, foregroundFd, preserveFds);
     if (rc < 0) throw new NativeError("exec", -rc);
     return rc;
+  }
+
+  /** pipe2(O_CLOEXEC): [readFd, writeFd]. */
+  makePipe(): [number, number] {
+    const result = this.#raw.makePipe();
+    if (typeof result === "number") throw new NativeError("pipe2", -result);
+    return result;
+  }
+
+  /**
+   * fork+exec a service in a session of its own, stdin /dev/null, output on
+   * the given fds (-1: inherited), as the given user. Returns the pid; throws
+   * SpawnServiceError naming the step that failed (cwd, user, exec, stdio).
+   */
+  spawnService(request: ServiceSpawn): number {
+    const { file, argv, env, cwd = "", uid = -1, gid = -1, groups = [], outFd = -1, errFd = -1 } = request;
+    const rc = this.#raw.spawnService(file, argv, env, cwd, uid, gid, groups, outFd, errFd);
+    if (rc >= 0) return rc;
+    const stage = SPAWN_STAGES[Math.floor(-rc / 1000)] ?? "exec";
+    throw new NativeError(stage, -rc % 1000);
   }
 
   /** tcgetpgrp(fd): the terminal's foreground process group. */

@@ -13,6 +13,10 @@ export const EXIT = {
   notExecutable: 126,
   notFound: 127,
   internal: 70,
+  /** A service could not be brought up: pidfile missing or stale, warm-up timed out (sysexits EX_UNAVAILABLE). */
+  unavailable: 69,
+  /** Something had to be killed at the deadline (128 + SIGKILL). */
+  killed: 137,
 } as const;
 
 /** Ending to shell-style code: the code itself, or 128+signal number. */

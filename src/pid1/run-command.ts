@@ -2,18 +2,16 @@
 // addon, subreaper, reaper, signal handlers, spawn; then wait for the main
 // command's end or a stop signal, spend the one budget, and return the code.
 import type { Logger } from "../log/logger.ts";
-import { loadNative, type Native } from "../native/addon.ts";
+import { bootPid1, settleSignalMask } from "./boot.ts";
 import { startMainCommand, type MainCommand } from "../supervisor/main-command.ts";
 import { leftoverReserveMs, stopAll } from "../shutdown/stop-all.ts";
 import { monotonicMs } from "../shutdown/clock.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import { EXIT, exitCodeFor, remapExitCode, type Ending, type RemapTable } from "./exit-code.ts";
-import { Reaper } from "./reaper.ts";
-import { killScopeFor, signalGroup, type KillScope } from "./send-signal.ts";
+import { signalGroup } from "./send-signal.ts";
 import { takeTerminalBack } from "./terminal.ts";
 import {
   HANDLED_SIGNALS,
-  IGNORED_SIGNALS,
   SIGNAL_NUMBERS,
   SIGNAL_ROUTES,
   rewriteSignal,
@@ -40,27 +38,6 @@ export interface FaultHandle {
   graceMs?: number;
 }
 
-const reportAddon = (native: Native | undefined, failures: readonly string[], log: Logger): void => {
-  if (native) {
-    log.debug("addon", "native addon loaded", { from: native.source });
-    return;
-  }
-  log.warn("addon", "native addon could not be loaded: orphaned processes will NOT be reaped and zombies will accumulate; install boxinit.node beside the executable or at /usr/lib/boxinit/boxinit.node", { tried: [...failures] });
-};
-
-const becomeSubreaper = (native: Native | undefined, log: Logger): void => {
-  if (!native) {
-    log.warn("subreaper", "not PID 1 and no addon: orphans re-parent past boxinit and are not waited for");
-    return;
-  }
-  try {
-    native.setChildSubreaper();
-    log.info("subreaper", "not PID 1: registered as a child subreaper so orphans re-parent to boxinit", { pid: process.pid });
-  } catch (error) {
-    log.warn("subreaper", `not PID 1 and could not become a child subreaper: ${(error as Error).message}`);
-  }
-};
-
 // The test hook never throws into the run: its failure is a log line.
 const startSelftest = async (count: number, log: Logger): Promise<void> => {
   try {
@@ -70,31 +47,9 @@ const startSelftest = async (count: number, log: Logger): Promise<void> => {
   }
 };
 
-// The executable runs with --disable-sigusr1: Node blocks SIGUSR1 from its
-// first instruction, so it can never open the inspector (code execution for
-// anyone who may signal PID 1). With our handler in place it is safe to take.
-// SIGTTIN/SIGTTOU are ignored (see IGNORED_SIGNALS).
-const settleSignalMask = (native: Native | undefined, log: Logger): void => {
-  if (!native) {
-    log.warn("signal-dropped", "without the addon SIGUSR1 stays blocked and is not forwarded");
-    return;
-  }
-  try {
-    native.unblockSignal(SIGNAL_NUMBERS.SIGUSR1!);
-    for (const name of IGNORED_SIGNALS) native.ignoreSignal(SIGNAL_NUMBERS[name]!);
-  } catch (error) {
-    log.warn("signal-dropped", `signal mask not settled: ${(error as Error).message}`);
-  }
-};
-
 /** Run a command under boxinit; resolves to the exit code for process.exit. */
 export const runCommand = async (options: RunOptions, log: Logger, faults: FaultHandle = {}): Promise<number> => {
-  const { native, failures } = loadNative();
-  reportAddon(native, failures, log);
-  const scope: KillScope = killScopeFor(process.pid);
-  if (scope === "descendants") becomeSubreaper(native, log);
-  const reaper = new Reaper(native, log);
-  reaper.install();
+  const { native, reaper, scope } = bootPid1(log);
 
   let main: MainCommand | undefined;
   let mainEnding: Ending | undefined;

@@ -3,3 +3,16 @@
 
 /** Milliseconds on a monotonic clock (not wall time: immune to clock changes). */
 export const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+/** Wait for a promise until a monotonicMs() deadline; undefined when the deadline came first. */
+export const settleBefore = async <T>(promise: Promise<T>, deadline: number): Promise<T | undefined> => {
+  let handle: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    handle = setTimeout(() => resolve(undefined), Math.max(0, deadline - monotonicMs()));
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(handle);
+  }
+};

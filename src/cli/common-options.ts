@@ -1,0 +1,44 @@
+// The options shared by the commands that run beside PID 1 (status, backoff,
+// health, check): where the config and the state directory are.
+import { loadConfig } from "../config/load.ts";
+import { GLOBAL_DEFAULTS } from "../config/defaults.ts";
+
+export interface CommonOptions {
+  configPath?: string;
+  stateDir?: string;
+  /** Everything else, in order, for the command itself. */
+  rest: string[];
+  errors: string[];
+}
+
+/** Take --config FILE and --state-dir DIR (also as --x=y) out of argv. */
+export const takeCommonOptions = (argv: readonly string[]): CommonOptions => {
+  const options: CommonOptions = { rest: [], errors: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf("=");
+    const name = arg.startsWith("--") && eq > 0 ? arg.slice(0, eq) : arg;
+    if (name !== "--config" && name !== "--state-dir") {
+      options.rest.push(arg);
+      continue;
+    }
+    const value = eq > 0 && name !== arg ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) options.errors.push(`${name}: expects a value`);
+    else if (name === "--config") options.configPath = value;
+    else if (!value.startsWith("/")) options.errors.push(`--state-dir: expected an absolute path, got ${JSON.stringify(value)}`);
+    else options.stateDir = value;
+  }
+  return options;
+};
+
+/**
+ * The state directory a reader should look in: --state-dir, else what PID 1
+ * would use (BOXINIT_STATE_DIR, the config's state_dir), else /docker. A config
+ * that does not load is not this command's problem: the default is used.
+ */
+export const resolveStateDir = (options: CommonOptions, env: NodeJS.ProcessEnv): string => {
+  if (options.stateDir) return options.stateDir;
+  const loaded = loadConfig({ path: options.configPath, env });
+  if (loaded.ok) return loaded.config.stateDir;
+  return env.BOXINIT_STATE_DIR || GLOBAL_DEFAULTS.stateDir;
+};

@@ -1,0 +1,30 @@
+// Loading the config for a command and reporting every problem at once, each
+// line naming the file (or variable) and the path inside it.
+import { writeLine } from "../log/logger.ts";
+import { loadConfig } from "../config/load.ts";
+import type { Config } from "../config/types.ts";
+
+/** The options every config-reading command takes. */
+export interface ConfigArgs {
+  configPath?: string;
+  stateDir?: string;
+  graceMs?: number;
+  isGraceExplicit?: boolean;
+}
+
+/** Load and validate; print problems and return undefined when there are any. */
+export const loadConfigOrReport = async (args: ConfigArgs): Promise<Config | undefined> => {
+  const result = loadConfig({
+    path: args.configPath,
+    env: process.env,
+    overrides: { stateDir: args.stateDir, graceMs: args.isGraceExplicit ? args.graceMs : undefined },
+  });
+  if (!result.ok) {
+    const where = result.source ? `${result.source}: ` : "";
+    for (const error of result.errors) writeLine(2, `boxinit: config: ${where}${error}\n`);
+    writeLine(2, `boxinit: config: ${result.errors.length} problem${result.errors.length === 1 ? "" : "s"}; nothing was started\n`);
+    return undefined;
+  }
+  for (const warning of result.warnings) writeLine(2, `boxinit: warning: config: ${warning}\n`);
+  return result.config;
+};

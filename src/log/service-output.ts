@@ -1,0 +1,51 @@
+// Service output when several processes share the container's stdout/stderr:
+// each line is prefixed with the service's name ("web | listening on 8080"),
+// so the log stays readable. One service alone keeps its output untouched.
+import type { Native } from "../native/addon.ts";
+import { writeLine } from "./logger.ts";
+
+// A line longer than this is written in pieces rather than held forever.
+const MAX_LINE_BYTES = 64 * 1024;
+
+/** Copy fd to `to`, prefixing every line; resolves at end of file. */
+const relayLines = (fd: number, to: number, prefix: string): Promise<void> =>
+  new Promise((resolve) => {
+    const net = process.getBuiltinModule("node:net");
+    const socket = new net.Socket({ fd, readable: true, writable: false });
+    let pending = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => {
+      pending += chunk;
+      let newline = pending.indexOf("\n");
+      while (newline !== -1) {
+        writeLine(to, `${prefix}${pending.slice(0, newline + 1)}`);
+        pending = pending.slice(newline + 1);
+        newline = pending.indexOf("\n");
+      }
+      if (pending.length > MAX_LINE_BYTES) {
+        writeLine(to, `${prefix}${pending}\n`);
+        pending = "";
+      }
+    });
+    const finish = (): void => {
+      if (pending !== "") writeLine(to, `${prefix}${pending}\n`);
+      pending = "";
+      resolve();
+    };
+    socket.on("end", finish);
+    // A read error on our own pipe ends the relay; the service itself is unaffected.
+    socket.on("error", finish);
+  });
+
+/**
+ * Pipes for a process whose output gets prefixed: returns the write ends for
+ * the spawn (which closes them in boxinit) and starts relaying the read ends.
+ */
+export const prefixedOutput = (native: Native, name: string): { outFd: number; errFd: number } => {
+  const [outRead, outWrite] = native.makePipe();
+  const [errRead, errWrite] = native.makePipe();
+  const prefix = `${name} | `;
+  void relayLines(outRead, 1, prefix);
+  void relayLines(errRead, 2, prefix);
+  return { outFd: outWrite, errFd: errWrite };
+};

@@ -1,0 +1,64 @@
+// The PID 1 duties every mode starts with, in boot order: load the addon,
+// become a subreaper when not PID 1, install the reaper, settle the signal mask.
+import type { Logger } from "../log/logger.ts";
+import { loadNative, type Native } from "../native/addon.ts";
+import { Reaper } from "./reaper.ts";
+import { killScopeFor, type KillScope } from "./send-signal.ts";
+import { IGNORED_SIGNALS, SIGNAL_NUMBERS } from "./signals.ts";
+
+/** What the boot leaves for the rest of the run. */
+export interface Pid1 {
+  native: Native | undefined;
+  reaper: Reaper;
+  scope: KillScope;
+}
+
+const reportAddon = (native: Native | undefined, failures: readonly string[], log: Logger): void => {
+  if (native) {
+    log.debug("addon", "native addon loaded", { from: native.source });
+    return;
+  }
+  log.warn("addon", "native addon could not be loaded: orphaned processes will NOT be reaped and zombies will accumulate; install boxinit.node beside the executable or at /usr/lib/boxinit/boxinit.node", { tried: [...failures] });
+};
+
+const becomeSubreaper = (native: Native | undefined, log: Logger): void => {
+  if (!native) {
+    log.warn("subreaper", "not PID 1 and no addon: orphans re-parent past boxinit and are not waited for");
+    return;
+  }
+  try {
+    native.setChildSubreaper();
+    log.info("subreaper", "not PID 1: registered as a child subreaper so orphans re-parent to boxinit", { pid: process.pid });
+  } catch (error) {
+    log.warn("subreaper", `not PID 1 and could not become a child subreaper: ${(error as Error).message}`);
+  }
+};
+
+/** Addon, subreaper and reaper: call once, before anything is spawned. */
+export const bootPid1 = (log: Logger): Pid1 => {
+  const { native, failures } = loadNative();
+  reportAddon(native, failures, log);
+  const scope = killScopeFor(process.pid);
+  if (scope === "descendants") becomeSubreaper(native, log);
+  const reaper = new Reaper(native, log);
+  reaper.install();
+  return { native, reaper, scope };
+};
+
+// The executable runs with --disable-sigusr1: Node blocks SIGUSR1 from its
+// first instruction, so it can never open the inspector (code execution for
+// anyone who may signal PID 1). With our handler in place it is safe to take.
+// SIGTTIN/SIGTTOU are ignored (see IGNORED_SIGNALS).
+/** Call after the signal handlers are installed. */
+export const settleSignalMask = (native: Native | undefined, log: Logger): void => {
+  if (!native) {
+    log.warn("signal-dropped", "without the addon SIGUSR1 stays blocked and is not forwarded");
+    return;
+  }
+  try {
+    native.unblockSignal(SIGNAL_NUMBERS.SIGUSR1!);
+    for (const name of IGNORED_SIGNALS) native.ignoreSignal(SIGNAL_NUMBERS[name]!);
+  } catch (error) {
+    log.warn("signal-dropped", `signal mask not settled: ${(error as Error).message}`);
+  }
+};

@@ -1,0 +1,105 @@
+// The one budget in Mini-VM mode: the main command first, then services in
+// reverse start order (stop command or stop signal), then finish scripts, then
+// SIGTERM to everything left and SIGKILL at the deadline. Each phase ends as
+// soon as its processes are gone; a phase that overruns is named in the log.
+import type { Logger } from "../log/logger.ts";
+import type { Native } from "../native/addon.ts";
+import type { Reaper } from "../pid1/reaper.ts";
+import type { Ending } from "../pid1/exit-code.ts";
+import { exitCodeFor } from "../pid1/exit-code.ts";
+import { liveDescendants } from "../pid1/proc-table.ts";
+import { signalGroup, type KillScope } from "../pid1/send-signal.ts";
+import { SIGNAL_NUMBERS, signalLabel } from "../pid1/signals.ts";
+import { formatDurationMs } from "../config/duration.ts";
+import type { Service } from "../supervisor/service.ts";
+import { listScripts, runScripts } from "../supervisor/scripts.ts";
+import type { StopResults } from "../supervisor/box-states.ts";
+import { monotonicMs, settleBefore } from "./clock.ts";
+import { stopAll } from "./stop-all.ts";
+
+// Kept back from the services for the finish scripts and the processes left:
+// a service that ignores its stop signal must not eat the whole budget.
+const RESERVE_MAX_MS = 2000;
+
+/** The part of the budget the services may not use. */
+export const boxReserveMs = (graceMs: number): number => Math.min(RESERVE_MAX_MS, graceMs / 4);
+
+export interface BoxStopPlan {
+  main?: { pgid: number; ended: Promise<Ending>; signal: number };
+  /** In start order; stopped in reverse. */
+  services: readonly Service[];
+  finishDir: string;
+  deadline: number;
+  reserveMs: number;
+}
+
+export interface BoxStopContext {
+  log: Logger;
+  native: Native | undefined;
+  reaper: Reaper;
+  scope: KillScope;
+}
+
+
+const killGroup = (pgid: number, phase: string, log: Logger): boolean => {
+  const group = liveDescendants().filter((entry) => entry.pgrp === pgid);
+  signalGroup(pgid, SIGNAL_NUMBERS.SIGKILL!);
+  for (const entry of group) log.warn("killed", "sent SIGKILL", { phase, pid: entry.pid, comm: entry.comm });
+  return group.length > 0;
+};
+
+const stopMain = async (main: NonNullable<BoxStopPlan["main"]>, until: number, context: BoxStopContext): Promise<{ ending?: Ending; hasKilled: boolean }> => {
+  const { log } = context;
+  const result = signalGroup(main.pgid, main.signal);
+  log.info("shutdown", "signalled the main command's process group", { pgid: main.pgid, signal: signalLabel(main.signal), result });
+  const ending = await settleBefore(main.ended, until);
+  if (ending) return { ending, hasKilled: false };
+  log.warn("phase-overran", "the main command did not exit in time", { phase: "main", budgetLeft: formatDurationMs(Math.max(0, until - monotonicMs())) });
+  const hasKilled = killGroup(main.pgid, "main", log);
+  return { ending: await settleBefore(main.ended, monotonicMs() + 1000), hasKilled };
+};
+
+/** Spend the budget; resolves with what the stop produced. */
+export const stopBox = async (plan: BoxStopPlan, context: BoxStopContext): Promise<StopResults> => {
+  const { log } = context;
+  const results: StopResults = { stopCodes: [], hasKilled: false };
+  const servicesUntil = plan.deadline - plan.reserveMs;
+
+  if (plan.main) {
+    const main = await stopMain(plan.main, servicesUntil, context);
+    results.mainEnding = main.ending;
+    results.hasKilled ||= main.hasKilled;
+  }
+
+  for (const service of [...plan.services].reverse()) {
+    const outcome = await service.stop(servicesUntil);
+    if (outcome.stopCode !== undefined) results.stopCodes.push(outcome.stopCode);
+    if (outcome.killed.length > 0) {
+      results.hasKilled = true;
+      for (const entry of outcome.killed) log.warn("killed", "sent SIGKILL", { phase: "services", service: service.name, pid: entry.pid, comm: entry.comm });
+    }
+  }
+
+  const finishUntil = plan.deadline - plan.reserveMs / 2;
+  const scripts = listScripts(plan.finishDir, log);
+  if (scripts.length > 0) {
+    let current: { pid: number } | undefined;
+    const run = runScripts(scripts, { native: context.native, reaper: context.reaper, log, kind: "finish" }, (started) => {
+      current = started;
+    });
+    const failed = await settleBefore(run, finishUntil);
+    if (failed === undefined && current && monotonicMs() >= finishUntil) {
+      log.warn("phase-overran", "finish scripts did not complete in time", { phase: "finish" });
+      results.hasKilled = killGroup(current.pid, "finish", log) || results.hasKilled;
+    } else if (failed) {
+      const code = "ending" in failed ? exitCodeFor(failed.ending) : failed.exitCode;
+      log.warn("finish-script", `finish script ${failed.file} failed; the rest are skipped`, { code });
+    }
+  }
+
+  // Everything left: daemons nobody tracked, orphans of scripts.
+  const before = liveDescendants().length;
+  await stopAll({ log, reaper: context.reaper, scope: context.scope }, { deadline: plan.deadline, reserveMs: 0 });
+  if (before > 0 && monotonicMs() >= plan.deadline) results.hasKilled = true;
+  return results;
+};

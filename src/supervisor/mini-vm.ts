@@ -1,0 +1,231 @@
+// Mini-VM mode: boxinit runs the configured container. Boot order: PID 1
+// duties, status file, backoff check (engaged: start nothing), init scripts,
+// links, services in `after:` order with their warm-ups, then the optional
+// main command. The first stop reason (signal, backoff, critical service end,
+// main command end, boot failure, fault) spends the one budget and decides
+// the final state and exit code.
+import type { Logger } from "../log/logger.ts";
+import type { Config } from "../config/types.ts";
+import { EXIT, exitCodeFor, remapExitCode, type RemapTable } from "../pid1/exit-code.ts";
+import { bootPid1, settleSignalMask } from "../pid1/boot.ts";
+import { HANDLED_SIGNALS, SIGNAL_NUMBERS, SIGNAL_ROUTES, rewriteSignal, signalLabel, type RewriteTable } from "../pid1/signals.ts";
+import { signalGroup } from "../pid1/send-signal.ts";
+import { takeTerminalBack } from "../pid1/terminal.ts";
+import type { FaultHandle } from "../pid1/run-command.ts";
+import { StatusFile } from "../control/status-file.ts";
+import { BackoffWatch } from "../control/backoff-watch.ts";
+import { formatDurationMs } from "../config/duration.ts";
+import { monotonicMs } from "../shutdown/clock.ts";
+import { boxReserveMs, stopBox } from "../shutdown/stop-box.ts";
+import { VERSION } from "../version.ts";
+import { canMoveBox, finalOutcome, type BoxState, type StopReason, type StopResults } from "./box-states.ts";
+import { startMainCommand, type MainCommand } from "./main-command.ts";
+import { makeLinks } from "./links.ts";
+import { listScripts, runScripts } from "./scripts.ts";
+import { Service } from "./service.ts";
+
+export interface MiniVmOptions {
+  config: Config;
+  /** `-- CMD ARGS`: run once services are up; its end ends the container. */
+  command: readonly string[];
+  rewrites: RewriteTable;
+  remaps: RemapTable;
+  preserveFds: number;
+}
+
+const describeReason = (reason: StopReason): string => {
+  switch (reason.kind) {
+    case "signal": return `received ${signalLabel(reason.signal)}`;
+    case "backoff": return "backoff engaged";
+    case "critical": return `critical service ${reason.service} ended`;
+    case "main-ended": return "the main command ended";
+    case "boot-failed": return `boot failed: ${reason.why}`;
+    case "fault": return "internal fault";
+  }
+};
+
+/** Run the configured container; resolves to the exit code for process.exit. */
+export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: FaultHandle = {}): Promise<number> => {
+  const { config } = options;
+  const { native, reaper, scope } = bootPid1(log);
+
+  let stopReason: StopReason | undefined;
+  let resolveStop: (reason: StopReason) => void = () => {};
+  const stopRequested = new Promise<StopReason>((resolve) => {
+    resolveStop = resolve;
+  });
+  const requestStop = (reason: StopReason): void => {
+    if (stopReason) return;
+    stopReason = reason;
+    log.info("shutdown", `stopping: ${describeReason(reason)}`, { grace: formatDurationMs(config.graceMs) });
+    resolveStop(reason);
+  };
+
+  // --- the status file ---
+  const status = new StatusFile(config.stateDir, log, { heartbeatMs: config.heartbeatMs });
+  const backoff = new BackoffWatch(config.stateDir, { mode: config.backoffWatch, pollMs: config.backoffPollMs }, log);
+  let boxState: BoxState = "starting";
+  let since = new Date().toISOString();
+  let exitCode: number | undefined;
+  const services: Service[] = [];
+  const publish = (): void => {
+    status.write({
+      state: boxState,
+      since,
+      pid: process.pid,
+      version: VERSION,
+      backoff: backoff.isEngaged(),
+      exitCode,
+      services: Object.fromEntries(services.map((service) => [service.name, service.snapshot()])),
+    });
+  };
+  const moveBox = (to: BoxState): void => {
+    if (!canMoveBox(boxState, to)) {
+      log.error("internal-error", "bug: state change not in the table", { from: boxState, to });
+      return;
+    }
+    if (to !== boxState) {
+      boxState = to;
+      since = new Date().toISOString();
+      log.info("state", `state ${to}`);
+    }
+    publish();
+  };
+
+  // --- signals ---
+  let main: MainCommand | undefined;
+  let isMainRunning = false;
+  const onSignal = (name: NodeJS.Signals): void => {
+    const sent = rewriteSignal(SIGNAL_NUMBERS[name]!, options.rewrites);
+    if (sent === 0) return;
+    if (SIGNAL_ROUTES[name] === "shutdown") {
+      requestStop({ kind: "signal", signal: sent });
+      return;
+    }
+    // Forwarded: to the main command's group when there is one, else to every service.
+    if (main && isMainRunning) signalGroup(main.pgid, sent);
+    else for (const service of services) service.forwardSignal(sent);
+    if (log.isEnabled("debug")) log.debug("signal-forwarded", "forwarded", { signal: name, as: signalLabel(sent) });
+  };
+  for (const name of HANDLED_SIGNALS) process.on(name, onSignal);
+  settleSignalMask(native, log);
+  faults.graceMs = config.graceMs;
+  faults.onFault = () => requestStop({ kind: "fault" });
+
+  // --- backoff: engaged at start means nothing starts ---
+  await backoff.start((isEngaged) => {
+    publish();
+    if (isEngaged) requestStop({ kind: "backoff" });
+  });
+  if (backoff.isEngaged() && !stopReason) {
+    log.info("backoff", `backoff is engaged (${config.stateDir}/backoff says true): starting nothing`);
+    boxState = "backedoff";
+    exitCode = remapExitCode(0, options.remaps);
+    publish();
+    status.close();
+    await backoff.close();
+    return exitCode;
+  }
+
+  // --- services ---
+  const context = {
+    native,
+    reaper,
+    log,
+    shouldPrefixOutput: config.services.length + (options.command.length > 0 ? 1 : 0) > 1,
+    isStopping: () => stopReason !== undefined,
+    onChange: () => {
+      if (boxState === "starting" && services.some((service) => service.state === "warming")) moveBox("warming");
+      else publish();
+    },
+    onEndedForGood: (service: Service, ending: { code: number | null; signal: number | null }) => {
+      if (stopReason) return;
+      if (service.config.critical) requestStop({ kind: "critical", service: service.name, ending });
+      else log.warn("service-exited", `service ${service.name} is not critical: the container keeps running without it`, { service: service.name });
+    },
+    onWarmupFailed: (service: Service, problem: string) =>
+      requestStop({ kind: "boot-failed", code: EXIT.unavailable, why: `service ${service.name}: ${problem}` }),
+  };
+  for (const serviceConfig of config.services) services.push(new Service(serviceConfig, context));
+  const byName = new Map(services.map((service) => [service.name, service]));
+  publish();
+  status.startHeartbeat();
+  log.info("state", "state starting", { config: config.source ?? "(none)", stateDir: config.stateDir, services: services.length });
+
+  const boot = async (): Promise<void> => {
+    const initScripts = listScripts(config.initDir, log);
+    const failedScript = await runScripts(initScripts, { native, reaper, log, kind: "init" }, undefined, () => stopReason !== undefined);
+    if (stopReason) return;
+    if (failedScript) {
+      const code = "ending" in failedScript ? exitCodeFor(failedScript.ending) : failedScript.exitCode;
+      return requestStop({ kind: "boot-failed", code, why: `init script ${failedScript.file} failed with exit code ${code}` });
+    }
+    const linkProblems = makeLinks(config.links, log);
+    if (linkProblems.length > 0) {
+      for (const problem of linkProblems) log.error("link", problem);
+      return requestStop({ kind: "boot-failed", code: EXIT.unavailable, why: linkProblems[0]! });
+    }
+    const stopped = stopRequested.then(() => undefined);
+    for (const service of services) {
+      const needs = service.config.after.map((name) => byName.get(name)!);
+      const readiness = await Promise.race([Promise.all(needs.map((need) => need.ready)), stopped]);
+      if (stopReason || readiness === undefined) return;
+      const missing = needs.filter((_, index) => !readiness[index]);
+      if (missing.length > 0) {
+        const names = missing.map((need) => need.name).join(", ");
+        return requestStop({ kind: "boot-failed", code: EXIT.unavailable, why: `service ${service.name} comes after ${names}, which did not come up` });
+      }
+      service.start();
+    }
+    if (services.some((service) => service.state === "warming") && boxState === "starting") moveBox("warming");
+    const readiness = await Promise.race([Promise.all(services.map((service) => service.ready)), stopped]);
+    if (stopReason || readiness === undefined) return;
+    moveBox("running");
+    log.info("state", "every service is up", { services: services.map((service) => service.name) });
+    if (options.command.length === 0) return;
+    const started = startMainCommand(options.command, options.preserveFds, native, reaper, log);
+    if (!("pid" in started)) return requestStop({ kind: "boot-failed", code: started.exitCode, why: "the main command could not be started" });
+    main = started;
+    isMainRunning = true;
+    void started.ended.then((ending) => {
+      isMainRunning = false;
+      if (started.ownsTerminal && native) takeTerminalBack(native, started.pgid, log);
+      log.info("child-exited", "the main command ended", { pid: started.pid, code: exitCodeFor(ending) });
+      requestStop({ kind: "main-ended", ending });
+    });
+  };
+  void boot().catch((error: unknown) => {
+    log.error("internal-error", `boot failed: ${(error as Error).stack ?? String(error)}`);
+    requestStop({ kind: "fault" });
+  });
+
+  // --- the one budget ---
+  const reason = await stopRequested;
+  const deadline = monotonicMs() + config.graceMs;
+  moveBox("stopping");
+  let results: StopResults;
+  try {
+    results = await stopBox(
+      {
+        main: main && isMainRunning ? { pgid: main.pgid, ended: main.ended, signal: reason.kind === "signal" ? reason.signal : SIGNAL_NUMBERS.SIGTERM! } : undefined,
+        services,
+        finishDir: config.finishDir,
+        deadline,
+        reserveMs: boxReserveMs(config.graceMs),
+      },
+      { log, native, reaper, scope },
+    );
+  } catch (error) {
+    log.error("internal-error", `stopping failed: ${(error as Error).message}; sending SIGKILL to everything left`);
+    results = { stopCodes: [], hasKilled: true };
+    stopReason = { kind: "fault" };
+  }
+  if (main && !results.mainEnding && reason.kind === "main-ended") results.mainEnding = reason.ending;
+  const outcome = finalOutcome(stopReason ?? reason, results);
+  exitCode = remapExitCode(outcome.code, options.remaps);
+  moveBox(outcome.state);
+  status.close();
+  await backoff.close();
+  log.info("exit", "boxinit exiting", { state: outcome.state, code: exitCode, reaped: reaper.reapedCount });
+  return exitCode;
+};

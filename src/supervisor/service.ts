@@ -1,0 +1,417 @@
+// One configured service through its life: spawn (or start script + pidfile),
+// warm-up, exit and restart policy, orderly stop within a deadline. State
+// changes go through the table in service-states.ts.
+import { rmSync, readFileSync } from "node:fs";
+import type { Logger } from "../log/logger.ts";
+import type { Native } from "../native/addon.ts";
+import type { Reaper } from "../pid1/reaper.ts";
+import type { ServiceConfig } from "../config/types.ts";
+import { EXIT, exitCodeFor, type Ending } from "../pid1/exit-code.ts";
+import { signalGroup } from "../pid1/send-signal.ts";
+import { SIGNAL_NUMBERS, signalLabel } from "../pid1/signals.ts";
+import { liveDescendants, parseStat, type ProcEntry } from "../pid1/proc-table.ts";
+import { formatDurationMs } from "../config/duration.ts";
+import { monotonicMs, settleBefore } from "../shutdown/clock.ts";
+import { prefixedOutput } from "../log/service-output.ts";
+import { startProcess, type ProcessSpec } from "./spawn.ts";
+import { decideAfterExit, describeEnding } from "./restart-policy.ts";
+import { isProcessAlive, waitForPidfile } from "./pidfile.ts";
+import { runWarmup } from "./warmup.ts";
+import { nextServiceState, isFinalServiceState, type ServiceEvent, type ServiceState } from "./service-states.ts";
+
+// A followed daemon that is not boxinit's child (so never reaped here) is
+// noticed gone by polling its pid this often.
+const FOLLOW_POLL_MS = 1000;
+
+/** What a service needs from the run around it. */
+export interface ServiceContext {
+  native: Native | undefined;
+  reaper: Reaper;
+  log: Logger;
+  /** Prefix output lines with the service name (several producers share stdout). */
+  shouldPrefixOutput: boolean;
+  /** Whether boxinit is shutting down (no restarts then). */
+  isStopping: () => boolean;
+  /** Something in the status changed. */
+  onChange: () => void;
+  /** The service ended and will not be restarted. */
+  onEndedForGood: (service: Service, ending: Ending) => void;
+  /** The warm-up timed out and on_timeout is fail. */
+  onWarmupFailed: (service: Service, problem: string) => void;
+}
+
+/** The part of the status file about one service. */
+export interface ServiceSnapshot {
+  state: ServiceState;
+  pid: number | null;
+  restarts: number;
+  lastExit: { code: number | null; signal: string | null; at: string } | null;
+  readyAt: string | null;
+}
+
+/** What a stop did, for the shutdown's exit code and log. */
+export interface StopOutcome {
+  /** The stop command's exit code, when there is one and it ended. */
+  stopCode?: number;
+  /** Processes that got SIGKILL at the deadline. */
+  killed: ProcEntry[];
+}
+
+
+/** The process group to signal for a pid: its own group, unless that is boxinit's. */
+const groupOf = (pid: number): number | undefined => {
+  try {
+    const entry = parseStat(readFileSync(`/proc/${pid}/stat`, "latin1"));
+    if (entry && entry.pgrp > 1 && entry.pgrp !== process.getBuiltinModule("node:process").pid) return entry.pgrp;
+  } catch {
+    // Gone already, or no /proc: signal the pid alone.
+  }
+  return undefined;
+};
+
+// SIGKILL to a group (or a lone pid) and say who was in it.
+const killNow = (pid: number, pgid: number | undefined): ProcEntry[] => {
+  const live = liveDescendants().filter((entry) => (pgid !== undefined ? entry.pgrp === pgid : entry.pid === pid));
+  try {
+    if (pgid !== undefined) signalGroup(pgid, SIGNAL_NUMBERS.SIGKILL!);
+    else process.kill(pid, "SIGKILL");
+  } catch {
+    // ESRCH: it went by itself in the meantime.
+  }
+  return live;
+};
+
+export class Service {
+  readonly config: ServiceConfig;
+  readonly #context: ServiceContext;
+  #state: ServiceState = "pending";
+  /** The process followed: the service itself, or the daemon named by the pidfile. */
+  #pid: number | null = null;
+  #pgid: number | undefined;
+  #ended: Promise<Ending> | undefined;
+  /** A pidfile service's start command while it runs. */
+  #starter: { pid: number; ended: Promise<Ending> } | undefined;
+  #restarts = 0;
+  #consecutiveRestarts = 0;
+  #lastExit: ServiceSnapshot["lastExit"] = null;
+  #readyAt: string | null = null;
+  #abort = new AbortController();
+  #restartTimer: NodeJS.Timeout | undefined;
+  #resolveReady: (isReady: boolean) => void = () => {};
+  /** True once the first warm-up passed; false when it ended for good (or was stopped) before. */
+  readonly ready: Promise<boolean>;
+
+  constructor(config: ServiceConfig, context: ServiceContext) {
+    this.config = config;
+    this.#context = context;
+    this.ready = new Promise((resolve) => {
+      this.#resolveReady = resolve;
+    });
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  get state(): ServiceState {
+    return this.#state;
+  }
+
+  snapshot(): ServiceSnapshot {
+    return { state: this.#state, pid: this.#pid, restarts: this.#restarts, lastExit: this.#lastExit, readyAt: this.#readyAt };
+  }
+
+  /** Begin the first run; progress is reported through the context. */
+  start(): void {
+    if (this.#move("start", "starting")) void this.#run();
+  }
+
+  #move(event: ServiceEvent, to: ServiceState): boolean {
+    const next = nextServiceState(this.#state, event, to);
+    if (next === undefined) {
+      this.#context.log.error("internal-error", "bug: service state change not in the table", { service: this.name, from: this.#state, event, to });
+      return false;
+    }
+    if (next !== this.#state) {
+      this.#state = next;
+      this.#context.onChange();
+    }
+    return true;
+  }
+
+  #spec(argv: readonly string[]): ProcessSpec {
+    const { native } = this.#context;
+    const output = this.#context.shouldPrefixOutput && native ? prefixedOutput(native, this.name) : undefined;
+    return { argv, env: this.config.env, cwd: this.config.cwd, user: this.config.user, output };
+  }
+
+  async #run(): Promise<void> {
+    const { log } = this.#context;
+    this.#abort = new AbortController();
+    const begunAt = monotonicMs();
+    if (this.config.pidfile) this.#removeStalePidfile(this.config.pidfile);
+    const started = startProcess(this.#spec(this.config.command), this.#context.native, this.#context.reaper);
+    if ("problem" in started) {
+      log.error("spawn-failed", `service ${this.name}: cannot start ${started.problem}`, { service: this.name, exitCode: started.exitCode });
+      return this.#afterExit({ code: started.exitCode, signal: null }, 0, "it cannot be run at all");
+    }
+    log.info("spawned", `started service ${this.name}`, { service: this.name, pid: started.pid, command: this.config.command });
+    if (this.config.pidfile) {
+      const followed = await this.#followPidfile(this.config.pidfile, started, begunAt);
+      if (!followed) return;
+    } else {
+      this.#follow(started.pid, started.pid, started.ended, begunAt);
+    }
+    if (this.#state !== "starting") return; // stopped (or exited) meanwhile
+    if (!this.config.warmup) {
+      this.#move("spawned", "running");
+      return this.#becameReady();
+    }
+    this.#move("spawned", "warming");
+    const outcome = await runWarmup(this.config.warmup, { service: this.name, log, signal: this.#abort.signal, env: process.env });
+    if ((this.#state as ServiceState) !== "warming") return;
+    if (outcome.outcome === "ready") {
+      this.#move("warmup-passed", "running");
+      return this.#becameReady();
+    }
+    if (outcome.outcome === "aborted") return;
+    const problem = `warm-up did not pass within ${formatDurationMs(this.config.warmup.timeoutMs)} (${outcome.tries} tries; last: ${outcome.lastProblem})`;
+    if (this.config.warmup.onTimeout === "continue") {
+      log.warn("warmup", `service ${this.name}: ${problem}; on_timeout: continue`, { service: this.name });
+      this.#move("warmup-passed", "running");
+      return this.#becameReady();
+    }
+    log.error("warmup", `service ${this.name}: ${problem}`, { service: this.name });
+    this.#context.onWarmupFailed(this, problem);
+  }
+
+  #becameReady(): void {
+    this.#readyAt = new Date().toISOString();
+    this.#context.onChange();
+    this.#resolveReady(true);
+  }
+
+  // A pidfile left by an earlier run (a restarted container) would be read
+  // before the new daemon writes its own, and might name an unrelated process.
+  #removeStalePidfile(path: string): void {
+    try {
+      rmSync(path, { force: true });
+    } catch (error) {
+      this.#context.log.warn("pidfile", `service ${this.name}: could not remove the old pidfile ${path}: ${(error as Error).message}`);
+    }
+  }
+
+  // The start command forks the daemon and exits 0; the daemon's pid comes
+  // from the pidfile. Processes reaped meanwhile are remembered, so a daemon
+  // that dies before its pidfile is read still reports its real ending.
+  async #followPidfile(pidfile: string, starter: { pid: number; ended: Promise<Ending> }, begunAt: number): Promise<boolean> {
+    const { log, reaper } = this.#context;
+    const reaped = new Map<number, Ending>();
+    const stopCollecting = reaper.onReaped((pid, ending) => reaped.set(pid, ending));
+    try {
+      this.#pid = starter.pid;
+      this.#starter = starter;
+      const startDeadline = monotonicMs() + this.config.pidfileTimeoutMs;
+      const startEnding = await settleBefore(Promise.race([starter.ended, this.#aborted()]), startDeadline);
+      if (this.#state !== "starting") return false;
+      if (startEnding === undefined) {
+        log.error("pidfile", `service ${this.name}: the start command did not exit within ${formatDurationMs(this.config.pidfileTimeoutMs)} (a pidfile service's command must fork and exit)`, { service: this.name });
+        this.#starter = undefined;
+        this.#pid = null;
+        killNow(starter.pid, starter.pid);
+        this.#afterExit({ code: EXIT.unavailable, signal: null }, monotonicMs() - begunAt);
+        return false;
+      }
+      this.#starter = undefined;
+      this.#pid = null;
+      if (startEnding.code !== 0) {
+        log.error("pidfile", `service ${this.name}: the start command ${describeEnding(startEnding)}`, { service: this.name });
+        this.#afterExit(startEnding, monotonicMs() - begunAt);
+        return false;
+      }
+      const found = await waitForPidfile(pidfile, Math.max(0, startDeadline - monotonicMs()), this.#abort.signal);
+      if (this.#state !== "starting") return false;
+      if ("problem" in found) {
+        log.error("pidfile", `service ${this.name}: ${found.problem}`, { service: this.name });
+        this.#afterExit({ code: EXIT.unavailable, signal: null }, monotonicMs() - begunAt);
+        return false;
+      }
+      log.info("pidfile", `service ${this.name}: following pid ${found.pid} from ${pidfile}`, { service: this.name, pid: found.pid });
+      const early = reaped.get(found.pid);
+      this.#follow(found.pid, groupOf(found.pid), early ? Promise.resolve(early) : this.#daemonEnded(found.pid), begunAt);
+      return true;
+    } finally {
+      stopCollecting();
+    }
+  }
+
+  #aborted(): Promise<undefined> {
+    const signal = this.#abort.signal;
+    return new Promise((resolve) => {
+      if (signal.aborted) resolve(undefined);
+      else signal.addEventListener("abort", () => resolve(undefined), { once: true });
+    });
+  }
+
+  // The daemon was re-parented to boxinit (PID 1 or subreaper), so the reaper
+  // sees its exit; the poll covers a daemon that somehow is not our child.
+  #daemonEnded(pid: number): Promise<Ending> {
+    const { reaper, log } = this.#context;
+    return new Promise((resolve) => {
+      const poll = setInterval(() => {
+        if (isProcessAlive(pid)) return;
+        finish();
+        log.warn("child-exited", `service ${this.name}: pid ${pid} is gone but was not boxinit's child: its exit status is unknown`, { service: this.name });
+        resolve({ code: 1, signal: null });
+      }, FOLLOW_POLL_MS);
+      const stopListening = reaper.onReaped((reapedPid, ending) => {
+        if (reapedPid !== pid) return;
+        finish();
+        resolve(ending);
+      });
+      const finish = (): void => {
+        clearInterval(poll);
+        stopListening();
+      };
+    });
+  }
+
+  #follow(pid: number, pgid: number | undefined, ended: Promise<Ending>, begunAt: number): void {
+    this.#pid = pid;
+    this.#pgid = pgid;
+    this.#ended = ended;
+    this.#context.onChange();
+    void ended.then((ending) => {
+      if (this.#pid !== pid) return;
+      this.#pid = null;
+      this.#abort.abort();
+      if (this.#state === "stopping") return; // stop() waits for this same promise
+      this.#afterExit(ending, monotonicMs() - begunAt);
+    });
+  }
+
+  #afterExit(ending: Ending, ranForMs: number, cannotRun?: string): void {
+    const { log } = this.#context;
+    this.#pid = null;
+    this.#lastExit = { code: ending.code, signal: ending.signal === null ? null : signalLabel(ending.signal), at: new Date().toISOString() };
+    const decision = cannotRun
+      ? { action: "give-up" as const, reason: `${describeEnding(ending)}: ${cannotRun}` }
+      : decideAfterExit({
+          policy: this.config.restart,
+          ending,
+          ranForMs,
+          consecutiveRestarts: this.#consecutiveRestarts,
+          maxRestarts: this.config.maxRestarts,
+          stableAfterMs: this.config.stableAfterMs,
+          restartDelayMs: this.config.restartDelayMs,
+          restartMaxDelayMs: this.config.restartMaxDelayMs,
+          isStopping: this.#context.isStopping(),
+        });
+    if (decision.action === "restart") {
+      log.warn("service-exited", `service ${this.name} ${describeEnding(ending)}; restarting in ${formatDurationMs(decision.delayMs)}`, {
+        service: this.name,
+        restarts: this.#restarts + 1,
+      });
+      this.#consecutiveRestarts = decision.consecutiveRestarts;
+      this.#move("exited", "restarting");
+      this.#restartTimer = setTimeout(() => {
+        this.#restartTimer = undefined;
+        this.#restarts++;
+        if (this.#move("restart-due", "starting")) void this.#run();
+      }, decision.delayMs);
+      return;
+    }
+    const level = decision.action === "give-up" || ending.code !== 0 ? "error" : "info";
+    log.log(level, "service-exited", `service ${this.name}: ${decision.reason}${decision.action === "give-up" ? "; giving up" : ""}`, {
+      service: this.name,
+      code: exitCodeFor(ending),
+    });
+    this.#move("exited", ending.code === 0 ? "exited" : "failed");
+    this.#resolveReady(false);
+    this.#context.onEndedForGood(this, ending);
+  }
+
+  /** Forward a signal to the service's process group (signals boxinit does not act on itself). */
+  forwardSignal(signal: number): void {
+    if (this.#pid === null) return;
+    try {
+      if (this.#pgid !== undefined) signalGroup(this.#pgid, signal);
+      else process.kill(this.#pid, signal);
+    } catch {
+      // ESRCH: it ended meanwhile; its exit is handled elsewhere.
+    }
+  }
+
+  /** Stop it: stop command or stop signal, then SIGKILL at the deadline. */
+  async stop(deadline: number): Promise<StopOutcome> {
+    const { log } = this.#context;
+    clearTimeout(this.#restartTimer);
+    this.#abort.abort();
+    this.#resolveReady(false);
+    if (isFinalServiceState(this.#state)) return { killed: [] };
+    if (this.#state === "pending" || this.#state === "restarting") {
+      this.#move("stop", "stopped");
+      return { killed: [] };
+    }
+    this.#move("stop", "stopping");
+    const outcome: StopOutcome = { killed: [] };
+    const starter = this.#starter;
+    if (starter) {
+      // Boot was interrupted while the start script ran: it is what there is to stop.
+      signalGroup(starter.pid, this.config.stopSignal);
+      if ((await settleBefore(starter.ended, deadline)) === undefined) outcome.killed.push(...killNow(starter.pid, starter.pid));
+    }
+    if (this.#pid !== null && this.#ended) {
+      const pid = this.#pid;
+      if (this.config.stop) outcome.stopCode = await this.#runStopCommand(this.config.stop, deadline, outcome);
+      else this.#sendStopSignal(pid);
+      if ((await settleBefore(this.#ended, deadline)) === undefined) {
+        log.warn("phase-overran", `service ${this.name} did not stop in time`, { service: this.name, phase: "services" });
+        outcome.killed.push(...killNow(pid, this.#pgid));
+        await settleBefore(this.#ended, monotonicMs() + 1000);
+      } else {
+        const ending = await this.#ended;
+        this.#lastExit = { code: ending.code, signal: ending.signal === null ? null : signalLabel(ending.signal), at: new Date().toISOString() };
+      }
+      this.#pid = null;
+    }
+    this.#move("stop-done", "stopped");
+    log.info("service-stopped", `service ${this.name} stopped`, { service: this.name, stopCode: outcome.stopCode });
+    return outcome;
+  }
+
+  #sendStopSignal(pid: number): void {
+    const signal = this.config.stopSignal;
+    let result: string;
+    try {
+      if (this.#pgid !== undefined) result = signalGroup(this.#pgid, signal);
+      else {
+        process.kill(pid, signal);
+        result = "sent";
+      }
+    } catch (error) {
+      result = (error as NodeJS.ErrnoException).code ?? "failed";
+    }
+    this.#context.log.info("shutdown", `sent ${signalLabel(signal)} to service ${this.name}`, { service: this.name, pid, pgid: this.#pgid, result });
+  }
+
+  async #runStopCommand(argv: readonly string[], deadline: number, outcome: StopOutcome): Promise<number | undefined> {
+    const { log, native, reaper } = this.#context;
+    const started = startProcess(this.#spec(argv), native, reaper);
+    if ("problem" in started) {
+      log.error("spawn-failed", `service ${this.name}: cannot run the stop command ${started.problem}; sending its stop signal instead`, { service: this.name });
+      if (this.#pid !== null) this.#sendStopSignal(this.#pid);
+      return started.exitCode;
+    }
+    log.info("shutdown", `running the stop command of service ${this.name}`, { service: this.name, pid: started.pid, command: [...argv] });
+    const ending = await settleBefore(started.ended, deadline);
+    if (ending === undefined) {
+      log.warn("phase-overran", `the stop command of service ${this.name} did not finish in time`, { service: this.name, phase: "services" });
+      outcome.killed.push(...killNow(started.pid, started.pid));
+      return EXIT.killed;
+    }
+    const code = exitCodeFor(ending);
+    log.log(code === 0 ? "info" : "warn", "shutdown", `the stop command of service ${this.name} ${describeEnding(ending)}`, { service: this.name, code });
+    return code;
+  }
+}

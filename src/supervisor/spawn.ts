@@ -1,0 +1,122 @@
+// Starts the processes of Mini-VM mode (services, their stop commands, init
+// and finish scripts) in a session of their own, as their configured user, and
+// reports how each ended. With the addon the child is the reaper's (raw wait
+// status, supplementary groups); without it Node's spawn is the fallback.
+import { spawn } from "node:child_process";
+import { closeSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import type { Native } from "../native/addon.ts";
+import type { Reaper } from "../pid1/reaper.ts";
+import type { UserSpec } from "../config/types.ts";
+import { EXIT, type Ending } from "../pid1/exit-code.ts";
+import { resolveCommand } from "../pid1/resolve-command.ts";
+import { SIGNAL_NUMBERS } from "../pid1/signals.ts";
+
+/** What to start. */
+export interface ProcessSpec {
+  argv: readonly string[];
+  /** Added to (and overriding) boxinit's own environment. */
+  env?: Readonly<Record<string, string>>;
+  cwd?: string;
+  user?: UserSpec;
+  /** Where its stdout/stderr go: fds that are closed in boxinit after the spawn; undefined inherits. */
+  output?: { outFd: number; errFd: number };
+}
+
+/** A started process: the leader of its own session and process group. */
+export interface Started {
+  pid: number;
+  ended: Promise<Ending>;
+}
+
+/** It could not be started; exitCode follows the shell (127 not found, 126 not executable). */
+export interface NotStarted {
+  problem: string;
+  exitCode: number;
+}
+
+/** The environment a process gets: boxinit's, the user's identity, then its own. */
+export const environmentFor = (spec: Pick<ProcessSpec, "env" | "user">, base: NodeJS.ProcessEnv = process.env): Record<string, string> => {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(base)) if (value !== undefined) env[key] = value;
+  if (spec.user) {
+    env.HOME = spec.user.home;
+    env.USER = spec.user.name;
+    env.LOGNAME = spec.user.name;
+  }
+  return { ...env, ...spec.env };
+};
+
+const closeQuietly = (fd: number): void => {
+  try {
+    closeSync(fd);
+  } catch {
+    // Already closed: nothing to release.
+  }
+};
+
+/** Resolve and start a process; never throws for a bad command. */
+export const startProcess = (spec: ProcessSpec, native: Native | undefined, reaper: Reaper): Started | NotStarted => {
+  try {
+    const env = environmentFor(spec);
+    const [command = "", ...args] = spec.argv;
+    // A relative name with a slash means "relative to the process's cwd", as for execve after chdir.
+    const lookup = spec.cwd && command.includes("/") && !isAbsolute(command) ? join(spec.cwd, command) : command;
+    const resolution = resolveCommand(lookup, env.PATH);
+    if (!resolution.ok) return { problem: `${JSON.stringify(command)}: ${resolution.reason}`, exitCode: resolution.exitCode };
+    return native
+      ? startWithAddon(resolution.file, spec, env, native, reaper)
+      : startWithNode(resolution.file, command, args, spec, env);
+  } finally {
+    if (spec.output) {
+      closeQuietly(spec.output.outFd);
+      closeQuietly(spec.output.errFd);
+    }
+  }
+};
+
+const startWithAddon = (file: string, spec: ProcessSpec, env: Record<string, string>, native: Native, reaper: Reaper): Started | NotStarted => {
+  let pid: number;
+  try {
+    pid = native.spawnService({
+      file,
+      argv: spec.argv,
+      env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
+      cwd: spec.cwd,
+      uid: spec.user?.uid,
+      gid: spec.user?.gid,
+      groups: spec.user?.groups,
+      outFd: spec.output?.outFd,
+      errFd: spec.output?.errFd,
+    });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const message = (error as Error).message;
+    return { problem: `${JSON.stringify(spec.argv[0])}: ${message}`, exitCode: code === "ENOENT" && message.startsWith("exec") ? EXIT.notFound : EXIT.notExecutable };
+  }
+  // Registered before returning: the reaper runs on this thread, so it cannot
+  // have reaped the child yet.
+  const ended = new Promise<Ending>((resolve) => {
+    const stop = reaper.onReaped((reapedPid, ending) => {
+      if (reapedPid !== pid) return;
+      stop();
+      resolve(ending);
+    });
+  });
+  return { pid, ended };
+};
+
+// Node's spawn cannot set supplementary groups (libuv calls setgroups(0, NULL)):
+// without the addon a service runs with its user's primary group only.
+const startWithNode = (file: string, command: string, args: readonly string[], spec: ProcessSpec, env: Record<string, string>): Started | NotStarted => {
+  const stdio: Array<"ignore" | "inherit" | number> = spec.output ? ["ignore", spec.output.outFd, spec.output.errFd] : ["ignore", "inherit", "inherit"];
+  const child = spawn(file, args, { argv0: command, stdio, detached: true, cwd: spec.cwd, env, uid: spec.user?.uid, gid: spec.user?.gid });
+  if (child.pid === undefined) {
+    child.on("error", () => {});
+    return { problem: `${JSON.stringify(command)}: the system refused to start it`, exitCode: EXIT.notExecutable };
+  }
+  const ended = new Promise<Ending>((resolve) => {
+    child.once("exit", (code, signal) => resolve({ code, signal: signal === null ? null : (SIGNAL_NUMBERS[signal] ?? null) }));
+  });
+  return { pid: child.pid, ended };
+};
