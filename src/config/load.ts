@@ -1,0 +1,208 @@
+// Loads the Mini-VM config: finds the file, parses it strictly, applies BOXINIT_*
+// variables and command-line overrides, resolves users and the start order.
+// Every problem is collected and returned at once; nothing is started here.
+import { readFileSync } from "node:fs";
+import {
+  DEFAULT_CONFIG_PATH, DEFAULT_GROUP_FILE, DEFAULT_PASSWD_FILE, GLOBAL_DEFAULTS,
+} from "./defaults.ts";
+import { startOrder } from "./order.ts";
+import {
+  checkKeys, expected, keyPath, readAbsolutePath, readChoice, readDuration, readMap, type Issues, type RawMap,
+} from "./schema.ts";
+import { readService, type ServiceDraft } from "./services.ts";
+import type { Config, ServiceConfig, UserSpec } from "./types.ts";
+import { parseGroup, parsePasswd, resolveUser, type UserTables } from "./users.ts";
+import { parseYamlText } from "./yaml-text.ts";
+
+export interface LoadOptions {
+  /** --config */
+  path?: string;
+  env: NodeJS.ProcessEnv;
+  /** --state-dir and --grace: they win over BOXINIT_* and the file. */
+  overrides?: { stateDir?: string; graceMs?: number };
+  passwdFile?: string;
+  groupFile?: string;
+  /** Default: process.getuid() === 0. */
+  isRoot?: boolean;
+  /** Default: process.getuid(). */
+  ownUid?: number;
+  /** Default: process.getgid(). */
+  ownGid?: number;
+}
+
+export type LoadResult =
+  | { ok: true; config: Config; warnings: string[] }
+  | { ok: false; errors: string[]; source?: string | undefined };
+
+const TOP_KEYS = ["state_dir", "grace", "heartbeat", "init_dir", "finish_dir", "backoff", "links", "services", "jobs"] as const;
+const BACKOFF_KEYS = ["watch", "poll_interval"] as const;
+const WATCH_MODES = ["inotify", "poll"] as const;
+
+/** Which file to read: --config, else BOXINIT_CONFIG, else the default, which alone may be missing. */
+export const resolveConfigPath = (path: string | undefined, env: NodeJS.ProcessEnv): { path: string; isExplicit: boolean } => {
+  const explicit = path || env.BOXINIT_CONFIG;
+  return explicit ? { path: explicit, isExplicit: true } : { path: DEFAULT_CONFIG_PATH, isExplicit: false };
+};
+
+/** "ENOENT: no such file or directory, open '/x'" → "ENOENT: no such file or directory" (the caller names the file). */
+const describeReadError = (error: unknown): string => (error as Error).message.replace(/, \w+(?: '.*')?$/s, "");
+
+/** The file's text; undefined when the default path does not exist (no config is a valid setup). */
+const readConfigText = (path: string, isExplicit: boolean): { text: string | undefined } | { error: string } => {
+  try {
+    return { text: readFileSync(path, "utf8") };
+  } catch (error) {
+    if (!isExplicit && (error as NodeJS.ErrnoException).code === "ENOENT") return { text: undefined };
+    return { error: `${path}: cannot read the config file: ${describeReadError(error)}` };
+  }
+};
+
+/** A setting from the file, then its BOXINIT_* variable, each validated and named in its own messages. */
+const layered = <T>(
+  fileValue: unknown, fileKey: string, envName: string, env: NodeJS.ProcessEnv, issues: Issues,
+  read: (value: unknown, path: string, issues: Issues) => T | undefined,
+): T | undefined => {
+  const fromFile = read(fileValue, fileKey, issues);
+  const envValue = env[envName];
+  // An empty variable counts as unset, as `-e BOXINIT_GRACE=` in a compose file usually means "no override".
+  const fromEnv = envValue ? read(envValue, envName, issues) : undefined;
+  return fromEnv ?? fromFile;
+};
+
+const readPositiveDuration = (value: unknown, path: string, issues: Issues) => readDuration(value, path, issues, true);
+const readWatchMode = (value: unknown, path: string, issues: Issues) => readChoice(value, WATCH_MODES, path, issues);
+
+/** state_dir, grace, heartbeat, the script dirs and backoff, with their overrides. */
+const readGlobals = (root: RawMap, options: LoadOptions, issues: Issues): Omit<Config, "source" | "links" | "services"> => {
+  const { env, overrides = {} } = options;
+  const backoff = readMap(root.backoff, "backoff", issues, "a map with watch and poll_interval") ?? {};
+  checkKeys(backoff, BACKOFF_KEYS, "backoff", issues);
+  const stateDirFlag = overrides.stateDir === undefined ? undefined : readAbsolutePath(overrides.stateDir, "--state-dir", issues);
+  return {
+    stateDir: stateDirFlag ?? layered(root.state_dir, "state_dir", "BOXINIT_STATE_DIR", env, issues, readAbsolutePath) ?? GLOBAL_DEFAULTS.stateDir,
+    graceMs: overrides.graceMs ?? layered(root.grace, "grace", "BOXINIT_GRACE", env, issues, readDuration) ?? GLOBAL_DEFAULTS.graceMs,
+    heartbeatMs: layered(root.heartbeat, "heartbeat", "BOXINIT_HEARTBEAT", env, issues, readPositiveDuration) ?? GLOBAL_DEFAULTS.heartbeatMs,
+    initDir: layered(root.init_dir, "init_dir", "BOXINIT_INIT_DIR", env, issues, readAbsolutePath) ?? GLOBAL_DEFAULTS.initDir,
+    finishDir: layered(root.finish_dir, "finish_dir", "BOXINIT_FINISH_DIR", env, issues, readAbsolutePath) ?? GLOBAL_DEFAULTS.finishDir,
+    backoffWatch: layered(backoff.watch, "backoff.watch", "BOXINIT_BACKOFF_WATCH", env, issues, readWatchMode) ?? GLOBAL_DEFAULTS.backoffWatch,
+    backoffPollMs:
+      layered(backoff.poll_interval, "backoff.poll_interval", "BOXINIT_BACKOFF_POLL_INTERVAL", env, issues, readPositiveDuration) ??
+      GLOBAL_DEFAULTS.backoffPollMs,
+  };
+};
+
+/** `links:` — LINK: TARGET, both absolute, in file order. */
+const readLinks = (value: unknown, issues: Issues): Config["links"] => {
+  const links: Config["links"] = [];
+  for (const [link, target] of Object.entries(readMap(value, "links", issues, "a map of link paths to targets") ?? {})) {
+    const path = keyPath("links", link);
+    if (!link.startsWith("/")) expected(issues, path, "an absolute link path", link);
+    const checkedTarget = readAbsolutePath(target, path, issues);
+    if (link.startsWith("/") && checkedTarget !== undefined) links.push({ link, target: checkedTarget });
+  }
+  return links;
+};
+
+/** A passwd or group file as text; a read failure is kept to explain a failed lookup. */
+const readTableFile = (file: string): { text: string; problem?: string } => {
+  try {
+    return { text: readFileSync(file, "utf8") };
+  } catch (error) {
+    return { text: "", problem: describeReadError(error) };
+  }
+};
+
+/** The user tables, read only when some service names a user: images without /etc/passwd exist. */
+const loadUserTables = (options: LoadOptions): UserTables & { problems: Map<string, string> } => {
+  const passwdFile = options.passwdFile ?? DEFAULT_PASSWD_FILE;
+  const groupFile = options.groupFile ?? DEFAULT_GROUP_FILE;
+  const passwd = readTableFile(passwdFile);
+  const groups = readTableFile(groupFile);
+  const problems = new Map<string, string>();
+  if (passwd.problem) problems.set(passwdFile, passwd.problem);
+  if (groups.problem) problems.set(groupFile, groups.problem);
+  return { passwd: parsePasswd(passwd.text), groups: parseGroup(groups.text), passwdFile, groupFile, problems };
+};
+
+/** Resolve every `user:`; switching users needs root, and saying so now beats an EPERM at spawn. */
+const resolveUsers = (drafts: ServiceDraft[], options: LoadOptions, issues: Issues): Map<string, UserSpec> => {
+  const users = new Map<string, UserSpec>();
+  if (!drafts.some((draft) => draft.userRequest)) return users;
+  const tables = loadUserTables(options);
+  const isRoot = options.isRoot ?? process.getuid?.() === 0;
+  const ownUid = options.ownUid ?? process.getuid?.() ?? 0;
+  const ownGid = options.ownGid ?? process.getgid?.() ?? 0;
+  for (const { service, path, userRequest } of drafts) {
+    if (!userRequest) continue;
+    const lookup = resolveUser(userRequest, tables);
+    if (!lookup.ok) {
+      const file = lookup.key === "user" ? tables.passwdFile : tables.groupFile;
+      const problem = tables.problems.get(file);
+      issues.errors.push(`${keyPath(path, lookup.key)}: ${lookup.message}${problem ? ` (cannot read it: ${problem})` : ""}`);
+      continue;
+    }
+    if (!isRoot && lookup.user.uid !== ownUid) {
+      issues.errors.push(`${keyPath(path, "user")}: switching to user ${JSON.stringify(userRequest.user)} needs root (boxinit runs as uid ${ownUid})`);
+    } else if (!isRoot && userRequest.group !== undefined && lookup.user.gid !== ownGid) {
+      issues.errors.push(`${keyPath(path, "group")}: switching to group ${JSON.stringify(userRequest.group)} needs root (boxinit runs as gid ${ownGid})`);
+    }
+    users.set(service.name, lookup.user);
+  }
+  return users;
+};
+
+/** Check `after:` names and cycles; the drafts in start order. */
+const orderServices = (drafts: ServiceDraft[], issues: Issues): ServiceDraft[] => {
+  const byName = new Map(drafts.map((draft) => [draft.service.name, draft]));
+  for (const { service, path } of drafts) {
+    for (const name of service.after) {
+      if (!byName.has(name)) issues.errors.push(`${keyPath(path, "after")}: no such service ${JSON.stringify(name)}`);
+    }
+  }
+  const items = drafts.map(({ service }) => ({ name: service.name, after: service.after.filter((name) => byName.has(name)) }));
+  const { order, cycles } = startOrder(items);
+  for (const cycle of cycles) issues.errors.push(`services: dependency cycle: ${cycle.join(" -> ")}`);
+  return order.map((name) => byName.get(name)!);
+};
+
+/** `services:` → ServiceConfig in start order. */
+const readServices = (value: unknown, options: LoadOptions, issues: Issues): ServiceConfig[] => {
+  const entries = Object.entries(readMap(value, "services", issues, "a map of service names to settings") ?? {});
+  const drafts = entries.flatMap(([name, entry]) => readService(name, entry, issues) ?? []);
+  const users = resolveUsers(drafts, options, issues);
+  // The only service is the container's reason to exist: when it ends for good, so does the
+  // container (as with a plain CMD). With several, none is unless marked, so a side-car
+  // such as a log shipper cannot take the app down.
+  const isOnlyService = entries.length === 1;
+  return orderServices(drafts, issues).map(({ service, critical }) => {
+    const user = users.get(service.name);
+    return { ...service, ...(user && { user }), critical: critical ?? isOnlyService };
+  });
+};
+
+/** The whole config from an already parsed document (null: an empty file). */
+const readConfig = (document: unknown, source: string | undefined, options: LoadOptions, issues: Issues): Config => {
+  const root = readMap(document, source ?? "config", issues, "a map of settings") ?? {};
+  checkKeys(root, TOP_KEYS, "", issues);
+  if (root.jobs !== undefined) issues.errors.push("jobs: scheduled jobs are not available in this version yet");
+  return {
+    source,
+    ...readGlobals(root, options, issues),
+    links: readLinks(root.links, issues),
+    services: readServices(root.services, options, issues),
+  };
+};
+
+/** Find, parse and validate the config; every problem at once, or the Config. */
+export const loadConfig = (options: LoadOptions): LoadResult => {
+  const { path, isExplicit } = resolveConfigPath(options.path, options.env);
+  const read = readConfigText(path, isExplicit);
+  if ("error" in read) return { ok: false, errors: [read.error], source: path };
+  const source = read.text === undefined ? undefined : path;
+  const parsed = read.text === undefined ? { ok: true as const, value: null, warnings: [] } : parseYamlText(read.text, path);
+  if (!parsed.ok) return { ok: false, errors: parsed.errors, source };
+  const issues: Issues = { errors: [], warnings: [...parsed.warnings] };
+  const config = readConfig(parsed.value, source, options, issues);
+  if (issues.errors.length > 0) return { ok: false, errors: issues.errors, source };
+  return { ok: true, config, warnings: issues.warnings };
+};
