@@ -1,12 +1,13 @@
 // Parses `boxinit [OPTIONS] [--] CMD ARGS...` plus BOXINIT_* environment
 // overrides. Pure: returns every problem at once instead of exiting.
 import { parseDurationMs } from "../config/duration.ts";
+import { GLOBAL_DEFAULTS } from "../config/defaults.ts";
 import { parseRemaps, type RemapTable } from "../pid1/exit-code.ts";
 import { parseRewrites, type RewriteTable } from "../pid1/signals.ts";
 import type { LogFormat } from "../log/logger.ts";
 
 /** Docker's default stop timeout is 10 s: 9 s leaves a second to exit. */
-export const DEFAULT_GRACE_MS = 9000;
+export const DEFAULT_GRACE_MS = GLOBAL_DEFAULTS.graceMs;
 
 export interface InitArgs {
   command: string[];

@@ -20,9 +20,9 @@ export const loadConfigOrReport = async (args: ConfigArgs): Promise<Config | und
     overrides: { stateDir: args.stateDir, graceMs: args.isGraceExplicit ? args.graceMs : undefined },
   });
   if (!result.ok) {
-    const where = result.source ? `${result.source}: ` : "";
-    for (const error of result.errors) writeLine(2, `boxinit: config: ${where}${error}\n`);
-    writeLine(2, `boxinit: config: ${result.errors.length} problem${result.errors.length === 1 ? "" : "s"}; nothing was started\n`);
+    const count = `${result.errors.length} problem${result.errors.length === 1 ? "" : "s"}`;
+    writeLine(2, `boxinit: config: ${result.source ?? "the configuration"}: ${count}; nothing was started\n`);
+    for (const error of result.errors) writeLine(2, `  ${error}\n`);
     return undefined;
   }
   for (const warning of result.warnings) writeLine(2, `boxinit: warning: config: ${warning}\n`);

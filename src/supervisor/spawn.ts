@@ -75,7 +75,12 @@ export const startProcess = (spec: ProcessSpec, native: Native | undefined, reap
   }
 };
 
+// Only root changes identity; the config loader refuses another user for a
+// non-root boxinit, so a non-root run keeps its own (setgroups would be EPERM).
+const identityToSet = (user: UserSpec | undefined): UserSpec | undefined => (user && process.getuid?.() === 0 ? user : undefined);
+
 const startWithAddon = (file: string, spec: ProcessSpec, env: Record<string, string>, native: Native, reaper: Reaper): Started | NotStarted => {
+  const user = identityToSet(spec.user);
   let pid: number;
   try {
     pid = native.spawnService({
@@ -83,9 +88,9 @@ const startWithAddon = (file: string, spec: ProcessSpec, env: Record<string, str
       argv: spec.argv,
       env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
       cwd: spec.cwd,
-      uid: spec.user?.uid,
-      gid: spec.user?.gid,
-      groups: spec.user?.groups,
+      uid: user?.uid,
+      gid: user?.gid,
+      groups: user?.groups,
       outFd: spec.output?.outFd,
       errFd: spec.output?.errFd,
     });
@@ -110,7 +115,7 @@ const startWithAddon = (file: string, spec: ProcessSpec, env: Record<string, str
 // without the addon a service runs with its user's primary group only.
 const startWithNode = (file: string, command: string, args: readonly string[], spec: ProcessSpec, env: Record<string, string>): Started | NotStarted => {
   const stdio: Array<"ignore" | "inherit" | number> = spec.output ? ["ignore", spec.output.outFd, spec.output.errFd] : ["ignore", "inherit", "inherit"];
-  const child = spawn(file, args, { argv0: command, stdio, detached: true, cwd: spec.cwd, env, uid: spec.user?.uid, gid: spec.user?.gid });
+  const child = spawn(file, args, { argv0: command, stdio, detached: true, cwd: spec.cwd, env, uid: identityToSet(spec.user)?.uid, gid: identityToSet(spec.user)?.gid });
   if (child.pid === undefined) {
     child.on("error", () => {});
     return { problem: `${JSON.stringify(command)}: the system refused to start it`, exitCode: EXIT.notExecutable };
