@@ -1,0 +1,244 @@
+import t from "tap";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { once } from "node:events";
+import { createServer, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { WarmupCheck, WarmupConfig } from "../../src/config/types.ts";
+import { Logger, type Level } from "../../src/log/logger.ts";
+import type { LogEvent } from "../../src/log/events.ts";
+import { isProcessAlive } from "../../src/supervisor/pidfile.ts";
+import { runWarmup, STDERR_TAIL_BYTES, type WarmupOutcome } from "../../src/supervisor/warmup.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "boxinit-warmup-"));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Logged { level: Level; event: LogEvent; message: string; fields: Record<string, unknown> }
+
+const capture = (): { log: Logger; lines: Logged[] } => {
+  const lines: Logged[] = [];
+  const log = new Logger({ write: (level, event, message, fields) => lines.push({ level, event, message, fields }) }, "debug");
+  return { log, lines };
+};
+
+const config = (check: WarmupCheck, overrides: Partial<WarmupConfig> = {}): WarmupConfig => ({
+  check,
+  intervalMs: 20,
+  tryTimeoutMs: 1000,
+  timeoutMs: 5000,
+  onTimeout: "fail",
+  ...overrides,
+});
+
+const warm = (warmup: WarmupConfig, signal = new AbortController().signal, env?: NodeJS.ProcessEnv) => {
+  const { log, lines } = capture();
+  const startedAt = Date.now();
+  const result = runWarmup(warmup, { service: "app", log, signal, ...(env ? { env } : {}) }).then(
+    (outcome: WarmupOutcome) => ({ outcome, ms: Date.now() - startedAt }),
+  );
+  return { result, lines };
+};
+
+const waitUntil = async (isDone: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await isDone())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+};
+
+/** A server on 127.0.0.1:0; handler null never answers. Closed with its sockets at teardown. */
+const serve = async (t: { teardown: (fn: () => void) => void }, handler: ((response: ServerResponse, count: number) => void) | null) => {
+  let requests = 0;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((_request, response) => {
+    requests++;
+    if (handler) handler(response, requests);
+  });
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  t.teardown(() => {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  });
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/health`, port, requests: () => requests, openSockets: () => sockets.size };
+};
+
+// A port nothing listens on: bound once by us, then closed.
+const freePort = async (): Promise<number> => {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, "close");
+  return port;
+};
+
+t.test("http: 503 twice, then 200; expect 2xx", async (t) => {
+  const server = await serve(t, (response, count) => {
+    response.statusCode = count <= 2 ? 503 : 200;
+    response.end("body");
+  });
+  const { result, lines } = warm(config({ kind: "http", url: server.url, expect: "2xx" }));
+  const { outcome } = await result;
+  t.match(outcome, { outcome: "ready", tries: 3 });
+  const tries = lines.filter((line) => line.event === "warmup-try");
+  t.same(tries.map((line) => [line.level, line.fields.service, line.fields.try, line.fields.problem]), [
+    ["debug", "app", 1, "answered 503 Service Unavailable"],
+    ["debug", "app", 2, "answered 503 Service Unavailable"],
+  ]);
+  const passed = lines.find((line) => line.event === "warmup-passed");
+  t.match(passed, { level: "info", message: "warm-up passed", fields: { service: "app", tries: 3, elapsedMs: Number } });
+  await waitUntil(() => server.openSockets() === 0, "every connection closed (agent: false, destroyed)");
+});
+
+t.test("http: any answer counts when expect is any", async (t) => {
+  const server = await serve(t, (response) => {
+    response.statusCode = 503;
+    response.end();
+  });
+  const { outcome } = await warm(config({ kind: "http", url: server.url, expect: "any" })).result;
+  t.match(outcome, { outcome: "ready", tries: 1 });
+});
+
+t.test("http: the first try is immediate, the body is never waited for", async (t) => {
+  const server = await serve(t, (response) => {
+    response.writeHead(200);
+    response.write("a page that never ends");
+  });
+  const { outcome, ms } = await warm(config({ kind: "http", url: server.url, expect: "2xx" }, { intervalMs: 60_000 })).result;
+  t.match(outcome, { outcome: "ready", tries: 1 });
+  t.ok(ms < 2000, `took ${ms}ms`);
+  await waitUntil(() => server.openSockets() === 0, "the streaming response destroyed");
+});
+
+t.test("http: localhost finds a server on 127.0.0.1", async (t) => {
+  const server = await serve(t, (response) => response.end());
+  const { outcome } = await warm(config({ kind: "http", url: `http://localhost:${server.port}/`, expect: "any" })).result;
+  t.match(outcome, { outcome: "ready" });
+});
+
+t.test("http: nothing listening, tried again until the timeout", async (t) => {
+  const port = await freePort();
+  const { result, lines } = warm(config({ kind: "http", url: `http://127.0.0.1:${port}/`, expect: "any" }, { timeoutMs: 300 }));
+  const { outcome, ms } = await result;
+  t.match(outcome, { outcome: "timeout", lastProblem: "connection refused" });
+  t.ok(outcome.outcome === "timeout" && outcome.tries >= 2, `tried ${outcome.outcome === "timeout" ? outcome.tries : 0} times`);
+  t.ok(ms >= 290 && ms < 3000, `took ${ms}ms`);
+  t.notOk(lines.some((line) => line.event === "warmup-passed"));
+});
+
+t.test("http: a server that never answers is cut by the per-try timeout", async (t) => {
+  const server = await serve(t, null);
+  const check = config({ kind: "http", url: server.url, expect: "any" }, { tryTimeoutMs: 100, intervalMs: 1000, timeoutMs: 400 });
+  // The deadline falls in the pause after the first try: its problem is the last.
+  const { outcome } = await warm(check).result;
+  t.same(outcome, { outcome: "timeout", tries: 1, lastProblem: "no answer within 100ms" });
+  const again = warm({ ...check, intervalMs: 20, timeoutMs: 1500 });
+  await again.result;
+  const cut = again.lines.filter((line) => line.event === "warmup-try" && line.fields.problem === "no answer within 100ms");
+  t.ok(cut.length >= 2, `tried again after a try timed out (${cut.length} tries cut)`);
+  await waitUntil(() => server.openSockets() === 0, "the hanging requests' sockets closed");
+});
+
+t.test("http: the overall timeout cuts a try in flight", async (t) => {
+  const server = await serve(t, null);
+  const { outcome, ms } = await warm(config({ kind: "http", url: server.url, expect: "any" }, { tryTimeoutMs: 60_000, timeoutMs: 100 })).result;
+  t.same(outcome, { outcome: "timeout", tries: 1, lastProblem: "no answer yet when the warm-up ended" });
+  t.ok(ms >= 95 && ms < 2000, `took ${ms}ms`);
+});
+
+t.test("http: abort ends at once, also before the first try", async (t) => {
+  const server = await serve(t, null);
+  const controller = new AbortController();
+  const running = warm(config({ kind: "http", url: server.url, expect: "any" }, { tryTimeoutMs: 60_000, timeoutMs: 60_000 }), controller.signal);
+  await waitUntil(() => server.requests() === 1, "the request in flight");
+  controller.abort();
+  const { outcome, ms } = await running.result;
+  t.same(outcome, { outcome: "aborted" });
+  t.ok(ms < 2000, `took ${ms}ms`);
+  t.same(running.lines, [], "nothing logged for an aborted try");
+  const early = await warm(config({ kind: "http", url: server.url, expect: "any" }), AbortSignal.abort()).result;
+  t.same(early.outcome, { outcome: "aborted" });
+  t.equal(server.requests(), 1, "no request after the abort");
+});
+
+t.test("http: node:http is not loaded by importing the module", async (t) => {
+  const script = [
+    `await import(${JSON.stringify(new URL("../../src/supervisor/warmup.ts", import.meta.url).href)});`,
+    `console.log(process.moduleLoadList.filter((name) => /^NativeModule (http|https|_http_\\w+)$/.test(name)).join(",") || "none");`,
+  ].join("\n");
+  const output = execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+  t.equal(output.trim(), "none");
+});
+
+t.test("command: ready once a file exists", async (t) => {
+  const flag = join(dir, "ready-flag");
+  setTimeout(() => writeFileSync(flag, ""), 80);
+  const { result, lines } = warm(config({ kind: "command", command: ["sh", "-c", `test -e '${flag}'`] }));
+  const { outcome } = await result;
+  t.match(outcome, { outcome: "ready" });
+  t.ok(outcome.outcome === "ready" && outcome.tries >= 2, "failed at least once first");
+  t.match(lines.find((line) => line.event === "warmup-try"), { fields: { try: 1, problem: "exited with code 1" } });
+});
+
+t.test("command: failures keep the end of stderr for the problem", async (t) => {
+  const { outcome } = await warm(config({ kind: "command", command: ["sh", "-c", "echo 'not yet:' >&2; echo '  still starting' >&2; exit 3"] }, { timeoutMs: 100 })).result;
+  t.match(outcome, { outcome: "timeout", lastProblem: "exited with code 3: not yet: still starting" });
+  const long = `head -c 5000 /dev/zero | tr '\\0' x >&2; echo ' the end' >&2; exit 1`;
+  const cut = await warm(config({ kind: "command", command: ["sh", "-c", long] }, { timeoutMs: 100 })).result;
+  t.ok(cut.outcome.outcome === "timeout");
+  const problem = cut.outcome.outcome === "timeout" ? cut.outcome.lastProblem : "";
+  t.match(problem, /^exited with code 1: x+ the end$/);
+  t.ok(problem.length <= "exited with code 1: ".length + STDERR_TAIL_BYTES, `${problem.length} chars`);
+});
+
+t.test("command: a signal death and a missing program", async (t) => {
+  const killed = await warm(config({ kind: "command", command: ["sh", "-c", "kill -TERM $$"] }, { timeoutMs: 60 })).result;
+  t.match(killed.outcome, { outcome: "timeout", lastProblem: "was killed by SIGTERM" });
+  const missing = await warm(config({ kind: "command", command: ["/nonexistent/check"] }, { timeoutMs: 60 })).result;
+  t.match(missing.outcome, { outcome: "timeout", lastProblem: 'cannot run "/nonexistent/check": ENOENT' });
+});
+
+t.test("command: the environment given is the command's", async (t) => {
+  const check = config({ kind: "command", command: ["sh", "-c", 'test "$WARMUP_FLAG" = yes'] }, { timeoutMs: 100 });
+  const { outcome } = await warm(check, undefined, { ...process.env, WARMUP_FLAG: "yes" }).result;
+  t.match(outcome, { outcome: "ready", tries: 1 });
+  const without = await warm(check, undefined, { PATH: process.env.PATH }).result;
+  t.match(without.outcome, { outcome: "timeout" });
+});
+
+t.test("command: a try that overruns is killed with its whole process group", async (t) => {
+  const pidPath = join(dir, "grandchild.pid");
+  // The grandchild `sleep` would outlive a kill of sh alone.
+  const command = ["sh", "-c", `sleep 30 & echo $! > '${pidPath}'; wait`];
+  const { outcome, ms } = await warm(config({ kind: "command", command }, { tryTimeoutMs: 150, timeoutMs: 250, intervalMs: 1000 })).result;
+  t.match(outcome, { outcome: "timeout", tries: 1, lastProblem: "still running after 150ms, killed" });
+  t.ok(ms < 2000, `took ${ms}ms`);
+  const grandchild = Number(readFileSync(pidPath, "utf8"));
+  await waitUntil(() => !isProcessAlive(grandchild), "the grandchild killed");
+  t.pass("the grandchild is gone");
+});
+
+t.test("command: abort kills the check in flight and ends at once", async (t) => {
+  const pidPath = join(dir, "check.pid");
+  const controller = new AbortController();
+  const command = ["sh", "-c", `echo $$ > '${pidPath}'; exec sleep 30`];
+  const running = warm(config({ kind: "command", command }, { tryTimeoutMs: 60_000, timeoutMs: 60_000 }), controller.signal);
+  await waitUntil(() => readFileSync(pidPath, { encoding: "utf8", flag: "a+" }).trim() !== "", "the check started");
+  controller.abort();
+  const { outcome, ms } = await running.result;
+  t.same(outcome, { outcome: "aborted" });
+  t.ok(ms < 2000, `took ${ms}ms`);
+  const pid = Number(readFileSync(pidPath, "utf8"));
+  await waitUntil(() => !isProcessAlive(pid), "the check killed");
+  t.pass("the check is gone");
+});
