@@ -5,10 +5,12 @@
 // Run from source (the unit tests), the entry file is imported instead.
 import type * as PinoEntry from "./pino.ts";
 import type * as ExecaEntry from "./execa.ts";
+import type * as ChokidarEntry from "./chokidar.ts";
 
 interface Libraries {
   pino: typeof PinoEntry;
   execa: typeof ExecaEntry;
+  chokidar: typeof ChokidarEntry;
 }
 
 const loaded = new Map<keyof Libraries, unknown>();

@@ -1,0 +1,92 @@
+// `boxinit status [--json]`: what PID 1 last wrote to the state directory,
+// verbatim or as a short view for people. Exit 0 shown, 2 usage, 3 no status.
+import { writeLine } from "../log/logger.ts";
+import { escapeControls } from "../control/backoff.ts";
+import { ageMs, DEFAULT_MAX_AGE_MS, formatAge, readStatus, type StatusDocument } from "../control/status-read.ts";
+
+/** Where a state-directory command writes, and its clock; tests substitute both. */
+export interface CommandIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  nowMs(): number;
+}
+
+export const processIo: CommandIo = {
+  stdout: (text) => writeLine(1, text),
+  stderr: (text) => writeLine(2, text),
+  nowMs: () => Date.now(),
+};
+
+/** Exit codes of `boxinit status` (3: "not running" in the LSB init-script convention). */
+export const STATUS_EXIT = { shown: 0, usage: 2, noStatus: 3 } as const;
+
+const USAGE = "usage: boxinit status [--json]\n";
+
+// Values come from a file anyone with access to the directory can write.
+const show = (value: unknown): string => (value === undefined || value === null ? "-" : escapeControls(String(value)));
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+
+const lastExitText = (lastExit: unknown): string => {
+  if (!isRecord(lastExit)) return "none";
+  const how = lastExit.signal !== null && lastExit.signal !== undefined ? `signal ${show(lastExit.signal)}` : `code ${show(lastExit.code)}`;
+  return lastExit.at === undefined ? how : `${how} at ${show(lastExit.at)}`;
+};
+
+const serviceLines = (services: unknown): string[] => {
+  if (!isRecord(services) || Object.keys(services).length === 0) return ["services:  none"];
+  const names = Object.keys(services);
+  const width = Math.max(...names.map((name) => show(name).length));
+  const lines = ["services:"];
+  for (const name of names) {
+    const service = services[name];
+    const fields = isRecord(service) ? service : {};
+    lines.push(
+      `  ${show(name).padEnd(width)}  ${show(fields.state)}  pid ${show(fields.pid)}  restarts ${show(fields.restarts)}` +
+        `  last exit: ${lastExitText(fields.lastExit)}  ready at ${show(fields.readyAt)}`,
+    );
+  }
+  return lines;
+};
+
+/** The human view of a status document at a given time (pure). */
+export const formatStatus = (document: StatusDocument, nowMs: number, maxAgeMs = DEFAULT_MAX_AGE_MS): string => {
+  const sinceAge = ageMs(document.since, nowMs);
+  const updatedAge = ageMs(document.updatedAt, nowMs);
+  let updated = updatedAge === undefined ? "unknown" : `${formatAge(updatedAge)} ago`;
+  if (updatedAge !== undefined && updatedAge > maxAgeMs) {
+    updated += ` (stale: no heartbeat for over ${formatAge(maxAgeMs)}; boxinit may be frozen or gone)`;
+  }
+  const lines = [
+    `state:     ${show(document.state)} since ${show(document.since)}${sinceAge === undefined ? "" : ` (${formatAge(sinceAge)})`}`,
+    `updated:   ${updated}`,
+    `pid:       ${show(document.pid)}`,
+    `version:   ${show(document.version)}`,
+    `backoff:   ${document.backoff === true ? "engaged" : "not engaged"}`,
+  ];
+  if (document.exitCode !== undefined) lines.push(`exit code: ${show(document.exitCode)}`);
+  lines.push(...serviceLines(document.services));
+  return `${lines.join("\n")}\n`;
+};
+
+/** `boxinit status [--json]` for the state directory; returns the exit code. */
+export const statusCommand = (args: readonly string[], stateDir: string, io: CommandIo = processIo): number => {
+  let isJson = false;
+  for (const arg of args) {
+    if (arg === "--json") isJson = true;
+    else if (arg === "-h" || arg === "--help") {
+      io.stdout(USAGE);
+      return STATUS_EXIT.shown;
+    } else {
+      io.stderr(`boxinit status: unexpected argument ${JSON.stringify(arg)}\n${USAGE}`);
+      return STATUS_EXIT.usage;
+    }
+  }
+  const read = readStatus(stateDir);
+  if (!read.ok) {
+    io.stderr(`boxinit status: ${read.message}\n`);
+    return STATUS_EXIT.noStatus;
+  }
+  io.stdout(isJson ? read.text : formatStatus(read.document, io.nowMs()));
+  return STATUS_EXIT.shown;
+};

@@ -1,0 +1,262 @@
+// Writes boxinit's state for host tools: <state_dir>/status (one word) and
+// status.json, each replaced atomically, re-written by a heartbeat. A missing,
+// read-only or full state directory is logged once per problem and retried;
+// it never throws into, or crashes, PID 1.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Logger } from "../log/logger.ts";
+import { errnoCode, isMissing, readRegularFile, removeStaleTemps, writeFileAtomic } from "./atomic-write.ts";
+
+export type BoxState = "starting" | "warming" | "running" | "stopping" | "stopped" | "backedoff" | "failed";
+
+export interface ServiceStatus {
+  state: string;
+  pid: number | null;
+  restarts: number;
+  lastExit: { code: number | null; signal: string | null; at: string } | null;
+  readyAt: string | null;
+}
+
+export interface StatusSnapshot {
+  state: BoxState;
+  /** ISO time the current state began. */
+  since: string;
+  pid: number;
+  version: string;
+  backoff: boolean;
+  exitCode?: number;
+  services: Record<string, ServiceStatus>;
+}
+
+export const STATUS_FILE = "status";
+export const STATUS_JSON_FILE = "status.json";
+export const STATUS_SCHEMA_VERSION = 1;
+export const DEFAULT_HEARTBEAT_MS = 30_000;
+const DEFAULT_RETRY_MS = 1000;
+
+// status.json is small; the cap only bounds what a planted huge file can cost.
+const MAX_STATUS_JSON_BYTES = 1024 * 1024;
+// A writer holds its temp file for microseconds; one this old is from a killed run.
+const STALE_TEMP_AGE_MS = 60_000;
+
+/** status.json's text for a snapshot; `jobs` belongs to the job writer and is passed through. */
+export const serializeStatus = (snapshot: StatusSnapshot, updatedAt: string, jobs: unknown): string => {
+  const document = {
+    schemaVersion: STATUS_SCHEMA_VERSION,
+    state: snapshot.state,
+    since: snapshot.since,
+    updatedAt,
+    pid: snapshot.pid,
+    version: snapshot.version,
+    backoff: snapshot.backoff,
+    ...(snapshot.exitCode === undefined ? {} : { exitCode: snapshot.exitCode }),
+    services: snapshot.services,
+    jobs: jobs ?? {},
+  };
+  return `${JSON.stringify(document, null, 2)}\n`;
+};
+
+/** The `jobs` value of existing status.json text (undefined when it has none), or invalid when it is not JSON. */
+export const jobsOf = (text: string): { isValid: true; jobs: unknown } | { isValid: false } => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    if (error instanceof SyntaxError) return { isValid: false };
+    throw error;
+  }
+  const jobs = typeof parsed === "object" && parsed !== null && "jobs" in parsed ? parsed.jobs : undefined;
+  return { isValid: true, jobs };
+};
+
+const HINTS: Record<string, string> = {
+  EROFS: "the file system is read-only: mount a writable volume at the state directory",
+  ENOSPC: "the file system is full",
+  EDQUOT: "the disk quota is exhausted",
+  ENOTDIR: "a component of the path is not a directory",
+  EISDIR: "a directory is in the way of the file: remove it",
+  ELOOP: "too many symlinks on the path",
+};
+
+const hintFor = (code: string): string | undefined => {
+  if (code === "EACCES" || code === "EPERM") {
+    return `boxinit runs as uid ${process.getuid?.() ?? "?"}: make the directory writable for it`;
+  }
+  return HINTS[code];
+};
+
+/** A failed step: its key makes "one warning per distinct problem" concrete. */
+interface Problem {
+  key: string;
+  step: string;
+  code: string;
+  detail: string;
+}
+
+class StepError extends Error {
+  readonly step: string;
+  constructor(step: string, cause: unknown) {
+    super(`${step}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.step = step;
+  }
+}
+
+const problemOf = (error: unknown): Problem => {
+  const step = error instanceof StepError ? error.step : "write the status";
+  const cause = error instanceof StepError ? error.cause : error;
+  const code = errnoCode(cause) ?? "internal";
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return { key: `${step}:${code}`, step, code, detail };
+};
+
+export interface StatusFileOptions {
+  heartbeatMs: number;
+  /** How often a failed write is retried (default 1 s). */
+  retryMs?: number;
+}
+
+/**
+ * The state directory's writer. write() keeps the latest snapshot and tries
+ * at once; on failure it warns once per distinct problem and retries every
+ * retryMs until a write succeeds. A missing directory is created (mkdir -p,
+ * 0755) and that is logged. Timers are unref'd: they never keep PID 1 alive.
+ */
+export class StatusFile {
+  readonly #dir: string;
+  readonly #log: Logger;
+  readonly #heartbeatMs: number;
+  readonly #retryMs: number;
+  #snapshot: StatusSnapshot | undefined;
+  // Problems already warned about since the last successful write.
+  readonly #failing = new Set<string>();
+  #retryTimer: NodeJS.Timeout | undefined;
+  #heartbeatTimer: NodeJS.Timeout | undefined;
+  #hasSwept = false;
+  #hasWarnedInvalidJson = false;
+  #isClosed = false;
+
+  constructor(stateDir: string, log: Logger, options: StatusFileOptions) {
+    this.#dir = stateDir;
+    this.#log = log;
+    this.#heartbeatMs = options.heartbeatMs;
+    this.#retryMs = options.retryMs ?? DEFAULT_RETRY_MS;
+  }
+
+  /** Record and write a snapshot now; synchronous, never throws. */
+  write(snapshot: StatusSnapshot): void {
+    this.#snapshot = snapshot;
+    this.#attempt();
+  }
+
+  /** Re-write the last snapshot every heartbeatMs, so readers can tell a live box from a frozen one. */
+  startHeartbeat(): void {
+    if (this.#heartbeatTimer !== undefined || this.#isClosed) return;
+    this.#heartbeatTimer = setInterval(() => this.#attempt(), this.#heartbeatMs).unref();
+  }
+
+  /** Stop the heartbeat and retries; a later write() still tries once. */
+  close(): void {
+    this.#isClosed = true;
+    clearInterval(this.#heartbeatTimer);
+    clearTimeout(this.#retryTimer);
+    this.#heartbeatTimer = undefined;
+    this.#retryTimer = undefined;
+  }
+
+  #attempt(): void {
+    const snapshot = this.#snapshot;
+    if (snapshot === undefined) return;
+    try {
+      this.#writeFiles(snapshot);
+    } catch (error) {
+      this.#onFailure(problemOf(error));
+      return;
+    }
+    this.#onSuccess();
+  }
+
+  #writeFiles(snapshot: StatusSnapshot): void {
+    const json = serializeStatus(snapshot, new Date().toISOString(), this.#existingJobs());
+    // status.json first: a reader that sees the new word finds the details to match.
+    this.#replace(STATUS_JSON_FILE, json);
+    this.#replace(STATUS_FILE, `${snapshot.state}\n`);
+  }
+
+  #replace(name: string, content: string): void {
+    try {
+      writeFileAtomic(this.#dir, name, content);
+      return;
+    } catch (error) {
+      if (errnoCode(error) !== "ENOENT") throw new StepError(`write ${name}`, error);
+    }
+    this.#createDir();
+    try {
+      writeFileAtomic(this.#dir, name, content);
+    } catch (error) {
+      throw new StepError(`write ${name}`, error);
+    }
+  }
+
+  #createDir(): void {
+    try {
+      mkdirSync(this.#dir, { recursive: true, mode: 0o755 });
+    } catch (error) {
+      throw new StepError("create the state directory", error);
+    }
+    this.#log.info("state-dir", "created the missing state directory (mount a volume there to keep its files)", { dir: this.#dir });
+  }
+
+  // Carried over unchanged: `boxinit job` (maybe in another container sharing
+  // the directory) owns this key. A symlink planted at status.json is not read.
+  #existingJobs(): unknown {
+    let text: string;
+    try {
+      text = readRegularFile(join(this.#dir, STATUS_JSON_FILE), MAX_STATUS_JSON_BYTES, { noFollow: true }).toString("utf8");
+    } catch (error) {
+      if (!isMissing(error)) this.#log.debug("state-dir", "existing status.json not readable: its jobs are not carried over", { error: errnoCode(error) });
+      return undefined;
+    }
+    const existing = jobsOf(text);
+    if (existing.isValid) {
+      this.#hasWarnedInvalidJson = false;
+      return existing.jobs;
+    }
+    if (!this.#hasWarnedInvalidJson) {
+      this.#hasWarnedInvalidJson = true;
+      this.#log.warn("state-dir", "existing status.json is not valid JSON: replacing it, its jobs are lost", { dir: this.#dir });
+    }
+    return undefined;
+  }
+
+  #onFailure(problem: Problem): void {
+    if (!this.#failing.has(problem.key)) {
+      this.#failing.add(problem.key);
+      const level = problem.code === "internal" ? "error" : "warn";
+      this.#log.log(level, "state-dir", `cannot ${problem.step}: ${problem.code}: retrying every ${this.#retryMs}ms`, {
+        dir: this.#dir,
+        error: problem.detail,
+        hint: hintFor(problem.code),
+      });
+    }
+    if (this.#retryTimer === undefined && !this.#isClosed) {
+      this.#retryTimer = setTimeout(() => {
+        this.#retryTimer = undefined;
+        this.#attempt();
+      }, this.#retryMs).unref();
+    }
+  }
+
+  #onSuccess(): void {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    if (this.#failing.size > 0) {
+      this.#failing.clear();
+      this.#log.info("state-dir", "state directory writable again", { dir: this.#dir });
+    }
+    if (!this.#hasSwept) {
+      this.#hasSwept = true;
+      const removed = removeStaleTemps(this.#dir, STATUS_JSON_FILE, STALE_TEMP_AGE_MS) + removeStaleTemps(this.#dir, STATUS_FILE, STALE_TEMP_AGE_MS);
+      if (removed > 0) this.#log.debug("state-dir", "removed temp files of a killed run", { dir: this.#dir, count: removed });
+    }
+  }
+}

@@ -1,0 +1,78 @@
+// The read side of status.json, shared by `boxinit status` and `boxinit
+// health`: read it, check it is a boxinit status, and judge its age.
+import { join } from "node:path";
+import { errnoCode, isMissing, readRegularFile } from "./atomic-write.ts";
+import { DEFAULT_HEARTBEAT_MS, STATUS_JSON_FILE } from "./status-file.ts";
+
+/** Older than three missed heartbeats: the writer is frozen or gone. */
+export const DEFAULT_MAX_AGE_MS = 3 * DEFAULT_HEARTBEAT_MS;
+
+// Far above any real status.json; bounds what a wrong file can cost.
+const MAX_STATUS_BYTES = 4 * 1024 * 1024;
+
+/** status.json as read: fields checked only as far as the readers use them. */
+export interface StatusDocument {
+  state: string;
+  since?: unknown;
+  updatedAt?: unknown;
+  pid?: unknown;
+  version?: unknown;
+  backoff?: unknown;
+  exitCode?: unknown;
+  services?: unknown;
+}
+
+export type StatusRead =
+  | { ok: true; text: string; document: StatusDocument }
+  | { ok: false; problem: "missing" | "unreadable" | "invalid"; message: string };
+
+/** Checks status.json text (pure): a JSON object with a string `state`. */
+export const parseStatus = (text: string): { ok: true; document: StatusDocument } | { ok: false; message: string } => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    if (error instanceof SyntaxError) return { ok: false, message: `not valid JSON: ${error.message}` };
+    throw error;
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return { ok: false, message: "not a JSON object" };
+  if (!("state" in parsed) || typeof parsed.state !== "string") return { ok: false, message: 'not a boxinit status: no "state"' };
+  return { ok: true, document: parsed as StatusDocument };
+};
+
+/** Reads and checks <stateDir>/status.json; never throws for file problems. */
+export const readStatus = (stateDir: string): StatusRead => {
+  const path = join(stateDir, STATUS_JSON_FILE);
+  let text: string;
+  try {
+    text = readRegularFile(path, MAX_STATUS_BYTES).toString("utf8");
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === undefined) throw error;
+    if (isMissing(error)) {
+      return { ok: false, problem: "missing", message: `no status in ${stateDir} (is boxinit running with --state-dir ${stateDir}?)` };
+    }
+    return { ok: false, problem: "unreadable", message: `${path}: cannot read: ${error instanceof Error ? error.message : code}` };
+  }
+  const parsed = parseStatus(text);
+  if (!parsed.ok) return { ok: false, problem: "invalid", message: `${path}: ${parsed.message}` };
+  return { ok: true, text, document: parsed.document };
+};
+
+/** Milliseconds since an ISO time (never negative), or undefined when it is not one. */
+export const ageMs = (iso: unknown, nowMs: number): number | undefined => {
+  if (typeof iso !== "string") return undefined;
+  const then = Date.parse(iso);
+  return Number.isNaN(then) ? undefined : Math.max(0, nowMs - then);
+};
+
+/** An age for people: 12s, 5m 3s, 2h 5m, 3d 4h. */
+export const formatAge = (ms: number): string => {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m ${seconds % 60}s`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return `${hours}h ${minutes % 60}m`;
+  return `${Math.floor(hours / 24)}d ${hours % 24}h`;
+};

@@ -1,0 +1,228 @@
+import t from "tap";
+import { lstatSync, mkdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BackoffWatch, isBackoffEntry, type BackoffWatchMode } from "../../src/control/backoff-watch.ts";
+import { recordingLogger, tempDir, waitFor } from "./helpers.ts";
+import * as chokidar from "../../src/lazy/chokidar.ts";
+
+// inotify mode gets no help from timers: the safety re-read and the poll for
+// a missing directory are set far beyond the test's deadlines.
+const NEVER_MS = 600_000;
+const POLL_MS = 20;
+
+interface Started {
+  watch: BackoffWatch;
+  changes: boolean[];
+  recorded: ReturnType<typeof recordingLogger>;
+}
+
+const startWatch = async (t: { teardown(fn: () => unknown): void }, dir: string, mode: BackoffWatchMode, pollMs = mode === "poll" ? POLL_MS : NEVER_MS): Promise<Started> => {
+  const recorded = recordingLogger();
+  const watch = new BackoffWatch(dir, { mode, pollMs, safetyMs: NEVER_MS }, recorded.log);
+  const changes: boolean[] = [];
+  t.teardown(() => watch.close());
+  await watch.start((engaged) => changes.push(engaged));
+  return { watch, changes, recorded };
+};
+
+const engagedSoon = (started: Started, engaged: boolean, what: string): Promise<number> =>
+  waitFor(`${what}: engaged=${engaged}`, () => started.watch.isEngaged() === engaged);
+
+// ConfigMap's update: a new timestamped directory, `..data_tmp` pointing at
+// it, renamed over `..data`, the old directory removed (kubelet's atomic_writer).
+let generation = 0;
+const configMapWrite = (dir: string, content: string): void => {
+  const previous = lstatSync(join(dir, "..data"), { throwIfNoEntry: false }) ? readlinkSync(join(dir, "..data")) : undefined;
+  const stamp = `..2026_11_26_10_00_00.${++generation}`;
+  mkdirSync(join(dir, stamp));
+  writeFileSync(join(dir, stamp, "backoff"), content);
+  symlinkSync(stamp, join(dir, "..data_tmp"));
+  renameSync(join(dir, "..data_tmp"), join(dir, "..data"));
+  if (previous !== undefined) rmSync(join(dir, previous), { recursive: true });
+};
+
+t.test("entries that can change the backoff", async (t) => {
+  t.ok(isBackoffEntry("backoff"));
+  t.ok(isBackoffEntry("..data"));
+  t.ok(isBackoffEntry("..data_tmp"));
+  t.ok(isBackoffEntry("..2026_11_26_10_00_00.123"));
+  t.notOk(isBackoffEntry("status"));
+  t.notOk(isBackoffEntry("status.json"));
+  t.notOk(isBackoffEntry(".status.json.1.abc.tmp"));
+  t.notOk(isBackoffEntry(".backoff.1.abc.tmp"));
+  t.notOk(isBackoffEntry("backoff.bak"));
+});
+
+for (const mode of ["inotify", "poll"] as const) {
+  t.test(`${mode}: written in place`, async (t) => {
+    const dir = tempDir(t);
+    const started = await startWatch(t, dir, mode);
+    t.equal(started.watch.isEngaged(), false);
+    writeFileSync(join(dir, "backoff"), "true\n");
+    await engagedSoon(started, true, "created");
+    writeFileSync(join(dir, "backoff"), "false\n");
+    await engagedSoon(started, false, "rewritten");
+    writeFileSync(join(dir, "backoff"), "true\n");
+    await engagedSoon(started, true, "rewritten again");
+    t.same(started.changes, [true, false, true], "one call per change of the value");
+  });
+
+  t.test(`${mode}: replaced by rename`, async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, "backoff"), "false\n");
+    const started = await startWatch(t, dir, mode);
+    writeFileSync(join(dir, ".backoff.new"), "true\n");
+    renameSync(join(dir, ".backoff.new"), join(dir, "backoff"));
+    await engagedSoon(started, true, "renamed over");
+    writeFileSync(join(dir, ".backoff.new"), "false\n");
+    renameSync(join(dir, ".backoff.new"), join(dir, "backoff"));
+    await engagedSoon(started, false, "renamed over again");
+    t.same(started.changes, [true, false]);
+  });
+
+  t.test(`${mode}: deleted and recreated`, async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, "backoff"), "true\n");
+    const started = await startWatch(t, dir, mode);
+    t.equal(started.watch.isEngaged(), true, "true at start");
+    t.same(started.changes, [], "the value at start is not a change");
+    unlinkSync(join(dir, "backoff"));
+    await engagedSoon(started, false, "deleted");
+    writeFileSync(join(dir, "backoff"), "true\n");
+    await engagedSoon(started, true, "recreated");
+    t.same(started.changes, [false, true]);
+  });
+
+  t.test(`${mode}: ConfigMap ..data swap`, async (t) => {
+    const dir = tempDir(t);
+    configMapWrite(dir, "false\n");
+    symlinkSync("..data/backoff", join(dir, "backoff"));
+    const started = await startWatch(t, dir, mode);
+    t.equal(started.watch.isEngaged(), false);
+    configMapWrite(dir, "true\n");
+    await engagedSoon(started, true, "..data swapped to true");
+    configMapWrite(dir, "false\n");
+    await engagedSoon(started, false, "..data swapped to false");
+    t.same(started.changes, [true, false]);
+  });
+
+  t.test(`${mode}: state directory missing at start, then created`, async (t) => {
+    const base = tempDir(t);
+    const dir = join(base, "docker");
+    const started = await startWatch(t, dir, mode, POLL_MS);
+    t.equal(started.watch.isEngaged(), false);
+    mkdirSync(dir);
+    writeFileSync(join(dir, "backoff"), "true\n");
+    await engagedSoon(started, true, "written into the new directory");
+    if (mode === "inotify") {
+      // Watching by now: later changes are seen however slow polling is.
+      await waitFor("the watcher to start", () => started.recorded.lines.some((line) => /watching the state directory/.test(line)));
+    }
+    writeFileSync(join(dir, "backoff"), "false\n");
+    await engagedSoon(started, false, "rewritten");
+  });
+
+  t.test(`${mode}: state directory removed and recreated while watched`, async (t) => {
+    const base = tempDir(t);
+    const dir = join(base, "docker");
+    mkdirSync(dir);
+    const started = await startWatch(t, dir, mode, POLL_MS);
+    rmSync(dir, { recursive: true });
+    mkdirSync(dir);
+    writeFileSync(join(dir, "backoff"), "true\n");
+    await engagedSoon(started, true, "written into the recreated directory");
+    writeFileSync(join(dir, "backoff"), "false\n");
+    await engagedSoon(started, false, "rewritten");
+  });
+
+  t.test(`${mode}: unexpected content warned once per distinct content`, async (t) => {
+    const dir = tempDir(t);
+    const started = await startWatch(t, dir, mode);
+    const warnings = (): string[] => started.recorded.at("warn");
+    writeFileSync(join(dir, "backoff"), "ture\n");
+    await waitFor("a warning about ture", () => warnings().length === 1);
+    t.match(warnings()[0], /backoff: unexpected content in the backoff file: not engaged.* content=ture/);
+    writeFileSync(join(dir, "backoff"), "ture\n");
+    writeFileSync(join(dir, "backoff"), "yes\n");
+    await waitFor("a warning about yes", () => warnings().length === 2);
+    t.match(warnings()[1], /content=yes/);
+    writeFileSync(join(dir, "backoff"), "true\n");
+    await engagedSoon(started, true, "then true");
+    t.equal(warnings().length, 2, "ture was not warned about twice");
+    t.same(started.changes, [true]);
+  });
+}
+
+t.test("inotify that cannot start falls back to polling", async (t) => {
+  const dir = tempDir(t);
+  const recorded = recordingLogger();
+  const noWatches = Object.assign(new Error("ENOSPC: System limit for number of file watchers reached"), { code: "ENOSPC" });
+  const watch = new BackoffWatch(dir, { mode: "inotify", pollMs: POLL_MS, safetyMs: NEVER_MS, loadChokidar: () => Promise.reject(noWatches) }, recorded.log);
+  t.teardown(() => watch.close());
+  await watch.start(() => {});
+  t.equal(recorded.at("warn").length, 1);
+  t.match(recorded.at("warn")[0], /cannot watch the state directory: polling the backoff file every 20ms instead.*hint=/);
+  writeFileSync(join(dir, "backoff"), "true\n");
+  await waitFor("engaged by polling", () => watch.isEngaged());
+});
+
+t.test("a watcher error later also falls back to polling", async (t) => {
+  const dir = tempDir(t);
+  const recorded = recordingLogger();
+  let failWatcher: (() => void) | undefined;
+  const failingLater = async (): Promise<typeof chokidar> => ({
+    watch: (paths, options) => {
+      const watcher = chokidar.watch(paths, options);
+      failWatcher = () => watcher.emit("error", Object.assign(new Error("inotify broke"), { code: "EIO" }));
+      return watcher;
+    },
+  });
+  const watch = new BackoffWatch(dir, { mode: "inotify", pollMs: POLL_MS, safetyMs: NEVER_MS, loadChokidar: failingLater }, recorded.log);
+  t.teardown(() => watch.close());
+  await watch.start(() => {});
+  t.equal(recorded.at("warn").length, 0);
+  failWatcher?.();
+  t.equal(recorded.at("warn").length, 1);
+  writeFileSync(join(dir, "backoff"), "true\n");
+  await waitFor("engaged by polling", () => watch.isEngaged());
+});
+
+t.test("inotify mode's safety re-read catches what inotify did not report", async (t) => {
+  const dir = tempDir(t);
+  const recorded = recordingLogger();
+  // A watcher that never reports anything stands in for a mount where inotify is blind.
+  const blind = async (): Promise<typeof chokidar> => ({
+    watch: (paths, options) => chokidar.watch(paths, { ...options, ignored: () => true }),
+  });
+  const watch = new BackoffWatch(dir, { mode: "inotify", pollMs: NEVER_MS, safetyMs: 30, loadChokidar: blind }, recorded.log);
+  t.teardown(() => watch.close());
+  await watch.start(() => {});
+  writeFileSync(join(dir, "backoff"), "true\n");
+  await waitFor("engaged by the safety re-read", () => watch.isEngaged());
+});
+
+t.test("an unreadable backoff keeps the last value and is warned about once", async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, "backoff"), "true\n");
+  const started = await startWatch(t, dir, "poll");
+  unlinkSync(join(dir, "backoff"));
+  mkdirSync(join(dir, "backoff"));
+  await waitFor("a warning", () => started.recorded.at("warn").length === 1);
+  t.match(started.recorded.at("warn")[0], /cannot read the backoff file: keeping the last value/);
+  t.equal(started.watch.isEngaged(), true);
+  rmSync(join(dir, "backoff"), { recursive: true });
+  await engagedSoon(started, false, "removed");
+  t.equal(started.recorded.at("warn").length, 1);
+});
+
+t.test("close stops everything", async (t) => {
+  const dir = tempDir(t);
+  const started = await startWatch(t, dir, "inotify");
+  await started.watch.close();
+  writeFileSync(join(dir, "backoff"), "true\n");
+  // Another watcher on the same directory proves the event happened.
+  const witness = await startWatch(t, dir, "inotify");
+  t.equal(witness.watch.isEngaged(), true);
+  t.equal(started.watch.isEngaged(), false);
+  t.same(started.changes, []);
+});
