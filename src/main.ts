@@ -32,7 +32,7 @@ const withStateDir = async (argv: readonly string[], run: (rest: string[], state
   const { takeCommonOptions, resolveStateDir } = await import("./cli/common-options.ts");
   const options = takeCommonOptions(argv);
   if (options.errors.length > 0) return usageErrors(String(userArgs[0]), options.errors);
-  return run(options.rest, resolveStateDir(options, process.env));
+  return run(options.rest, await resolveStateDir(options, process.env));
 };
 
 // If an orderly stop after a fault itself hangs, exit anyway: the budget plus this.

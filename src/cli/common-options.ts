@@ -36,9 +36,9 @@ export const takeCommonOptions = (argv: readonly string[]): CommonOptions => {
  * would use (BOXINIT_STATE_DIR, the config's state_dir), else /docker. A config
  * that does not load is not this command's problem: the default is used.
  */
-export const resolveStateDir = (options: CommonOptions, env: NodeJS.ProcessEnv): string => {
+export const resolveStateDir = async (options: CommonOptions, env: NodeJS.ProcessEnv): Promise<string> => {
   if (options.stateDir) return options.stateDir;
-  const loaded = loadConfig({ path: options.configPath, env });
+  const loaded = await loadConfig({ path: options.configPath, env });
   if (loaded.ok) return loaded.config.stateDir;
   return env.BOXINIT_STATE_DIR || GLOBAL_DEFAULTS.stateDir;
 };

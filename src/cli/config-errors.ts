@@ -14,7 +14,7 @@ export interface ConfigArgs {
 
 /** Load and validate; print problems and return undefined when there are any. */
 export const loadConfigOrReport = async (args: ConfigArgs): Promise<Config | undefined> => {
-  const result = loadConfig({
+  const result = await loadConfig({
     path: args.configPath,
     env: process.env,
     overrides: { stateDir: args.stateDir, graceMs: args.isGraceExplicit ? args.graceMs : undefined },

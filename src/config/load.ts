@@ -194,12 +194,12 @@ const readConfig = (document: unknown, source: string | undefined, options: Load
 };
 
 /** Find, parse and validate the config; every problem at once, or the Config. */
-export const loadConfig = (options: LoadOptions): LoadResult => {
+export const loadConfig = async (options: LoadOptions): Promise<LoadResult> => {
   const { path, isExplicit } = resolveConfigPath(options.path, options.env);
   const read = readConfigText(path, isExplicit);
   if ("error" in read) return { ok: false, errors: [read.error], source: path };
   const source = read.text === undefined ? undefined : path;
-  const parsed = read.text === undefined ? { ok: true as const, value: null, warnings: [] } : parseYamlText(read.text, path);
+  const parsed = read.text === undefined ? { ok: true as const, value: null, warnings: [] } : await parseYamlText(read.text, path);
   if (!parsed.ok) return { ok: false, errors: parsed.errors, source };
   const issues: Issues = { errors: [], warnings: [...parsed.warnings] };
   const config = readConfig(parsed.value, source, options, issues);

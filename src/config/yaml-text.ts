@@ -1,7 +1,8 @@
 // YAML text → plain maps, lists and strings. Scalars are kept as the text the
 // user wrote (the failsafe schema, plus null): `restart: no` stays "no" whatever
 // the YAML version, `1.10` stays "1.10", and each reader decides what it accepts.
-import { LineCounter, parseDocument, type YAMLError } from "yaml";
+import type { YAMLError } from "yaml";
+import { loadLibrary } from "../lazy/libraries.ts";
 
 export type YamlResult = { ok: true; value: unknown; warnings: string[] } | { ok: false; errors: string[] };
 
@@ -25,7 +26,8 @@ const describeYamlError = (error: YAMLError): string =>
   error.code === "MULTIPLE_DOCS" ? "more than one YAML document (a second ---): the config is one document" : error.message;
 
 /** Parse one YAML document; problems are `<file>:<line>:<col>: <message>`. */
-export const parseYamlText = (text: string, file: string): YamlResult => {
+export const parseYamlText = async (text: string, file: string): Promise<YamlResult> => {
+  const { LineCounter, parseDocument } = await loadLibrary("yaml");
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { schema: "failsafe", customTags: ["null"], prettyErrors: false, lineCounter });
   const where = (offset: number): string => {

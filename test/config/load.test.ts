@@ -8,17 +8,17 @@ const FIXTURES = join(import.meta.dirname, "../fixtures/config");
 const PASSWD = join(FIXTURES, "passwd");
 const GROUP = join(FIXTURES, "group");
 
-const load = (file: string, options: Partial<LoadOptions> = {}): LoadResult =>
-  loadConfig({ path: join(FIXTURES, file), env: {}, passwdFile: PASSWD, groupFile: GROUP, isRoot: true, ...options });
+const load = async (file: string, options: Partial<LoadOptions> = {}): Promise<LoadResult> =>
+  await loadConfig({ path: join(FIXTURES, file), env: {}, passwdFile: PASSWD, groupFile: GROUP, isRoot: true, ...options });
 
 const scratchDir = t.testdir();
 let scratchCount = 0;
 
 /** Load YAML text written to a fresh boxinit-N.yaml, for cases too small for a fixture of their own. */
-const loadText = (text: string, options: Partial<LoadOptions> = {}): LoadResult => {
+const loadText = async (text: string, options: Partial<LoadOptions> = {}): Promise<LoadResult> => {
   const path = join(scratchDir, `boxinit-${++scratchCount}.yaml`);
   writeFileSync(path, text);
-  return loadConfig({ path, env: {}, passwdFile: PASSWD, groupFile: GROUP, isRoot: true, ...options });
+  return await loadConfig({ path, env: {}, passwdFile: PASSWD, groupFile: GROUP, isRoot: true, ...options });
 };
 
 /** The config, or a throw that shows the unexpected errors in the test output. */
@@ -30,7 +30,7 @@ const configOf = (result: LoadResult): Config => {
 const errorsOf = (result: LoadResult): string[] => (result.ok ? [] : result.errors);
 
 t.test("the SPEC example (without jobs) loads to exactly this", async (t) => {
-  const result = load("good.yaml");
+  const result = await load("good.yaml");
   t.ok(result.ok);
   t.same(result.ok && result.warnings, []);
   t.strictSame({ ...configOf(result) }, {
@@ -87,7 +87,7 @@ t.test("the SPEC example (without jobs) loads to exactly this", async (t) => {
 });
 
 t.test("every key arrives where it belongs", async (t) => {
-  const config = configOf(load("full.yaml"));
+  const config = configOf(await load("full.yaml"));
   t.match(config, {
     stateDir: "/srv/state", graceMs: 20_000, heartbeatMs: 60_000, initDir: "/srv/init.d", finishDir: "/srv/finish.d",
     backoffWatch: "poll", backoffPollMs: 250,
@@ -114,7 +114,7 @@ t.test("every key arrives where it belongs", async (t) => {
 
 t.test("an empty file, or one with only comments, is all defaults", async (t) => {
   for (const file of ["empty.yaml", "comments-only.yaml"]) {
-    const config = configOf(load(file));
+    const config = configOf(await load(file));
     t.same(config, {
       source: join(FIXTURES, file), stateDir: "/docker", graceMs: 9000, heartbeatMs: 30_000, initDir: "/etc/boxinit/init.d",
       finishDir: "/etc/boxinit/finish.d", backoffWatch: "inotify", backoffPollMs: 1000, links: [], services: [],
@@ -126,17 +126,17 @@ t.test("which file: --config, then BOXINIT_CONFIG, then the optional default", a
   t.same(resolveConfigPath("/a.yaml", { BOXINIT_CONFIG: "/b.yaml" }), { path: "/a.yaml", isExplicit: true });
   t.same(resolveConfigPath(undefined, { BOXINIT_CONFIG: "/b.yaml" }), { path: "/b.yaml", isExplicit: true });
   t.same(resolveConfigPath(undefined, { BOXINIT_CONFIG: "" }), { path: "/etc/boxinit/boxinit.yaml", isExplicit: false });
-  const viaEnv = loadConfig({ env: { BOXINIT_CONFIG: join(FIXTURES, "good.yaml") }, passwdFile: PASSWD, groupFile: GROUP, isRoot: true });
+  const viaEnv = await loadConfig({ env: { BOXINIT_CONFIG: join(FIXTURES, "good.yaml") }, passwdFile: PASSWD, groupFile: GROUP, isRoot: true });
   t.equal(configOf(viaEnv).source, join(FIXTURES, "good.yaml"));
 });
 
 t.test("a missing default file means defaults; a missing named file is an error", { skip: existsSync("/etc/boxinit/boxinit.yaml") && "this machine has a real config" }, async (t) => {
-  const config = configOf(loadConfig({ env: {} }));
+  const config = configOf(await loadConfig({ env: {} }));
   t.equal(config.source, undefined);
   t.equal(config.stateDir, "/docker");
   const missing = join(FIXTURES, "no-such.yaml");
-  t.same(errorsOf(loadConfig({ env: { BOXINIT_CONFIG: missing } })), [`${missing}: cannot read the config file: ENOENT: no such file or directory`]);
-  t.same(errorsOf(loadConfig({ path: FIXTURES, env: {} })), [`${FIXTURES}: cannot read the config file: EISDIR: illegal operation on a directory`]);
+  t.same(errorsOf(await loadConfig({ env: { BOXINIT_CONFIG: missing } })), [`${missing}: cannot read the config file: ENOENT: no such file or directory`]);
+  t.same(errorsOf(await loadConfig({ path: FIXTURES, env: {} })), [`${FIXTURES}: cannot read the config file: EISDIR: illegal operation on a directory`]);
 });
 
 t.test("BOXINIT_* variables win over the file, --state-dir/--grace over both", async (t) => {
@@ -144,17 +144,17 @@ t.test("BOXINIT_* variables win over the file, --state-dir/--grace over both", a
     BOXINIT_STATE_DIR: "/env/state", BOXINIT_GRACE: "3s", BOXINIT_HEARTBEAT: "5s", BOXINIT_INIT_DIR: "/env/init",
     BOXINIT_FINISH_DIR: "/env/finish", BOXINIT_BACKOFF_WATCH: "inotify", BOXINIT_BACKOFF_POLL_INTERVAL: "2s",
   };
-  t.match(configOf(load("full.yaml", { env })), {
+  t.match(configOf(await load("full.yaml", { env })), {
     stateDir: "/env/state", graceMs: 3000, heartbeatMs: 5000, initDir: "/env/init", finishDir: "/env/finish",
     backoffWatch: "inotify", backoffPollMs: 2000,
   });
-  t.match(configOf(load("full.yaml", { env, overrides: { stateDir: "/flag", graceMs: 1500 } })), { stateDir: "/flag", graceMs: 1500 });
-  t.match(configOf(load("full.yaml", { env: { BOXINIT_GRACE: "" } })), { graceMs: 20_000 }, "an empty variable is no override");
+  t.match(configOf(await load("full.yaml", { env, overrides: { stateDir: "/flag", graceMs: 1500 } })), { stateDir: "/flag", graceMs: 1500 });
+  t.match(configOf(await load("full.yaml", { env: { BOXINIT_GRACE: "" } })), { graceMs: 20_000 }, "an empty variable is no override");
 });
 
 t.test("bad overrides are named by their variable or flag", async (t) => {
   const env = { BOXINIT_GRACE: "9 seconds", BOXINIT_BACKOFF_WATCH: "fanotify", BOXINIT_STATE_DIR: "docker", BOXINIT_HEARTBEAT: "0ms" };
-  t.same(errorsOf(load("empty.yaml", { env, overrides: { stateDir: "rel" } })), [
+  t.same(errorsOf(await load("empty.yaml", { env, overrides: { stateDir: "rel" } })), [
     '--state-dir: expected an absolute path, got "rel"',
     'BOXINIT_STATE_DIR: expected an absolute path, got "docker"',
     'BOXINIT_GRACE: expected a duration such as 250ms, 9s, 5m, got "9 seconds"',
@@ -164,7 +164,7 @@ t.test("bad overrides are named by their variable or flag", async (t) => {
 });
 
 t.test("unknown keys, with a hint when one is close", async (t) => {
-  t.same(errorsOf(load("bad-unknown-key.yaml")), [
+  t.same(errorsOf(await load("bad-unknown-key.yaml")), [
     'grce: unknown key (did you mean "grace"?)',
     "color: unknown key",
     'services.web.comand: unknown key (did you mean "command"?)',
@@ -174,7 +174,7 @@ t.test("unknown keys, with a hint when one is close", async (t) => {
 });
 
 t.test("wrong types", async (t) => {
-  t.same(errorsOf(load("bad-type.yaml")), [
+  t.same(errorsOf(await load("bad-type.yaml")), [
     'state_dir: expected an absolute path, got "relative/dir"',
     "links: expected a map of link paths to targets, got a list",
     "services.web.command: expected a command (a list of strings, or a string for sh -c), got a map",
@@ -186,7 +186,7 @@ t.test("wrong types", async (t) => {
 });
 
 t.test("bad durations", async (t) => {
-  t.same(errorsOf(load("bad-duration.yaml")), [
+  t.same(errorsOf(await load("bad-duration.yaml")), [
     'grace: expected a duration such as 250ms, 9s, 5m, got "9 seconds"',
     'heartbeat: expected a duration above 0, got "0s"',
     'services.web.restart_delay: expected a duration such as 250ms, 9s, 5m, got "10"',
@@ -195,33 +195,33 @@ t.test("bad durations", async (t) => {
 });
 
 t.test("unknown users and groups", async (t) => {
-  t.same(errorsOf(load("bad-user.yaml")), [
+  t.same(errorsOf(await load("bad-user.yaml")), [
     `services.web.user: no such user "nobodyx" in ${PASSWD}`,
     `services.worker.group: no such group "wheel" in ${GROUP}`,
   ]);
   const missing = join(FIXTURES, "no-passwd");
-  t.same(errorsOf(load("bad-user.yaml", { passwdFile: missing })), [
+  t.same(errorsOf(await load("bad-user.yaml", { passwdFile: missing })), [
     `services.web.user: no such user "nobodyx" in ${missing} (cannot read it: ENOENT: no such file or directory)`,
     `services.worker.user: no such user "app" in ${missing} (cannot read it: ENOENT: no such file or directory)`,
   ]);
 });
 
 t.test("a uid that is not in passwd is used as Docker does: gid 0, HOME /", async (t) => {
-  const config = configOf(loadText("services:\n  web: {command: [/w], user: 4321}\n", { passwdFile: join(FIXTURES, "no-passwd") }));
+  const config = configOf(await loadText("services:\n  web: {command: [/w], user: 4321}\n", { passwdFile: join(FIXTURES, "no-passwd") }));
   t.same(config.services[0]?.user, { name: "4321", uid: 4321, gid: 0, groups: [0], home: "/" });
 });
 
 t.test("switching users needs root", async (t) => {
   const text = "services:\n  web: {command: [/w], user: confluence}\n  same: {command: [/s], user: app}\n  grp: {command: [/g], user: app, group: docker}\n";
-  t.same(errorsOf(loadText(text, { isRoot: false, ownUid: 1000, ownGid: 1000 })), [
+  t.same(errorsOf(await loadText(text, { isRoot: false, ownUid: 1000, ownGid: 1000 })), [
     'services.web.user: switching to user "confluence" needs root (boxinit runs as uid 1000)',
     'services.grp.group: switching to group "docker" needs root (boxinit runs as gid 1000)',
   ]);
-  t.ok(loadText(text, { isRoot: true, ownUid: 0, ownGid: 0 }).ok, "root may switch to anyone");
+  t.ok((await loadText(text, { isRoot: true, ownUid: 0, ownGid: 0 })).ok, "root may switch to anyone");
 });
 
 t.test("dependency cycles and unknown services in after:", async (t) => {
-  t.same(errorsOf(load("bad-cycle.yaml")), [
+  t.same(errorsOf(await load("bad-cycle.yaml")), [
     'services.c.after: no such service "ghost"',
     "services: dependency cycle: a -> b -> a",
     "services: dependency cycle: c -> c",
@@ -229,17 +229,17 @@ t.test("dependency cycles and unknown services in after:", async (t) => {
 });
 
 t.test("bad signal names", async (t) => {
-  t.same(errorsOf(load("bad-signal.yaml")), [
+  t.same(errorsOf(await load("bad-signal.yaml")), [
     'services.web.stop_signal: expected a signal name such as TERM or SIGINT, got "SIGFOO"',
     'services.worker.stop_signal: expected a signal that ends a process (STOP only pauses it), got "STOP"',
     'services.other.stop_signal: expected a signal name such as TERM or SIGINT, got "99"',
   ]);
-  const config = configOf(loadText("services:\n  a: {command: [/a], stop_signal: SIGHUP}\n  b: {command: [/b], stop_signal: kill}\n  c: {command: [/c], stop_signal: 10}\n"));
+  const config = configOf(await loadText("services:\n  a: {command: [/a], stop_signal: SIGHUP}\n  b: {command: [/b], stop_signal: kill}\n  c: {command: [/c], stop_signal: 10}\n"));
   t.same(config.services.map((service) => service.stopSignal), [1, 9, 10]);
 });
 
 t.test("several problems at once, jobs: refused", async (t) => {
-  t.same(errorsOf(load("bad-many.yaml")), [
+  t.same(errorsOf(await load("bad-many.yaml")), [
     "jobs: scheduled jobs are not available in this version yet",
     'grace: expected a duration such as 250ms, 9s, 5m, got "soon"',
     'backoff.watch: expected inotify|poll, got "fanotify"',
@@ -255,29 +255,29 @@ t.test("several problems at once, jobs: refused", async (t) => {
 
 t.test("YAML syntax errors carry file:line:col", async (t) => {
   const file = join(FIXTURES, "bad-syntax.yaml");
-  t.same(errorsOf(load("bad-syntax.yaml")), [`${file}:4:3: Flow sequence in block collection must be sufficiently indented and end with a ]`]);
-  const result = loadText("grace: 1s\ngrace: 2s\n");
+  t.same(errorsOf(await load("bad-syntax.yaml")), [`${file}:4:3: Flow sequence in block collection must be sufficiently indented and end with a ]`]);
+  const result = await loadText("grace: 1s\ngrace: 2s\n");
   t.match(errorsOf(result), [/boxinit-\d+\.yaml:2:1: Map keys must be unique$/]);
-  t.match(errorsOf(loadText("- just\n- a list\n")), [/boxinit-\d+\.yaml: expected a map of settings, got a list$/]);
+  t.match(errorsOf(await loadText("- just\n- a list\n")), [/boxinit-\d+\.yaml: expected a map of settings, got a list$/]);
 });
 
 t.test("critical: the only service by default, none of several unless marked", async (t) => {
-  const one = configOf(loadText("services:\n  app: {command: /app}\n"));
+  const one = configOf(await loadText("services:\n  app: {command: /app}\n"));
   t.equal(one.services[0]?.critical, true);
-  const notCritical = configOf(loadText("services:\n  app: {command: /app, critical: false}\n"));
+  const notCritical = configOf(await loadText("services:\n  app: {command: /app, critical: false}\n"));
   t.equal(notCritical.services[0]?.critical, false);
-  const two = configOf(loadText("services:\n  a: {command: /a}\n  b: {command: /b, critical: true}\n"));
+  const two = configOf(await loadText("services:\n  a: {command: /a}\n  b: {command: /b, critical: true}\n"));
   t.same(two.services.map((service) => service.critical), [false, true]);
 });
 
 t.test("restart: no is the word no (and false is taken as no)", async (t) => {
-  const config = configOf(loadText("services:\n  a: {command: /a, restart: no}\n  b: {command: /b, restart: false}\n  c: {command: /c, restart: 'on-failure'}\n"));
+  const config = configOf(await loadText("services:\n  a: {command: /a, restart: no}\n  b: {command: /b, restart: false}\n  c: {command: /c, restart: 'on-failure'}\n"));
   t.same(config.services.map((service) => service.restart), ["no", "no", "on-failure"]);
 });
 
 t.test("start order keeps file order among independent services", async (t) => {
   const text = "services:\n  web: {command: /w, after: [db, cache]}\n  cache: {command: /c}\n  log: {command: /l}\n  db: {command: /d, after: log}\n";
-  t.same(configOf(loadText(text)).services.map((service) => service.name), ["cache", "log", "db", "web"]);
+  t.same(configOf(await loadText(text)).services.map((service) => service.name), ["cache", "log", "db", "web"]);
 });
 
 t.test("warm-up variants", async (t) => {
@@ -295,40 +295,40 @@ t.test("warm-up variants", async (t) => {
     ["{command: [/x], interval: 0s}", ['services.a.warmup.interval: expected a duration above 0, got "0s"']],
   ];
   for (const [warmup, errors] of cases) {
-    t.same(errorsOf(loadText(`services:\n  a:\n    command: /a\n    warmup: ${warmup}\n`)), errors, warmup);
+    t.same(errorsOf(await loadText(`services:\n  a:\n    command: /a\n    warmup: ${warmup}\n`)), errors, warmup);
   }
-  const command = configOf(loadText("services:\n  a: {command: /a, warmup: {command: 'test -e /ready'}}\n"));
+  const command = configOf(await loadText("services:\n  a: {command: /a, warmup: {command: 'test -e /ready'}}\n"));
   t.same(command.services[0]?.warmup?.check, { kind: "command", command: ["/bin/sh", "-c", "test -e /ready"] });
 });
 
 t.test("links, env and commands: the finer points", async (t) => {
-  t.same(errorsOf(loadText("links:\n  conf/x: /t\n  /a: rel\n")), [
+  t.same(errorsOf(await loadText("links:\n  conf/x: /t\n  /a: rel\n")), [
     'links["conf/x"]: expected an absolute link path, got "conf/x"',
     'links["/a"]: expected an absolute path, got "rel"',
   ]);
-  t.same(errorsOf(loadText("services:\n  a:\n    command: ['', x]\n    env: {'A=B': x, C: [1], D: {e: f}}\n")), [
+  t.same(errorsOf(await loadText("services:\n  a:\n    command: ['', x]\n    env: {'A=B': x, C: [1], D: {e: f}}\n")), [
     'services.a.command[0]: expected a program name, got ""',
     'services.a.env["A=B"]: expected a variable name without = or NUL, got "A=B"',
     "services.a.env.C: expected a string, got a list",
     "services.a.env.D: expected a string, got a map",
   ]);
-  t.same(errorsOf(loadText("services:\n  a: {command: [/a, [x]], restart_delay: 5s, restart_max_delay: 1s}\n")), [
+  t.same(errorsOf(await loadText("services:\n  a: {command: [/a, [x]], restart_delay: 5s, restart_max_delay: 1s}\n")), [
     "services.a.command[1]: expected a string, got a list",
     'services.a.restart_max_delay: expected at least restart_delay, got "1s"',
   ]);
-  const raised = configOf(loadText("services:\n  a: {command: /a, restart_delay: 2m}\n"));
+  const raised = configOf(await loadText("services:\n  a: {command: /a, restart_delay: 2m}\n"));
   t.equal(raised.services[0]?.restartMaxDelayMs, 120_000, "the default cap rises to a larger first delay");
-  t.same(errorsOf(loadText("services:\n  a: {command: /a, group: docker}\n")), ["services.a.group: only together with user"]);
-  t.same(errorsOf(loadText("services:\n  a:\n")), ["services.a: expected a map of service settings, got nothing"]);
-  const proto = configOf(loadText("services:\n  a: {command: /a, env: {__proto__: x}}\n"));
+  t.same(errorsOf(await loadText("services:\n  a: {command: /a, group: docker}\n")), ["services.a.group: only together with user"]);
+  t.same(errorsOf(await loadText("services:\n  a:\n")), ["services.a: expected a map of service settings, got nothing"]);
+  const proto = configOf(await loadText("services:\n  a: {command: /a, env: {__proto__: x}}\n"));
   t.equal(proto.services[0]?.env.__proto__, "x", "__proto__ is an ordinary variable name");
 });
 
 t.test("warnings do not stop the load", async (t) => {
-  const result = loadText("services:\n  a: {command: /a, pidfile_timeout: 5s}\nstate_dir: !!str /docker\nheartbeat: !!int 5\n");
+  const result = await loadText("services:\n  a: {command: /a, pidfile_timeout: 5s}\nstate_dir: !!str /docker\nheartbeat: !!int 5\n");
   t.ok(!result.ok, "heartbeat still has to be a duration");
-  const ok = loadText("services:\n  a: {command: /a, pidfile_timeout: 5s}\n");
+  const ok = await loadText("services:\n  a: {command: /a, pidfile_timeout: 5s}\n");
   t.same(ok.ok && ok.warnings, ["services.a.pidfile_timeout: ignored without pidfile"]);
-  const tagged = loadText("grace: !!int 5s\n");
+  const tagged = await loadText("grace: !!int 5s\n");
   t.match(tagged.ok && tagged.warnings, [/boxinit-\d+\.yaml:1:8: Unresolved tag: tag:yaml.org,2002:int$/]);
 });

@@ -6,8 +6,8 @@ import type { Config } from "../../src/config/types.ts";
 
 const FIXTURES = join(import.meta.dirname, "../fixtures/config");
 
-const loadFixture = (file: string): Config => {
-  const result = loadConfig({
+const loadFixture = async (file: string): Promise<Config> => {
+  const result = await loadConfig({
     path: join(FIXTURES, file), env: {}, passwdFile: join(FIXTURES, "passwd"), groupFile: join(FIXTURES, "group"), isRoot: true,
   });
   if (!result.ok) throw new Error(result.errors.join("\n"));
@@ -15,7 +15,7 @@ const loadFixture = (file: string): Config => {
 };
 
 t.test("the plan of every key, in start order", async (t) => {
-  t.equal(describePlan(loadFixture("full.yaml")), `config: ${join(FIXTURES, "full.yaml")}
+  t.equal(describePlan(await loadFixture("full.yaml")), `config: ${join(FIXTURES, "full.yaml")}
 state dir: /srv/state
 grace: 20s
 heartbeat: 1m
@@ -67,7 +67,7 @@ shutdown: finish scripts, all within 9s
 });
 
 t.test("the SPEC example reads as intended", async (t) => {
-  const plan = describePlan(loadFixture("good.yaml"));
+  const plan = describePlan(await loadFixture("good.yaml"));
   t.match(plan, "  1. confluence\n");
   t.match(plan, "     stop: /opt/atlassian/confluence/bin/stop-confluence.sh\n");
   t.match(plan, "     command: /bin/sh -c 'exec fluent-bit -c /etc/fluent-bit.conf'\n");
