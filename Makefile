@@ -30,7 +30,7 @@ dist/boxinit.node: native/boxinit.c node_modules/.installed
 
 # The main bundle holds only what PID 1 needs to start; libraries used off that
 # path are bundled on their own (src/lazy/) and embedded as assets.
-LAZY_LIBS := pino execa chokidar yaml
+LAZY_LIBS := pino execa chokidar yaml modes
 LAZY_BUNDLES := $(LAZY_LIBS:%=build/lazy/%.cjs)
 ESBUILD_NODE := --bundle --platform=node --target=node24 --format=cjs --log-level=warning
 
@@ -42,6 +42,13 @@ build/boxinit.cjs: $(SOURCES) package.json node_modules/.installed
 build/lazy/%.cjs: src/lazy/%.ts node_modules/.installed
 	@mkdir -p build/lazy
 	esbuild $< $(ESBUILD_NODE) --outfile=$@
+
+# Mini-VM mode and the side commands: our own code, so it depends on all of it;
+# the libraries it uses stay in their own bundles.
+build/lazy/modes.cjs: $(SOURCES) package.json node_modules/.installed
+	@mkdir -p build/lazy
+	esbuild src/lazy/modes.ts $(ESBUILD_NODE) $(patsubst %,--external:%,$(filter-out modes,$(LAZY_LIBS))) \
+	  --define:BOXINIT_VERSION='"$(VERSION)"' --outfile=$@
 
 build/boxinit.blob: build/boxinit.cjs $(LAZY_BUNDLES) sea-config.json dist/boxinit.node
 	$(NODE24) --experimental-sea-config sea-config.json >/dev/null

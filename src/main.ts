@@ -4,36 +4,14 @@
 import { writeLine } from "./log/logger.ts";
 import { EXIT } from "./pid1/exit-code.ts";
 import type { FaultHandle } from "./pid1/run-command.ts";
+import { loadLibrary } from "./lazy/libraries.ts";
 
 // Commands of the full product that this build does not have yet: named so a
 // user gets a clear answer instead of "command not found" from the shell.
 const RESERVED_COMMANDS = new Set(["job", "host"]);
 
-// The commands that run beside PID 1 (inside the container, or on the host
-// with --state-dir): one small module each, loaded only when asked for.
-const SIDE_COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
-  status: async (argv) => withStateDir(argv, async (rest, dir) => (await import("./cli/status.ts")).statusCommand(rest, dir)),
-  backoff: async (argv) => withStateDir(argv, async (rest, dir) => (await import("./cli/backoff.ts")).backoffCommand(rest, dir)),
-  health: async (argv) => withStateDir(argv, async (rest, dir) => (await import("./cli/health.ts")).healthCommand(rest, dir)),
-  check: async (argv) => {
-    const { takeCommonOptions } = await import("./cli/common-options.ts");
-    const options = takeCommonOptions(argv);
-    if (options.errors.length > 0) return usageErrors("check", options.errors);
-    return (await import("./cli/check.ts")).checkCommand(options);
-  },
-};
-
-const usageErrors = (command: string, errors: readonly string[]): number => {
-  for (const error of errors) writeLine(2, `boxinit ${command}: usage: ${error}\n`);
-  return EXIT.usage;
-};
-
-const withStateDir = async (argv: readonly string[], run: (rest: string[], stateDir: string) => Promise<number> | number): Promise<number> => {
-  const { takeCommonOptions, resolveStateDir } = await import("./cli/common-options.ts");
-  const options = takeCommonOptions(argv);
-  if (options.errors.length > 0) return usageErrors(String(userArgs[0]), options.errors);
-  return run(options.rest, await resolveStateDir(options, process.env));
-};
+// The commands that run beside PID 1; their code lives in the "modes" bundle.
+const SIDE_COMMAND_NAMES = new Set(["status", "backoff", "health", "check"]);
 
 // If an orderly stop after a fault itself hangs, exit anyway: the budget plus this.
 const FAULT_EXIT_MARGIN_MS = 2000;
@@ -62,8 +40,10 @@ const main = async (): Promise<number> => {
     writeLine(2, `boxinit: usage: "boxinit ${first}" is not available in this version yet\n`);
     return EXIT.usage;
   }
-  const side = first !== undefined && Object.hasOwn(SIDE_COMMANDS, first) ? SIDE_COMMANDS[first] : undefined;
-  if (side) return side(userArgs.slice(1));
+  if (first !== undefined && SIDE_COMMAND_NAMES.has(first)) {
+    const { SIDE_COMMANDS } = await loadLibrary("modes");
+    return SIDE_COMMANDS[first]!(userArgs.slice(1));
+  }
   process.on("uncaughtException", (error) => onFault("uncaught exception", error));
   process.on("unhandledRejection", (error) => onFault("unhandled rejection", error));
   const { initCommand } = await import("./cli/init.ts");

@@ -9,6 +9,7 @@ import { EXIT } from "../pid1/exit-code.ts";
 import { runCommand, type FaultHandle } from "../pid1/run-command.ts";
 import { VERSION } from "../version.ts";
 import { DEFAULT_CONFIG_PATH, GLOBAL_DEFAULTS } from "../config/defaults.ts";
+import { loadLibrary } from "../lazy/libraries.ts";
 
 /**
  * Mini-VM mode when anything asks for it: a config file (given or at the
@@ -49,14 +50,6 @@ export const initCommand = async (argv: readonly string[], faults: FaultHandle):
       faults,
     );
   }
-  const { loadConfigOrReport } = await import("./config-errors.ts");
-  const config = await loadConfigOrReport(args);
-  if (!config) return EXIT.usage;
-  if (config.services.length === 0 && args.command.length === 0) {
-    writeLine(2, `boxinit: usage: nothing to run: no services in ${config.source ?? `${DEFAULT_CONFIG_PATH} (not found)`} and no command (boxinit [OPTIONS] -- CMD [ARGS...], see boxinit --help)\n`);
-    return EXIT.usage;
-  }
-  const log = await createLogger(args.logFormat, args.verbosity);
-  const { runMiniVm } = await import("../supervisor/mini-vm.ts");
-  return runMiniVm({ config, command: args.command, rewrites: args.rewrites, remaps: args.remaps, preserveFds: args.preserveFds }, log, faults);
+  const { miniVmCommand } = await loadLibrary("modes");
+  return miniVmCommand(args, faults);
 };

@@ -7,12 +7,14 @@ import type * as PinoEntry from "./pino.ts";
 import type * as ExecaEntry from "./execa.ts";
 import type * as ChokidarEntry from "./chokidar.ts";
 import type * as YamlEntry from "./yaml.ts";
+import type * as ModesEntry from "./modes.ts";
 
 interface Libraries {
   pino: typeof PinoEntry;
   execa: typeof ExecaEntry;
   chokidar: typeof ChokidarEntry;
   yaml: typeof YamlEntry;
+  modes: typeof ModesEntry;
 }
 
 const loaded = new Map<keyof Libraries, unknown>();
