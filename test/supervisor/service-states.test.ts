@@ -1,0 +1,30 @@
+import t from "tap";
+import { SERVICE_TRANSITIONS, isFinalServiceState, nextServiceState, type ServiceState } from "../../src/supervisor/service-states.ts";
+
+t.test("allowed changes", async (t) => {
+  t.equal(nextServiceState("pending", "start", "starting"), "starting");
+  t.equal(nextServiceState("starting", "spawned", "warming"), "warming");
+  t.equal(nextServiceState("warming", "warmup-passed", "running"), "running");
+  t.equal(nextServiceState("running", "exited", "restarting"), "restarting");
+  t.equal(nextServiceState("restarting", "restart-due", "starting"), "starting");
+  t.equal(nextServiceState("running", "stop", "stopping"), "stopping");
+  t.equal(nextServiceState("stopping", "stop-done", "stopped"), "stopped");
+});
+
+t.test("changes the table refuses", async (t) => {
+  t.equal(nextServiceState("running", "warmup-passed", "running"), undefined, "a second warm-up pass while running");
+  t.equal(nextServiceState("stopped", "start", "starting"), undefined, "no start after a stop");
+  t.equal(nextServiceState("stopping", "exited", "restarting"), undefined, "no restart while stopping");
+  t.equal(nextServiceState("pending", "exited", "failed"), undefined);
+});
+
+t.test("final states accept only a stop, which keeps them", async (t) => {
+  for (const state of Object.keys(SERVICE_TRANSITIONS) as ServiceState[]) {
+    if (!isFinalServiceState(state)) continue;
+    for (const [event, targets] of Object.entries(SERVICE_TRANSITIONS[state])) {
+      t.equal(event, "stop", `${state}: only stop`);
+      t.same(targets, state === "stopped" ? [] : [state]);
+    }
+  }
+  t.notOk(isFinalServiceState("restarting"));
+});
