@@ -47,7 +47,7 @@ export interface ServiceConfig {
   after: string[];
   critical: boolean;
   pidfile?: string;
-  /** How long to wait for the pidfile after the start command exited 0. */
+  /** One bound, from the start command's launch: it must exit 0 and the pidfile name a live pid within this. */
   pidfileTimeoutMs: number;
   warmup?: WarmupConfig;
 }

@@ -232,7 +232,11 @@ export class Service {
       const found = await waitForPidfile(pidfile, Math.max(0, startDeadline - monotonicMs()), this.#abort.signal);
       if (this.#state !== "starting") return false;
       if ("problem" in found) {
-        log.error("pidfile", `service ${this.name}: ${found.problem}`, { service: this.name });
+        // One deadline covers the start command and the wait: name the setting, not the time left.
+        const problem = monotonicMs() >= startDeadline && !found.problem.includes("names pid")
+          ? `pidfile ${pidfile} did not name a running process within pidfile_timeout (${formatDurationMs(this.config.pidfileTimeoutMs)}, counted from the start command's launch)`
+          : found.problem;
+        log.error("pidfile", `service ${this.name}: ${problem}`, { service: this.name });
         this.#afterExit({ code: EXIT.unavailable, signal: null }, monotonicMs() - begunAt);
         return false;
       }
