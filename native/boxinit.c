@@ -250,6 +250,20 @@ static int move_above(int fd, int lowest) {
   return moved;
 }
 
+/* In a child before exec: default dispositions (execve keeps ignored signals
+ * ignored) and an empty mask (it is inherited as is). */
+static void reset_signals(void) {
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++) {
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, NULL);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /*
  * The child between fork and exec: async-signal-safe calls only. stdio and
  * the preserved fds made inheritable (Node marks fds 0-15 close-on-exec at
@@ -263,15 +277,7 @@ static void exec_child(const char *file, char **argv, char **shell_argv, int for
   for (int fd = 0; fd < 3 + preserve_fds; fd++) fcntl(fd, F_SETFD, 0);
   setpgid(0, 0);
   if (foreground_fd >= 0) tcsetpgrp(foreground_fd, getpid());
-  struct sigaction dfl;
-  memset(&dfl, 0, sizeof dfl);
-  dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; sig++) {
-    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, NULL);
-  }
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
+  reset_signals();
   execve(file, argv, environ);
   int err = errno;
   if (err == ENOEXEC && !looks_binary(file)) execve("/bin/sh", shell_argv, environ);
@@ -428,15 +434,7 @@ static void exec_service(const struct service_spec *spec, int report_fd) {
     }
   }
   if (spec->uid >= 0 && setuid((uid_t)spec->uid) == -1) report_and_exit(report_fd, STAGE_CREDENTIALS, errno);
-  struct sigaction dfl;
-  memset(&dfl, 0, sizeof dfl);
-  dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; sig++) {
-    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, NULL);
-  }
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
+  reset_signals();
   execve(spec->file, spec->argv, spec->envp);
   int err = errno;
   if (err == ENOEXEC && !looks_binary(spec->file)) execve("/bin/sh", spec->shell_argv, spec->envp);
