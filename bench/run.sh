@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # `make bench`: builds the helpers, runs every scenario (each init as PID 1 of
 # its own PID namespace, side by side in one run) and writes bench/RESULTS.md.
-# Needs root (unshare --pid), tini, dumb-init, hyperfine; ~1.5–2 minutes.
+# Needs root (unshare --pid), tini, dumb-init, hyperfine; ~2–2.5 minutes.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_built
 
-SCENARIOS=(startup rss orphans signals shutdown)
+SCENARIOS=(startup rss orphans signals shutdown backoff mini-vm-start)
 started=$(date +%s)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 rm -f "$RESULTS_DIR"/*.md "$RESULTS_DIR"/*.summary
