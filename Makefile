@@ -30,8 +30,8 @@ dist/boxinit.node: native/boxinit.c node_modules/.installed
 
 # The main bundle holds only what PID 1 needs to start; libraries used off that
 # path are bundled on their own (src/lazy/) and embedded as assets.
-LAZY_LIBS := pino execa chokidar yaml modes
-LAZY_BUNDLES := $(LAZY_LIBS:%=build/lazy/%.cjs)
+LAZY_LIBS := pino execa yaml modes
+LAZY_BUNDLES := $(LAZY_LIBS:%=build/lazy/%.cjs) $(LAZY_LIBS:%=build/lazy/%.cache)
 ESBUILD_NODE := --bundle --platform=node --target=node24 --format=cjs --log-level=warning
 
 build/boxinit.cjs: $(SOURCES) package.json node_modules/.installed
@@ -42,6 +42,10 @@ build/boxinit.cjs: $(SOURCES) package.json node_modules/.installed
 build/lazy/%.cjs: src/lazy/%.ts node_modules/.installed
 	@mkdir -p build/lazy
 	esbuild $< $(ESBUILD_NODE) --outfile=$@
+
+# V8's code cache for each lazy bundle, made by the executable's own Node.
+build/lazy/%.cache: build/lazy/%.cjs scripts/make-code-cache.ts src/lazy/libraries.ts
+	$(NODE24) scripts/make-code-cache.ts $* $< $@
 
 # Mini-VM mode and the side commands: our own code, so it depends on all of it;
 # the libraries it uses stay in their own bundles.

@@ -1,12 +1,18 @@
 // Follows <state_dir>/backoff and reports when "engaged" changes. inotify
-// mode: chokidar on the state directory, plus a slow safety re-read because
-// inotify misses changes on some network and overlay mounts. Poll mode (also
-// the fallback when inotify fails): re-read the file every pollMs.
-import { realpathSync, statSync } from "node:fs";
-import { basename, dirname, resolve } from "node:path";
+// mode: one inotify watch on the state directory (fs.watch), plus a slow
+// safety re-read because inotify misses changes on some network and overlay
+// mounts. Poll mode (also the fallback when inotify fails): re-read the file
+// every pollMs.
+//
+// Not chokidar (measured, bench/RESULTS.md scenarios 6 and 7): chokidar stats
+// every entry an event names before any filter runs, so boxinit's own status
+// writes (temp file + rename, twice per state change) cost ~5 ms of main-thread
+// time per change, and loading it plus its initial scan cost ~12 ms of every
+// Mini-VM start. Every event here means the same thing ("re-read the file"),
+// so the raw directory events are all that is needed.
+import { realpathSync, statSync, watch, type FSWatcher } from "node:fs";
+import { basename, resolve } from "node:path";
 import type { Logger } from "../log/logger.ts";
-import type * as ChokidarEntry from "../lazy/chokidar.ts";
-import { loadLibrary } from "../lazy/libraries.ts";
 import { errnoCode } from "./atomic-write.ts";
 import { BACKOFF_FILE, parseBackoff, readBackoff } from "./backoff.ts";
 
@@ -18,14 +24,18 @@ export interface BackoffWatchOptions {
   pollMs: number;
   /** inotify mode: re-read this often anyway (default 5 s). */
   safetyMs?: number;
-  /** How chokidar is loaded; tests substitute a failing one. */
-  loadChokidar?: () => Promise<typeof ChokidarEntry>;
+  /** How the directory watch is opened (fs.watch); tests substitute failing or blind ones. */
+  watchDirectory?: WatchDirectory;
 }
 
+/** Opens a watch on a directory; the listener gets the entry name an event is about (null when unknown). */
+export type WatchDirectory = (dir: string, listener: (name: string | null) => void) => FSWatcher;
+
+const watchWithFs: WatchDirectory = (dir, listener) =>
+  // Not persistent: the watch must not be what keeps PID 1's event loop alive.
+  watch(dir, { persistent: false }, (_event, name) => listener(name));
+
 const DEFAULT_SAFETY_MS = 5000;
-// chokidar's initial scan of one small directory takes milliseconds; past
-// this, something is wrong with the mount and polling is the safer bet.
-const WATCHER_READY_TIMEOUT_MS = 5000;
 // Distinct unexpected contents remembered for "warn once"; a bound, not a policy.
 const MAX_REMEMBERED_CONTENTS = 64;
 
@@ -55,12 +65,12 @@ export class BackoffWatch {
   readonly #file: string;
   readonly #pollMs: number;
   readonly #safetyMs: number;
-  readonly #loadChokidar: () => Promise<typeof ChokidarEntry>;
+  readonly #watchDirectory: WatchDirectory;
   readonly #log: Logger;
   #mode: BackoffWatchMode;
   #isEngaged = false;
   #onChange: (engaged: boolean) => void = () => {};
-  #watcher: ChokidarEntry.FSWatcher | undefined;
+  #watcher: FSWatcher | undefined;
   #watchedIdentity: string | undefined;
   #isStartingWatcher = false;
   #timer: NodeJS.Timeout | undefined;
@@ -74,7 +84,7 @@ export class BackoffWatch {
     this.#mode = options.mode;
     this.#pollMs = options.pollMs;
     this.#safetyMs = options.safetyMs ?? DEFAULT_SAFETY_MS;
-    this.#loadChokidar = options.loadChokidar ?? (() => loadLibrary("chokidar"));
+    this.#watchDirectory = options.watchDirectory ?? watchWithFs;
     this.#log = log;
   }
 
@@ -154,8 +164,8 @@ export class BackoffWatch {
 
   // inotify mode: a watcher on the directory as it is now. Started when the
   // directory appears, restarted when it was replaced (rm -r + mkdir, a bind
-  // mount changed, the /docker symlink retargeted): chokidar does not reliably
-  // follow a watched root that is created or re-created after watch().
+  // mount changed, the /docker symlink retargeted): an inotify watch stays on
+  // the directory it was opened on, never on a new one at the same path.
   async #ensureWatcher(): Promise<void> {
     if (this.#mode !== "inotify" || this.#isClosed || this.#isStartingWatcher) return;
     const identity = directoryIdentity(this.#dir);
@@ -164,7 +174,7 @@ export class BackoffWatch {
     if (identity === undefined) return;
     this.#isStartingWatcher = true;
     try {
-      this.#watcher = await this.#openWatcher();
+      this.#watcher = this.#openWatcher();
       this.#watchedIdentity = identity;
       this.#log.debug("backoff", "watching the state directory", { dir: this.#dir });
     } catch (error) {
@@ -177,51 +187,29 @@ export class BackoffWatch {
     else this.#reread();
   }
 
-  async #openWatcher(): Promise<ChokidarEntry.FSWatcher> {
-    const { watch } = await this.#loadChokidar();
-    // The real path: with followSymlinks off, a symlinked state dir would be
-    // watched as a link, not as the directory it points to.
+  #openWatcher(): FSWatcher {
+    // The real path: a symlinked state dir is watched as the directory it points to.
     const root = realpathSync(this.#dir);
-    const watcher = watch(root, {
-      depth: 0,
-      ignoreInitial: true,
-      followSymlinks: false,
-      // Not atomic: it delays unlink by 100 ms to merge it with an add. Any
-      // event means "re-read", so merging buys nothing and costs latency.
-      atomic: false,
-      persistent: false,
-      // Our own status writes (every heartbeat) are not worth a stat.
-      ignored: (path: string) => dirname(path) === root && !isBackoffEntry(basename(path)),
+    const watcher = this.#watchDirectory(root, (name) => {
+      if (this.#watcher !== watcher) return;
+      // Our own status writes are not worth a read. Events about the directory
+      // itself (deleted, moved) carry its own name (libuv) or none: the watch
+      // is dead, so open a new one now. Not left to the identity check: a
+      // directory re-created at once often gets the same inode number.
+      if (name === null || name === basename(root)) void this.#dropWatcher().then(() => this.#scheduleSoonTick());
+      else if (isBackoffEntry(name)) this.#reread();
     });
-    try {
-      await new Promise<void>((resolveReady, rejectReady) => {
-        const timeout = setTimeout(() => rejectReady(new Error(`no ready event within ${WATCHER_READY_TIMEOUT_MS}ms`)), WATCHER_READY_TIMEOUT_MS).unref();
-        watcher.once("ready", () => {
-          clearTimeout(timeout);
-          resolveReady();
-        });
-        watcher.once("error", (error) => {
-          clearTimeout(timeout);
-          rejectReady(error);
-        });
-      });
-    } catch (error) {
-      await watcher.close();
-      throw error;
-    }
     watcher.on("error", (error) => {
       if (this.#watcher === watcher) this.#fallBackToPolling(error);
     });
-    watcher.on("all", (event, path) => {
-      if (this.#watcher !== watcher) return;
-      if (path === root) {
-        if (event === "unlinkDir") void this.#dropWatcher().then(() => this.#scheduleTick());
-        this.#reread();
-      } else if (isBackoffEntry(basename(path))) {
-        this.#reread();
-      }
-    });
     return watcher;
+  }
+
+  // The directory itself changed: look at it now rather than at the next safety tick.
+  #scheduleSoonTick(): void {
+    if (this.#isClosed) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.#tick(), 0).unref();
   }
 
   #fallBackToPolling(error: unknown): void {
@@ -240,7 +228,7 @@ export class BackoffWatch {
     this.#watchedIdentity = undefined;
     if (watcher === undefined) return;
     try {
-      await watcher.close();
+      watcher.close();
     } catch (error) {
       this.#log.debug("backoff", "closing the directory watcher failed", { error: describe(error) });
     }

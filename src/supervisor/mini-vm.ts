@@ -18,7 +18,7 @@ import { formatDurationMs } from "../config/duration.ts";
 import { monotonicMs } from "../shutdown/clock.ts";
 import { boxReserveMs, stopBox } from "../shutdown/stop-box.ts";
 import { VERSION } from "../version.ts";
-import { canMoveBox, finalOutcome, type BoxState, type StopReason, type StopResults } from "./box-states.ts";
+import { BOX_TRANSITIONS, canMoveBox, finalOutcome, type BoxState, type StopReason, type StopResults } from "./box-states.ts";
 import { startMainCommand, type MainCommand } from "./main-command.ts";
 import { makeLinks } from "./links.ts";
 import { listScripts, runScripts } from "./scripts.ts";
@@ -68,7 +68,11 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
   let since = new Date().toISOString();
   let exitCode: number | undefined;
   const services: Service[] = [];
-  const publish = (): void => {
+  // Several changes in one turn of the event loop (a service spawned, its
+  // state moved, the box's state moved) become one write of the two files.
+  let isPublishScheduled = false;
+  const publishNow = (): void => {
+    isPublishScheduled = false;
     status.write({
       state: boxState,
       since,
@@ -78,6 +82,11 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
       exitCode,
       services: Object.fromEntries(services.map((service) => [service.name, service.snapshot()])),
     });
+  };
+  const publish = (): void => {
+    if (isPublishScheduled) return;
+    isPublishScheduled = true;
+    setImmediate(publishNow);
   };
   const moveBox = (to: BoxState): void => {
     if (!canMoveBox(boxState, to)) {
@@ -89,7 +98,9 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
       since = new Date().toISOString();
       log.info("state", `state ${to}`);
     }
-    publish();
+    // A final state is written at once: boxinit exits right after it.
+    if (BOX_TRANSITIONS[to].length === 0) publishNow();
+    else publish();
   };
 
   // --- signals ---
@@ -124,7 +135,7 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
     log.info("backoff", `backoff is engaged (${config.stateDir}/backoff says true): starting nothing`);
     boxState = "backedoff";
     exitCode = remapExitCode(0, options.remaps);
-    publish();
+    publishNow();
     status.close();
     await backoff.close();
     return exitCode;

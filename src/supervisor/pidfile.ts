@@ -2,6 +2,7 @@
 // pidfile, wait for that file to appear, and tell whether the pid still lives.
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { formatDurationMs } from "../config/duration.ts";
+import { monotonicMs } from "../shutdown/clock.ts";
 import { parseStat } from "../pid1/proc-table.ts";
 
 /** The highest pid Linux can hand out (PID_MAX_LIMIT on 64-bit: 4 Mi). */
@@ -116,7 +117,7 @@ const pause = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
  * running ends the wait.
  */
 export const waitForPidfile = async (path: string, timeoutMs: number, signal?: AbortSignal): Promise<PidfileResult> => {
-  const deadline = performance.now() + timeoutMs;
+  const deadline = monotonicMs() + timeoutMs;
   // Polling, not inotify: the directory may not exist yet either, and the wait is short.
   for (;;) {
     if (signal?.aborted) return { problem: `pidfile ${path}: stopped waiting: cancelled` };
@@ -125,7 +126,7 @@ export const waitForPidfile = async (path: string, timeoutMs: number, signal?: A
       if (isProcessAlive(state.pid)) return { pid: state.pid };
       return { problem: `pidfile ${path} names pid ${state.pid}, which is not running` };
     }
-    const remainingMs = deadline - performance.now();
+    const remainingMs = deadline - monotonicMs();
     if (remainingMs <= 0) {
       const within = formatDurationMs(timeoutMs);
       // Content that never became a pid is worth showing; a file never written is not.

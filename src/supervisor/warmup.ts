@@ -6,6 +6,7 @@ import type { ClientRequest } from "node:http";
 import type { WarmupCheck, WarmupConfig } from "../config/types.ts";
 import type { Logger } from "../log/logger.ts";
 import { formatDurationMs } from "../config/duration.ts";
+import { monotonicMs } from "../shutdown/clock.ts";
 
 export type WarmupOutcome =
   | { outcome: "ready"; tries: number; elapsedMs: number }
@@ -182,7 +183,7 @@ const pause = (ms: number, signal: AbortSignal): Promise<void> =>
 export const runWarmup = async (warmup: WarmupConfig, options: WarmupOptions): Promise<WarmupOutcome> => {
   const { service, log, signal } = options;
   if (signal.aborted) return { outcome: "aborted" };
-  const startedAt = performance.now();
+  const startedAt = monotonicMs();
   // One signal for "stop now" (abort or deadline), so a try in flight is cut by either.
   const stop = new AbortController();
   const onAbort = (): void => stop.abort();
@@ -194,7 +195,7 @@ export const runWarmup = async (warmup: WarmupConfig, options: WarmupOptions): P
       const result = await runTry(warmup, stop.signal, options.env ?? process.env);
       if (signal.aborted) return { outcome: "aborted" };
       if (result.isReady) {
-        const elapsedMs = Math.round(performance.now() - startedAt);
+        const elapsedMs = Math.round(monotonicMs() - startedAt);
         log.info("warmup-passed", "warm-up passed", { service, tries, elapsedMs });
         return { outcome: "ready", tries, elapsedMs };
       }

@@ -1,9 +1,8 @@
 import t from "tap";
-import { lstatSync, mkdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, watch as fsWatch, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BackoffWatch, isBackoffEntry, type BackoffWatchMode } from "../../src/control/backoff-watch.ts";
+import { BackoffWatch, isBackoffEntry, type BackoffWatchMode, type WatchDirectory } from "../../src/control/backoff-watch.ts";
 import { recordingLogger, tempDir, waitFor } from "./helpers.ts";
-import * as chokidar from "../../src/lazy/chokidar.ts";
 
 // inotify mode gets no help from timers: the safety re-read and the poll for
 // a missing directory are set far beyond the test's deadlines.
@@ -157,7 +156,7 @@ t.test("inotify that cannot start falls back to polling", async (t) => {
   const dir = tempDir(t);
   const recorded = recordingLogger();
   const noWatches = Object.assign(new Error("ENOSPC: System limit for number of file watchers reached"), { code: "ENOSPC" });
-  const watch = new BackoffWatch(dir, { mode: "inotify", pollMs: POLL_MS, safetyMs: NEVER_MS, loadChokidar: () => Promise.reject(noWatches) }, recorded.log);
+  const watch = new BackoffWatch(dir, { mode: "inotify", pollMs: POLL_MS, safetyMs: NEVER_MS, watchDirectory: () => { throw noWatches; } }, recorded.log);
   t.teardown(() => watch.close());
   await watch.start(() => {});
   t.equal(recorded.at("warn").length, 1);
@@ -170,14 +169,12 @@ t.test("a watcher error later also falls back to polling", async (t) => {
   const dir = tempDir(t);
   const recorded = recordingLogger();
   let failWatcher: (() => void) | undefined;
-  const failingLater = async (): Promise<typeof chokidar> => ({
-    watch: (paths, options) => {
-      const watcher = chokidar.watch(paths, options);
-      failWatcher = () => watcher.emit("error", Object.assign(new Error("inotify broke"), { code: "EIO" }));
-      return watcher;
-    },
-  });
-  const watch = new BackoffWatch(dir, { mode: "inotify", pollMs: POLL_MS, safetyMs: NEVER_MS, loadChokidar: failingLater }, recorded.log);
+  const failingLater: WatchDirectory = (path, listener) => {
+    const watcher = fsWatch(path, { persistent: false }, (_event, name) => listener(name));
+    failWatcher = () => watcher.emit("error", Object.assign(new Error("inotify broke"), { code: "EIO" }));
+    return watcher;
+  };
+  const watch = new BackoffWatch(dir, { mode: "inotify", pollMs: POLL_MS, safetyMs: NEVER_MS, watchDirectory: failingLater }, recorded.log);
   t.teardown(() => watch.close());
   await watch.start(() => {});
   t.equal(recorded.at("warn").length, 0);
@@ -191,10 +188,8 @@ t.test("inotify mode's safety re-read catches what inotify did not report", asyn
   const dir = tempDir(t);
   const recorded = recordingLogger();
   // A watcher that never reports anything stands in for a mount where inotify is blind.
-  const blind = async (): Promise<typeof chokidar> => ({
-    watch: (paths, options) => chokidar.watch(paths, { ...options, ignored: () => true }),
-  });
-  const watch = new BackoffWatch(dir, { mode: "inotify", pollMs: NEVER_MS, safetyMs: 30, loadChokidar: blind }, recorded.log);
+  const blind: WatchDirectory = (path) => fsWatch(path, { persistent: false }, () => {});
+  const watch = new BackoffWatch(dir, { mode: "inotify", pollMs: NEVER_MS, safetyMs: 30, watchDirectory: blind }, recorded.log);
   t.teardown(() => watch.close());
   await watch.start(() => {});
   writeFileSync(join(dir, "backoff"), "true\n");
