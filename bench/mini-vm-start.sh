@@ -172,7 +172,7 @@ row() {
     printf "write), less the service'"'"'s own %.2f ms.\n", own / 1e6
   }'
   echo
-  echo "What the backoff directory watcher costs: the same box with \`backoff: {watch: poll}\` (no chokidar, no"
+  echo "What the backoff directory watcher costs: the same box with \`backoff: {watch: poll}\` (no"
   echo "inotify watch on the state directory, which otherwise wakes up for boxinit's own status writes too),"
   echo "interleaved in the same rounds. Medians (p90), ms."
   echo
