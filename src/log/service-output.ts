@@ -45,7 +45,27 @@ export const prefixedOutput = (native: Native, name: string): { outFd: number; e
   const [outRead, outWrite] = native.makePipe();
   const [errRead, errWrite] = native.makePipe();
   const prefix = `${name} | `;
-  void relayLines(outRead, 1, prefix);
-  void relayLines(errRead, 2, prefix);
+  track(relayLines(outRead, 1, prefix));
+  track(relayLines(errRead, 2, prefix));
   return { outFd: outWrite, errFd: errWrite };
+};
+
+// Relays still reading: a process's last lines may sit in its pipe after it
+// was reaped, and process.exit would drop them.
+const relaying = new Set<Promise<void>>();
+
+const track = (relay: Promise<void>): void => {
+  relaying.add(relay);
+  void relay.then(() => relaying.delete(relay));
+};
+
+/** Wait until every relay has reached end of file, or timeoutMs; call before exiting. */
+export const drainServiceOutput = async (timeoutMs: number): Promise<void> => {
+  if (relaying.size === 0) return;
+  let handle: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    handle = setTimeout(resolve, timeoutMs);
+  });
+  await Promise.race([Promise.all(relaying), timeout]);
+  clearTimeout(handle);
 };

@@ -21,6 +21,13 @@ import { stopAll } from "./stop-all.ts";
 // a service that ignores its stop signal must not eat the whole budget.
 const RESERVE_MAX_MS = 2000;
 
+// At most this much is kept for each service stopped later.
+const LATER_SERVICE_SLICE_MAX_MS = 1000;
+
+/** The time kept back for each service stopped after the current one: min(1 s, half an equal share). */
+export const laterServiceSliceMs = (servicesBudgetMs: number, serviceCount: number): number =>
+  serviceCount <= 1 ? 0 : Math.min(LATER_SERVICE_SLICE_MAX_MS, Math.max(0, servicesBudgetMs) / (2 * serviceCount));
+
 /** The part of the budget the services may not use. */
 export const boxReserveMs = (graceMs: number): number => Math.min(RESERVE_MAX_MS, graceMs / 4);
 
@@ -71,8 +78,15 @@ export const stopBox = async (plan: BoxStopPlan, context: BoxStopContext): Promi
     results.hasKilled ||= main.hasKilled;
   }
 
-  for (const service of [...plan.services].reverse()) {
-    const outcome = await service.stop(servicesUntil);
+  // Each service still to be stopped keeps a slice of the services' part of
+  // the budget, so one that ignores its stop signal cannot leave the ones
+  // after it (a database the app depended on) an instant SIGKILL. A prompt
+  // stop hands its unused time on to the next.
+  const order = [...plan.services].reverse();
+  const sliceMs = laterServiceSliceMs(servicesUntil - monotonicMs(), order.length);
+  for (const [index, service] of order.entries()) {
+    const later = order.length - 1 - index;
+    const outcome = await service.stop(servicesUntil - later * sliceMs);
     if (outcome.stopCode !== undefined) results.stopCodes.push(outcome.stopCode);
     if (outcome.killed.length > 0) {
       results.hasKilled = true;

@@ -15,6 +15,7 @@ import type { FaultHandle } from "../pid1/run-command.ts";
 import { StatusFile } from "../control/status-file.ts";
 import { BackoffWatch } from "../control/backoff-watch.ts";
 import { formatDurationMs } from "../config/duration.ts";
+import { drainServiceOutput } from "../log/service-output.ts";
 import { monotonicMs } from "../shutdown/clock.ts";
 import { boxReserveMs, stopBox } from "../shutdown/stop-box.ts";
 import { VERSION } from "../version.ts";
@@ -23,6 +24,9 @@ import { startMainCommand, type MainCommand } from "./main-command.ts";
 import { makeLinks } from "./links.ts";
 import { listScripts, runScripts } from "./scripts.ts";
 import { Service } from "./service.ts";
+
+// How long the last lines of services may take to reach stdout after the stop.
+const OUTPUT_DRAIN_MS = 500;
 
 export interface MiniVmOptions {
   config: Config;
@@ -235,6 +239,9 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
     stopReason = { kind: "fault" };
   }
   if (main && !results.mainEnding && reason.kind === "main-ended") results.mainEnding = reason.ending;
+  // Everything is stopped, so every pipe is at end of file or about to be;
+  // the bound only covers a writer that survived SIGKILL.
+  await drainServiceOutput(OUTPUT_DRAIN_MS);
   const outcome = finalOutcome(stopReason ?? reason, results);
   exitCode = remapExitCode(outcome.code, options.remaps);
   moveBox(outcome.state);
