@@ -123,7 +123,7 @@ export const stopAll = async (context: StopContext, request: StopRequest): Promi
   const killed = signalEverythingLeft(scope, SIGNAL_NUMBERS.SIGKILL!);
   log.warn("phase-overran", overran === "main"
     ? "the main command did not exit within the grace period"
-    : "processes left after the main command did not exit within the grace period", { phase: overran });
+    : "processes left (not the main command nor a service) did not exit within the grace period", { phase: overran });
   for (const entry of killed) log.warn("killed", "sent SIGKILL", { pid: entry.pid, comm: entry.comm });
   if (!(await waitForNoChildren(reaper, monotonicMs() + AFTER_KILL_WAIT_MS))) {
     log.error("shutdown", "processes survived SIGKILL (uninterruptible sleep?); exiting without them");
