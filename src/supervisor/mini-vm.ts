@@ -19,7 +19,7 @@ import { drainServiceOutput } from "../log/service-output.ts";
 import { monotonicMs } from "../shutdown/clock.ts";
 import { boxReserveMs, stopBox } from "../shutdown/stop-box.ts";
 import { VERSION } from "../version.ts";
-import { BOX_TRANSITIONS, canMoveBox, finalOutcome, type BoxState, type StopReason, type StopResults } from "./box-states.ts";
+import { canMoveBox, finalOutcome, type BoxState, type StopReason, type StopResults } from "./box-states.ts";
 import { startMainCommand, type MainCommand } from "./main-command.ts";
 import { makeLinks } from "./links.ts";
 import { listScripts, runScripts } from "./scripts.ts";
@@ -102,9 +102,10 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
       since = new Date().toISOString();
       log.info("state", `state ${to}`);
     }
-    // A final state is written at once: boxinit exits right after it.
-    if (BOX_TRANSITIONS[to].length === 0) publishNow();
-    else publish();
+    // The box's own state is written at once (a host tool, or the main
+    // command started right after `running`, must find it on disk); only
+    // service changes are coalesced.
+    publishNow();
   };
 
   // --- signals ---
