@@ -6,7 +6,6 @@ import type { Logger } from "../log/logger.ts";
 import type { Native } from "../native/addon.ts";
 import type { Reaper } from "../pid1/reaper.ts";
 import type { Ending } from "../pid1/exit-code.ts";
-import { exitCodeFor } from "../pid1/exit-code.ts";
 import { liveDescendants } from "../pid1/proc-table.ts";
 import { signalGroup, type KillScope } from "../pid1/send-signal.ts";
 import { SIGNAL_NUMBERS, signalLabel } from "../pid1/signals.ts";
@@ -31,8 +30,17 @@ export const laterServiceSliceMs = (servicesBudgetMs: number, serviceCount: numb
 /** The part of the budget the services may not use. */
 export const boxReserveMs = (graceMs: number): number => Math.min(RESERVE_MAX_MS, graceMs / 4);
 
+/** A process stopped before the services: its group gets the signal, then SIGKILL at its limit. */
+export interface GroupToStop {
+  pgid: number;
+  ended: Promise<Ending>;
+  signal: number;
+}
+
 export interface BoxStopPlan {
-  main?: { pgid: number; ended: Promise<Ending>; signal: number };
+  main?: GroupToStop;
+  /** An init script still running (the stop came during boot). */
+  initScript?: GroupToStop;
   /** In start order; stopped in reverse. */
   services: readonly Service[];
   finishDir: string;
@@ -55,15 +63,16 @@ const killGroup = (pgid: number, phase: string, log: Logger): boolean => {
   return group.length > 0;
 };
 
-const stopMain = async (main: NonNullable<BoxStopPlan["main"]>, until: number, context: BoxStopContext): Promise<{ ending?: Ending; hasKilled: boolean }> => {
+const stopGroup = async (group: GroupToStop, phase: "main" | "init", until: number, context: BoxStopContext): Promise<{ ending?: Ending; hasKilled: boolean }> => {
   const { log } = context;
-  const result = signalGroup(main.pgid, main.signal);
-  log.info("shutdown", "signalled the main command's process group", { pgid: main.pgid, signal: signalLabel(main.signal), result });
-  const ending = await settleBefore(main.ended, until);
+  const what = phase === "main" ? "the main command" : "the init script";
+  const result = signalGroup(group.pgid, group.signal);
+  log.info("shutdown", `signalled ${what}'s process group`, { pgid: group.pgid, signal: signalLabel(group.signal), result });
+  const ending = await settleBefore(group.ended, until);
   if (ending) return { ending, hasKilled: false };
-  log.warn("phase-overran", "the main command did not exit in time", { phase: "main", budgetLeft: formatDurationMs(Math.max(0, until - monotonicMs())) });
-  const hasKilled = killGroup(main.pgid, "main", log);
-  return { ending: await settleBefore(main.ended, monotonicMs() + 1000), hasKilled };
+  log.warn("phase-overran", `${what} did not exit in time`, { phase, budgetLeft: formatDurationMs(Math.max(0, until - monotonicMs())) });
+  const hasKilled = killGroup(group.pgid, phase, log);
+  return { ending: await settleBefore(group.ended, monotonicMs() + 1000), hasKilled };
 };
 
 /** Spend the budget; resolves with what the stop produced. */
@@ -72,11 +81,16 @@ export const stopBox = async (plan: BoxStopPlan, context: BoxStopContext): Promi
   const results: StopResults = { stopCodes: [], hasKilled: false };
   const servicesUntil = plan.deadline - plan.reserveMs;
 
+  // The main command and a running init script are stopped first; like a
+  // service, each leaves a slice for every service stopped after it.
+  const firstSliceMs = laterServiceSliceMs(servicesUntil - monotonicMs(), plan.services.length + 1);
+  const firstUntil = servicesUntil - plan.services.length * firstSliceMs;
   if (plan.main) {
-    const main = await stopMain(plan.main, servicesUntil, context);
+    const main = await stopGroup(plan.main, "main", firstUntil, context);
     results.mainEnding = main.ending;
     results.hasKilled ||= main.hasKilled;
   }
+  if (plan.initScript) results.hasKilled = (await stopGroup(plan.initScript, "init", firstUntil, context)).hasKilled || results.hasKilled;
 
   // Each service still to be stopped keeps a slice of the services' part of
   // the budget, so one that ignores its stop signal cannot leave the ones
@@ -98,16 +112,13 @@ export const stopBox = async (plan: BoxStopPlan, context: BoxStopContext): Promi
   const scripts = listScripts(plan.finishDir, log);
   if (scripts.length > 0) {
     let current: { pid: number } | undefined;
-    const run = runScripts(scripts, { native: context.native, reaper: context.reaper, log, kind: "finish" }, (started) => {
+    const run = runScripts(scripts, { native: context.native, reaper: context.reaper, log, kind: "finish", shouldContinueAfterFailure: true }, (started) => {
       current = started;
     });
     const failed = await settleBefore(run, finishUntil);
     if (failed === undefined && current && monotonicMs() >= finishUntil) {
       log.warn("phase-overran", "finish scripts did not complete in time", { phase: "finish" });
       results.hasKilled = killGroup(current.pid, "finish", log) || results.hasKilled;
-    } else if (failed) {
-      const code = "ending" in failed ? exitCodeFor(failed.ending) : failed.exitCode;
-      log.warn("finish-script", `finish script ${failed.file} failed; the rest are skipped`, { code });
     }
   }
 

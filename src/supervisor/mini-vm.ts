@@ -6,10 +6,10 @@
 // the final state and exit code.
 import type { Logger } from "../log/logger.ts";
 import type { Config } from "../config/types.ts";
-import { EXIT, exitCodeFor, remapExitCode, type RemapTable } from "../pid1/exit-code.ts";
+import { EXIT, exitCodeFor, remapExitCode, type Ending, type RemapTable } from "../pid1/exit-code.ts";
 import { bootPid1, settleSignalMask } from "../pid1/boot.ts";
 import { HANDLED_SIGNALS, SIGNAL_NUMBERS, SIGNAL_ROUTES, rewriteSignal, signalLabel, type RewriteTable } from "../pid1/signals.ts";
-import { signalGroup } from "../pid1/send-signal.ts";
+import { signalEverythingLeft, signalGroup } from "../pid1/send-signal.ts";
 import { takeTerminalBack } from "../pid1/terminal.ts";
 import type { FaultHandle } from "../pid1/run-command.ts";
 import { StatusFile } from "../control/status-file.ts";
@@ -24,6 +24,7 @@ import { startMainCommand, type MainCommand } from "./main-command.ts";
 import { makeLinks } from "./links.ts";
 import { listScripts, runScripts } from "./scripts.ts";
 import { Service } from "./service.ts";
+import { isFinalServiceState } from "./service-states.ts";
 
 // How long the last lines of services may take to reach stdout after the stop.
 const OUTPUT_DRAIN_MS = 500;
@@ -159,9 +160,16 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
     },
     onEndedForGood: (service: Service, ending: { code: number | null; signal: number | null }) => {
       if (stopReason) return;
-      if (service.config.critical) requestStop({ kind: "critical", service: service.name, ending });
-      else log.warn("service-exited", `service ${service.name} is not critical: the container keeps running without it`, { service: service.name });
+      if (service.config.critical) return requestStop({ kind: "critical", service: service.name, ending });
+      // Nothing left to run (no main command, every service over): a container
+      // that runs nothing would only look alive; it ends with the last one's code.
+      if (options.command.length === 0 && services.every((other) => isFinalServiceState(other.state))) {
+        log.warn("service-exited", `service ${service.name} was the last one running: stopping`, { service: service.name });
+        return requestStop({ kind: "critical", service: service.name, ending });
+      }
+      log.warn("service-exited", `service ${service.name} is not critical: the container keeps running without it`, { service: service.name });
     },
+    isBooting: () => boxState === "starting" || boxState === "warming",
     onWarmupFailed: (service: Service, problem: string) =>
       requestStop({ kind: "boot-failed", code: EXIT.unavailable, why: `service ${service.name}: ${problem}` }),
   };
@@ -171,9 +179,16 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
   status.startHeartbeat();
   log.info("state", "state starting", { config: config.source ?? "(none)", stateDir: config.stateDir, services: services.length });
 
+  // An init script still running when the stop begins is stopped first.
+  let runningInitScript: { pid: number; ended: Promise<Ending> } | undefined;
   const boot = async (): Promise<void> => {
     const initScripts = listScripts(config.initDir, log);
-    const failedScript = await runScripts(initScripts, { native, reaper, log, kind: "init" }, undefined, () => stopReason !== undefined);
+    const failedScript = await runScripts(initScripts, { native, reaper, log, kind: "init" }, (started) => {
+      runningInitScript = started;
+      void started.ended.then(() => {
+        if (runningInitScript === started) runningInitScript = undefined;
+      });
+    }, () => stopReason !== undefined);
     if (stopReason) return;
     if (failedScript) {
       const code = "ending" in failedScript ? exitCodeFor(failedScript.ending) : failedScript.exitCode;
@@ -200,7 +215,9 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
     const readiness = await Promise.race([Promise.all(services.map((service) => service.ready)), stopped]);
     if (stopReason || readiness === undefined) return;
     moveBox("running");
-    log.info("state", "every service is up", { services: services.map((service) => service.name) });
+    const upServices = services.filter((_, index) => readiness[index]);
+    if (upServices.length === services.length) log.info("state", "every service is up", { services: upServices.map((service) => service.name) });
+    else log.warn("state", "running without the non-critical services that did not come up", { up: upServices.map((service) => service.name), down: services.filter((_, index) => !readiness[index]).map((service) => service.name) });
     if (options.command.length === 0) return;
     const started = startMainCommand(options.command, options.preserveFds, native, reaper, log);
     if (!("pid" in started)) return requestStop({ kind: "boot-failed", code: started.exitCode, why: "the main command could not be started" });
@@ -220,6 +237,7 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
 
   // --- the one budget ---
   const reason = await stopRequested;
+  for (const service of services) service.cancelRestart();
   const deadline = monotonicMs() + config.graceMs;
   moveBox("stopping");
   let results: StopResults;
@@ -227,6 +245,7 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
     results = await stopBox(
       {
         main: main && isMainRunning ? { pgid: main.pgid, ended: main.ended, signal: reason.kind === "signal" ? reason.signal : SIGNAL_NUMBERS.SIGTERM! } : undefined,
+        initScript: runningInitScript ? { pgid: runningInitScript.pid, ended: runningInitScript.ended, signal: SIGNAL_NUMBERS.SIGTERM! } : undefined,
         services,
         finishDir: config.finishDir,
         deadline,
@@ -236,6 +255,7 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
     );
   } catch (error) {
     log.error("internal-error", `stopping failed: ${(error as Error).message}; sending SIGKILL to everything left`);
+    signalEverythingLeft(scope, SIGNAL_NUMBERS.SIGKILL!);
     results = { stopCodes: [], hasKilled: true };
     stopReason = { kind: "fault" };
   }

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import type { Logger } from "../log/logger.ts";
 import type { Native } from "../native/addon.ts";
 import type { Reaper } from "../pid1/reaper.ts";
-import type { Ending } from "../pid1/exit-code.ts";
+import { exitCodeFor, type Ending } from "../pid1/exit-code.ts";
+import { describeEnding } from "./restart-policy.ts";
 import { startProcess, type Started } from "./spawn.ts";
 
 /** The scripts to run: executable regular files in byte order; a missing directory has none. */
@@ -42,7 +43,7 @@ export type ScriptResult = { file: string; ending: Ending } | { file: string; pr
  */
 export const runScripts = async (
   scripts: readonly string[],
-  context: { native: Native | undefined; reaper: Reaper; log: Logger; kind: "init" | "finish" },
+  context: { native: Native | undefined; reaper: Reaper; log: Logger; kind: "init" | "finish"; shouldContinueAfterFailure?: boolean },
   onStart: (started: Started) => void = () => {},
   isCancelled: () => boolean = () => false,
 ): Promise<ScriptResult | undefined> => {
@@ -52,12 +53,16 @@ export const runScripts = async (
     const started = startProcess({ argv: [file] }, context.native, context.reaper);
     if ("problem" in started) {
       context.log.error(event, `${context.kind} script ${file}: cannot start: ${started.problem}`);
+      if (context.shouldContinueAfterFailure) continue;
       return { file, problem: started.problem, exitCode: started.exitCode };
     }
     context.log.info(event, `running ${context.kind} script ${file}`, { pid: started.pid });
     onStart(started);
     const ending = await started.ended;
-    if (ending.code !== 0) return { file, ending };
+    if (ending.code === 0) continue;
+    // Finish scripts all run (as in s6-overlay): one failing is logged, not fatal to the rest.
+    if (!context.shouldContinueAfterFailure) return { file, ending };
+    context.log.warn(event, `${context.kind} script ${file} ${describeEnding(ending)}`, { code: exitCodeFor(ending) });
   }
   return undefined;
 };

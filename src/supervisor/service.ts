@@ -13,7 +13,7 @@ import { liveDescendants, parseStat, type ProcEntry } from "../pid1/proc-table.t
 import { formatDurationMs } from "../config/duration.ts";
 import { monotonicMs, settleBefore } from "../shutdown/clock.ts";
 import { prefixedOutput } from "../log/service-output.ts";
-import { startProcess, type ProcessSpec } from "./spawn.ts";
+import { environmentFor, startProcess, type ProcessSpec } from "./spawn.ts";
 import { decideAfterExit, describeEnding } from "./restart-policy.ts";
 import { isProcessAlive, waitForPidfile } from "./pidfile.ts";
 import { runWarmup } from "./warmup.ts";
@@ -36,8 +36,10 @@ export interface ServiceContext {
   onChange: () => void;
   /** The service ended and will not be restarted. */
   onEndedForGood: (service: Service, ending: Ending) => void;
-  /** The warm-up timed out and on_timeout is fail. */
+  /** The warm-up timed out during boot and on_timeout is fail. */
   onWarmupFailed: (service: Service, problem: string) => void;
+  /** Whether the box is still booting (a warm-up failure then fails the boot). */
+  isBooting: () => boolean;
 }
 
 /** The part of the status file about one service. */
@@ -58,14 +60,34 @@ export interface StopOutcome {
 }
 
 
+const statOf = (pid: number | "self"): ProcEntry | undefined => {
+  try {
+    return parseStat(readFileSync(`/proc/${pid}/stat`, "latin1"));
+  } catch {
+    return undefined; // gone already, or no /proc
+  }
+};
+
 /** The process group to signal for a pid: its own group, unless that is boxinit's. */
 const groupOf = (pid: number): number | undefined => {
-  try {
-    const entry = parseStat(readFileSync(`/proc/${pid}/stat`, "latin1"));
-    if (entry && entry.pgrp > 1 && entry.pgrp !== process.getBuiltinModule("node:process").pid) return entry.pgrp;
-  } catch {
-    // Gone already, or no /proc: signal the pid alone.
-  }
+  const entry = statOf(pid);
+  const own = statOf("self");
+  if (entry && entry.pgrp > 1 && entry.pgrp !== own?.pgrp && entry.pgrp !== process.pid) return entry.pgrp;
+  return undefined;
+};
+
+/**
+ * Why a pid read from a pidfile must not be followed, or undefined when it may:
+ * a stale or hostile pidfile could name boxinit itself, its own process group,
+ * or a process that has nothing to do with this container (subreaper mode),
+ * which a stop would then signal. A daemon the start command forked is always
+ * boxinit's descendant: it is re-parented to boxinit (PID 1 or subreaper).
+ */
+export const pidfileRefusal = (pid: number): string | undefined => {
+  if (pid === process.pid) return `it names boxinit itself (pid ${pid})`;
+  const own = statOf("self");
+  if (own && statOf(pid)?.pgrp === own.pgrp) return `pid ${pid} is in boxinit's own process group`;
+  if (!liveDescendants().some((entry) => entry.pid === pid)) return `pid ${pid} is not a process started by this service (not a descendant of boxinit)`;
   return undefined;
 };
 
@@ -148,6 +170,11 @@ export class Service {
   async #run(): Promise<void> {
     const { log } = this.#context;
     this.#abort = new AbortController();
+    // Nothing of the previous run may be signalled or waited for in this one.
+    this.#pid = null;
+    this.#pgid = undefined;
+    this.#ended = undefined;
+    this.#starter = undefined;
     const begunAt = monotonicMs();
     if (this.config.pidfile) this.#removeStalePidfile(this.config.pidfile);
     const started = startProcess(this.#spec(this.config.command), this.#context.native, this.#context.reaper);
@@ -168,7 +195,15 @@ export class Service {
       return this.#becameReady();
     }
     this.#move("spawned", "warming");
-    const outcome = await runWarmup(this.config.warmup, { service: this.name, log, signal: this.#abort.signal, env: process.env });
+    const outcome = await runWarmup(this.config.warmup, {
+      service: this.name,
+      log,
+      signal: this.#abort.signal,
+      // A command check runs as the service would: its environment, directory and user.
+      env: environmentFor(this.config),
+      cwd: this.config.cwd,
+      user: process.getuid?.() === 0 ? this.config.user : undefined,
+    });
     if ((this.#state as ServiceState) !== "warming") return;
     if (outcome.outcome === "ready") {
       this.#move("warmup-passed", "running");
@@ -182,7 +217,11 @@ export class Service {
       return this.#becameReady();
     }
     log.error("warmup", `service ${this.name}: ${problem}`, { service: this.name });
-    this.#context.onWarmupFailed(this, problem);
+    if (this.#context.isBooting()) return this.#context.onWarmupFailed(this, problem);
+    // After boot (a restart's warm-up) it is a failed run: kill it, and its
+    // exit goes through the restart policy like any other.
+    const pid = this.#pid;
+    if (pid !== null) killNow(pid, this.#pgid);
   }
 
   #becameReady(): void {
@@ -210,6 +249,7 @@ export class Service {
     const stopCollecting = reaper.onReaped((pid, ending) => reaped.set(pid, ending));
     try {
       this.#pid = starter.pid;
+      this.#pgid = starter.pid;
       this.#starter = starter;
       const startDeadline = monotonicMs() + this.config.pidfileTimeoutMs;
       const startEnding = await settleBefore(Promise.race([starter.ended, this.#aborted()]), startDeadline);
@@ -224,6 +264,7 @@ export class Service {
       }
       this.#starter = undefined;
       this.#pid = null;
+      this.#pgid = undefined;
       if (startEnding.code !== 0) {
         log.error("pidfile", `service ${this.name}: the start command ${describeEnding(startEnding)}`, { service: this.name });
         this.#afterExit(startEnding, monotonicMs() - begunAt);
@@ -237,6 +278,12 @@ export class Service {
           ? `pidfile ${pidfile} did not name a running process within pidfile_timeout (${formatDurationMs(this.config.pidfileTimeoutMs)}, counted from the start command's launch)`
           : found.problem;
         log.error("pidfile", `service ${this.name}: ${problem}`, { service: this.name });
+        this.#afterExit({ code: EXIT.unavailable, signal: null }, monotonicMs() - begunAt);
+        return false;
+      }
+      const refusal = reaped.has(found.pid) ? undefined : pidfileRefusal(found.pid);
+      if (refusal) {
+        log.error("pidfile", `service ${this.name}: pidfile ${pidfile} cannot be followed: ${refusal}`, { service: this.name });
         this.#afterExit({ code: EXIT.unavailable, signal: null }, monotonicMs() - begunAt);
         return false;
       }
@@ -314,12 +361,15 @@ export class Service {
     if (decision.action === "restart") {
       log.warn("service-exited", `service ${this.name} ${describeEnding(ending)}; restarting in ${formatDurationMs(decision.delayMs)}`, {
         service: this.name,
-        restarts: this.#restarts + 1,
+        restart: this.#restarts + 1,
       });
       this.#consecutiveRestarts = decision.consecutiveRestarts;
       this.#move("exited", "restarting");
       this.#restartTimer = setTimeout(() => {
         this.#restartTimer = undefined;
+        // The stop may have begun while this timer ran; stop() then takes it from "restarting".
+        if (this.#context.isStopping()) return;
+        // status.json's restarts counts restarts done; the log names the one to come.
         this.#restarts++;
         if (this.#move("restart-due", "starting")) void this.#run();
       }, decision.delayMs);
@@ -333,6 +383,12 @@ export class Service {
     this.#move("exited", ending.code === 0 ? "exited" : "failed");
     this.#resolveReady(false);
     this.#context.onEndedForGood(this, ending);
+  }
+
+  /** Drop a pending restart (the stop has begun; stop() comes later in the order). */
+  cancelRestart(): void {
+    clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
   }
 
   /** Forward a signal to the service's process group (signals boxinit does not act on itself). */
@@ -367,8 +423,14 @@ export class Service {
     }
     if (this.#pid !== null && this.#ended) {
       const pid = this.#pid;
-      if (this.config.stop) outcome.stopCode = await this.#runStopCommand(this.config.stop, deadline, outcome);
-      else this.#sendStopSignal(pid);
+      if (this.config.stop) {
+        outcome.stopCode = await this.#runStopCommand(this.config.stop, deadline, outcome);
+        // A stop command that returned while the service still runs (it only
+        // asked, or it failed): the stop signal follows, as runit and s6 do.
+        if (this.#pid === pid && isProcessAlive(pid)) this.#sendStopSignal(pid);
+      } else {
+        this.#sendStopSignal(pid);
+      }
       if ((await settleBefore(this.#ended, deadline)) === undefined) {
         log.warn("phase-overran", `service ${this.name} did not stop in time`, { service: this.name, phase: "services" });
         outcome.killed.push(...killNow(pid, this.#pgid));

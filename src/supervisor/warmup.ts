@@ -20,6 +20,10 @@ export interface WarmupOptions {
   signal: AbortSignal;
   /** Environment of a command check (default: boxinit's own). */
   env?: NodeJS.ProcessEnv;
+  /** Working directory of a command check (default: boxinit's). */
+  cwd?: string;
+  /** User of a command check (default: boxinit's; only root can switch). */
+  user?: { uid: number; gid: number };
 }
 
 type TryResult = { isReady: true } | { isReady: false; problem: string };
@@ -111,14 +115,17 @@ const killGroup = (child: ChildProcess): void => {
 const stderrText = (tail: Buffer): string => tail.toString("utf8").replace(/\s+/g, " ").trim();
 
 /** One run of the check command: exit 0 is ready; stderr's last bytes explain a failure. */
-const tryCommand = (command: readonly string[], tryTimeoutMs: number, stop: AbortSignal, env: NodeJS.ProcessEnv): Promise<TryResult> =>
+/** How a command check is run: the service's environment, directory and user. */
+type CheckProcess = Pick<WarmupOptions, "cwd" | "user"> & { env: NodeJS.ProcessEnv };
+
+const tryCommand = (command: readonly string[], tryTimeoutMs: number, stop: AbortSignal, run: CheckProcess): Promise<TryResult> =>
   new Promise((resolve) => {
     const [file = "", ...args] = command;
     let child: ChildProcess;
     try {
       // detached: a process group of its own, so a try that overruns is killed
       // with everything it started (a `sh -c` check runs curl as a grandchild).
-      child = spawn(file, args, { detached: true, stdio: ["ignore", "ignore", "pipe"], env });
+      child = spawn(file, args, { detached: true, stdio: ["ignore", "ignore", "pipe"], env: run.env, cwd: run.cwd, uid: run.user?.uid, gid: run.user?.gid });
     } catch (error) {
       // Synchronous throws are argument errors (an empty file name, a NUL byte).
       resolve(notReady(`cannot run ${JSON.stringify(file)}: ${(error as Error).message}`));
@@ -163,10 +170,10 @@ const tryCommand = (command: readonly string[], tryTimeoutMs: number, stop: Abor
     });
   });
 
-const runTry = (warmup: WarmupConfig, stop: AbortSignal, env: NodeJS.ProcessEnv): Promise<TryResult> =>
+const runTry = (warmup: WarmupConfig, stop: AbortSignal, run: CheckProcess): Promise<TryResult> =>
   warmup.check.kind === "http"
     ? tryHttp(warmup.check, warmup.tryTimeoutMs, stop)
-    : tryCommand(warmup.check.command, warmup.tryTimeoutMs, stop, env);
+    : tryCommand(warmup.check.command, warmup.tryTimeoutMs, stop, run);
 
 const pause = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
@@ -192,7 +199,7 @@ export const runWarmup = async (warmup: WarmupConfig, options: WarmupOptions): P
   try {
     let lastProblem: string | undefined;
     for (let tries = 1; ; tries++) {
-      const result = await runTry(warmup, stop.signal, options.env ?? process.env);
+      const result = await runTry(warmup, stop.signal, { env: options.env ?? process.env, cwd: options.cwd, user: options.user });
       if (signal.aborted) return { outcome: "aborted" };
       if (result.isReady) {
         const elapsedMs = Math.round(monotonicMs() - startedAt);
