@@ -17,6 +17,8 @@ import { parseYamlText } from "./yaml-text.ts";
 export interface LoadOptions {
   /** --config */
   path?: string;
+  /** Default: DEFAULT_CONFIG_PATH. Tests point it into a temp dir, away from the host's /etc. */
+  defaultPath?: string;
   env: NodeJS.ProcessEnv;
   /** --state-dir and --grace: they win over BOXINIT_* and the file. */
   overrides?: { stateDir?: string; graceMs?: number };
@@ -39,9 +41,11 @@ const BACKOFF_KEYS = ["watch", "poll_interval"] as const;
 const WATCH_MODES = ["inotify", "poll"] as const;
 
 /** Which file to read: --config, else BOXINIT_CONFIG, else the default, which alone may be missing. */
-export const resolveConfigPath = (path: string | undefined, env: NodeJS.ProcessEnv): { path: string; isExplicit: boolean } => {
+export const resolveConfigPath = (
+  path: string | undefined, env: NodeJS.ProcessEnv, defaultPath = DEFAULT_CONFIG_PATH,
+): { path: string; isExplicit: boolean } => {
   const explicit = path || env.BOXINIT_CONFIG;
-  return explicit ? { path: explicit, isExplicit: true } : { path: DEFAULT_CONFIG_PATH, isExplicit: false };
+  return explicit ? { path: explicit, isExplicit: true } : { path: defaultPath, isExplicit: false };
 };
 
 /** "ENOENT: no such file or directory, open '/x'" → "ENOENT: no such file or directory" (the caller names the file). */
@@ -195,7 +199,7 @@ const readConfig = (document: unknown, source: string | undefined, options: Load
 
 /** Find, parse and validate the config; every problem at once, or the Config. */
 export const loadConfig = async (options: LoadOptions): Promise<LoadResult> => {
-  const { path, isExplicit } = resolveConfigPath(options.path, options.env);
+  const { path, isExplicit } = resolveConfigPath(options.path, options.env, options.defaultPath);
   const read = readConfigText(path, isExplicit);
   if ("error" in read) return { ok: false, errors: [read.error], source: path };
   const source = read.text === undefined ? undefined : path;

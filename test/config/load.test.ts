@@ -130,10 +130,15 @@ t.test("which file: --config, then BOXINIT_CONFIG, then the optional default", a
   t.equal(configOf(viaEnv).source, join(FIXTURES, "good.yaml"));
 });
 
-t.test("a missing default file means defaults; a missing named file is an error", { skip: existsSync("/etc/boxinit/boxinit.yaml") && "this machine has a real config" }, async (t) => {
-  const config = configOf(await loadConfig({ env: {} }));
+t.test("a missing default file means defaults; a missing named file is an error", async (t) => {
+  // The default path is a temp one: the host's /etc/boxinit/boxinit.yaml changes nothing here.
+  const defaultPath = join(scratchDir, "default-boxinit.yaml");
+  t.notOk(existsSync(defaultPath), "the default file is missing");
+  const config = configOf(await loadConfig({ env: {}, defaultPath }));
   t.equal(config.source, undefined);
   t.equal(config.stateDir, "/docker");
+  writeFileSync(defaultPath, "state_dir: /from-default\n");
+  t.match(configOf(await loadConfig({ env: {}, defaultPath })), { source: defaultPath, stateDir: "/from-default" }, "an existing default file is read");
   const missing = join(FIXTURES, "no-such.yaml");
   t.same(errorsOf(await loadConfig({ env: { BOXINIT_CONFIG: missing } })), [`${missing}: cannot read the config file: ENOENT: no such file or directory`]);
   t.same(errorsOf(await loadConfig({ path: FIXTURES, env: {} })), [`${FIXTURES}: cannot read the config file: EISDIR: illegal operation on a directory`]);
