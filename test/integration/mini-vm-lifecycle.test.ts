@@ -7,19 +7,13 @@ import { spawnSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { get } from "node:http";
 import { join } from "node:path";
-import { BOXINIT, MODES, ROOT, killAllRuns, missingPrerequisite, runBoxinit, startBoxinit, type Mode } from "../helpers/boxinit.ts";
-import { makeBox } from "../helpers/mini-vm.ts";
+import { BOXINIT, MODES, ROOT, killAllRuns, missingPrerequisite, runBoxinit, startBoxinit } from "../helpers/boxinit.ts";
+import { freePort, makeBox } from "../helpers/mini-vm.ts";
 
 t.teardown(killAllRuns);
 
 const DAEMON_START = join(ROOT, "test/fixtures/mini-vm/daemon-start.sh");
 const STOP_PIDFILE = join(ROOT, "test/fixtures/mini-vm/stop-pidfile.sh");
-
-// Loopback ports, one per test and mode; `closed` ones are never listened on.
-const PORTS: Record<Mode, { daemon: number; closedFail: number; closedContinue: number }> = {
-  pid1: { daemon: 18100, closedFail: 18101, closedContinue: 18102 },
-  subreaper: { daemon: 18110, closedFail: 18111, closedContinue: 18112 },
-};
 
 const FINAL = ["stopped", "backedoff", "failed"];
 
@@ -47,24 +41,29 @@ for (const mode of MODES) {
     const missing = missingPrerequisite(mode) ?? (hasPython() ? undefined : "python3 is missing: the daemon fixture serves HTTP with python3 -m http.server");
     if (missing) return t.fail(missing);
     t.teardown(killAllRuns);
-    const ports = PORTS[mode];
 
     await t.test("a daemonizing service: warming until it answers, running after; SIGTERM runs its stop command", async (t) => {
-      const port = ports.daemon;
-      // The start script lingers 0.3 s (starting is visible); the daemon listens only after 0.5 s (so is warming).
+      const port = await freePort();
+      // The start script exits, and the daemon listens, only once the test has
+      // seen `starting`, then `warming`: each state lasts until it was seen.
       const box = makeBox(t, `grace: 5s
 services:
   web:
-    command: [${DAEMON_START}, BOX/web.pid, "${port}", "0.5", "0.3"]
+    command: [${DAEMON_START}, BOX/web.pid, "${port}", "0", "0", BOX/go-listen, BOX/go-exit]
     pidfile: BOX/web.pid
-    pidfile_timeout: 5s
+    pidfile_timeout: 10s
     stop: [${STOP_PIDFILE}, BOX/web.pid, BOX/stopped, "3"]
     warmup: {http: "http://127.0.0.1:${port}/", interval: 50ms, timeout: 10s}
 `);
+      box.killPidfileOnTeardown(join(box.dir, "web.pid"), mode);
       t.equal(await httpGet(port), "ECONNREFUSED", `nothing listens on ${port} before the test`);
       const run = startBoxinit(mode, box.args);
-      const seen = await box.waitForStatus(["running", ...FINAL]);
-      t.same(seen, ["starting", "warming", "running"], "starting, then warming, then running: never running before warming");
+      t.same(await box.waitForStatus(["starting", "warming", "running", ...FINAL]), ["starting"], "starting while the start command runs");
+      writeFileSync(join(box.dir, "go-exit"), "");
+      t.same(await box.waitForStatus(["warming", "running", ...FINAL]), ["starting", "warming"], "warming once the start command exited");
+      t.equal(await httpGet(port), "ECONNREFUSED", "nothing answers yet while warming");
+      writeFileSync(join(box.dir, "go-listen"), "");
+      t.same(await box.waitForStatus(["running", ...FINAL]), ["warming", "running"], "running only after the warm-up: never running before warming");
       t.equal(await httpGet(port), 200, "the server answers once the status says running");
       // status is written before the log line reaches our pipe: wait for the line, bounded.
       t.ok(await run.waitFor(/warm-up passed service=web tries=\d+/, "stderr", 5000), "the log says the warm-up passed");
@@ -142,7 +141,7 @@ services:
     await t.test("init scripts run in order before the services", async (t) => {
       const box = makeBox(t, `services:
   svc:
-    command: "cat BOX/init-order > BOX/svc-saw; exec sleep 1000"
+    command: "cat BOX/init-order > BOX/svc-saw; echo saw-it; exec sleep 1000"
 `);
       box.script("init.d/20-second", `echo second >> ${box.dir}/init-order\n`);
       box.script("init.d/10-first", `echo first >> ${box.dir}/init-order\n`);
@@ -152,6 +151,8 @@ services:
       const initAt = run.stderr.search(/running init script \S+20-second/);
       const serviceAt = run.stderr.search(/started service svc/);
       t.ok(initAt >= 0 && serviceAt > initAt, "the log shows the init scripts before the service");
+      // `running` says the service was started, not that its shell got this far.
+      await run.waitFor(/^saw-it$/m);
       await run.signal("SIGTERM");
       t.equal((await run.result()).code, 0);
       t.equal(readFileSync(join(box.dir, "svc-saw"), "utf8"), "first\nsecond\n", "the service saw both init scripts' work, in lexical order");
@@ -181,7 +182,7 @@ services:
   BOX/conf/app.conf: BOX/real.conf
 services:
   svc:
-    command: "readlink BOX/conf/app.conf > BOX/svc-saw; cat BOX/conf/app.conf >> BOX/svc-saw; exec sleep 1000"
+    command: "readlink BOX/conf/app.conf > BOX/svc-saw; cat BOX/conf/app.conf >> BOX/svc-saw; echo saw-it; exec sleep 1000"
 `);
       writeFileSync(join(box.dir, "real.conf"), "the real one\n");
       mkdirSync(join(box.dir, "conf"));
@@ -192,6 +193,7 @@ services:
       const link = join(box.dir, "conf/app.conf");
       t.ok(lstatSync(link).isSymbolicLink(), "the link path is a symlink");
       t.equal(readlinkSync(link), join(box.dir, "real.conf"));
+      await run.waitFor(/^saw-it$/m);
       t.equal(readFileSync(join(box.dir, "svc-saw"), "utf8"), `${join(box.dir, "real.conf")}\nthe real one\n`, "the service saw the link");
       await run.signal("SIGTERM");
       t.equal((await run.result()).code, 0);
@@ -214,11 +216,13 @@ services:
     });
 
     await t.test("a warm-up that times out fails the boot with 69", async (t) => {
+      const port = await freePort();
       const box = makeBox(t, `services:
   svc:
     command: "exec sleep 1000"
-    warmup: {http: "http://127.0.0.1:${ports.closedFail}/", interval: 50ms, timeout: 300ms}
+    warmup: {http: "http://127.0.0.1:${port}/", interval: 50ms, timeout: 300ms}
 `);
+      t.equal(await httpGet(port), "ECONNREFUSED", `nothing listens on ${port}`);
       const result = await runBoxinit(mode, box.args);
       t.equal(result.code, 69, "EX_UNAVAILABLE");
       t.equal(box.status(), "failed");
@@ -226,11 +230,13 @@ services:
     });
 
     await t.test("a warm-up that times out with on_timeout: continue lets the box run", async (t) => {
+      const port = await freePort();
       const box = makeBox(t, `services:
   svc:
     command: "exec sleep 1000"
-    warmup: {http: "http://127.0.0.1:${ports.closedContinue}/", interval: 50ms, timeout: 300ms, on_timeout: continue}
+    warmup: {http: "http://127.0.0.1:${port}/", interval: 50ms, timeout: 300ms, on_timeout: continue}
 `);
+      t.equal(await httpGet(port), "ECONNREFUSED", `nothing listens on ${port}`);
       const run = startBoxinit(mode, box.args);
       const seen = await box.waitForStatus(["running", ...FINAL]);
       t.equal(seen.at(-1), "running");

@@ -1,13 +1,13 @@
 // The state directory on the built binary: created when missing, never
 // written through a planted symlink, status.json's fields and types, the
 // heartbeat, `boxinit health`, and boxinit running as a non-root user.
-// Each behaviour as PID 1 and as subreaper (non-root: subreaper only).
+// Each behaviour as PID 1 and as subreaper.
 import t from "tap";
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, lstatSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { descendantsOf, readProcTable } from "../../src/pid1/proc-table.ts";
-import { BOXINIT, MODES, killAllRuns, missingPrerequisite, sleep, startBoxinit, type BoxinitRun } from "../helpers/boxinit.ts";
+import { BOXINIT, MODES, killAllRuns, missingPrerequisite, sleep, startBoxinit, type BoxinitRun, type Mode } from "../helpers/boxinit.ts";
 import { makeBox, type Box } from "../helpers/mini-vm.ts";
 
 t.teardown(killAllRuns);
@@ -182,24 +182,35 @@ for (const mode of MODES) {
   });
 }
 
-t.test("subreaper: boxinit as a non-root user runs a service and writes its status", async (t) => {
-  const missing = missingPrerequisite("subreaper") ?? (process.getuid?.() === 0 ? undefined : "switching to uid 65534 with setpriv needs root");
-  if (missing) return t.fail(missing);
-  const box = makeBox(t, `services:
-  svc:
-    command: "id -u > BOX/svc-uid; exec sleep 1000"
-`);
-  // mkdtemp made the box 0700; the service user must reach it, and boxinit must write the state dir.
-  chmodSync(box.dir, 0o777);
-  chmodSync(box.stateDir, 0o777);
-  const child = spawn("setpriv", [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", BOXINIT, ...box.args], {
+/** A started boxinit that is not a BoxinitRun: its output, its host pid, a bounded end, a teardown kill. */
+interface WrappedRun {
+  stdout(): string;
+  stderr(): string;
+  /** boxinit's pid as the host sees it. */
+  boxinitPid(): Promise<number>;
+  /** The exit code; rejects when boxinit did not exit within timeoutMs. */
+  result(timeoutMs?: number): Promise<number | null>;
+  /** Wait until stdout matches; throws at the deadline with the output so far. */
+  waitForStdout(pattern: RegExp, timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * boxinit as uid and gid 65534: setpriv drops root and execs boxinit, so as
+ * PID 1 (unshare, still root, makes the namespace and mounts /proc first)
+ * boxinit itself is the namespace's PID 1, and as subreaper the child itself.
+ */
+const startAsNobody = (t: { teardown: (fn: () => void) => void }, mode: Mode, args: readonly string[]): WrappedRun => {
+  const setpriv = ["setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", BOXINIT, ...args];
+  const argv = mode === "pid1" ? ["unshare", "--pid", "--fork", "--mount-proc", ...setpriv] : setpriv;
+  const child = spawn(argv[0]!, argv.slice(1), {
     // root's PATH may hold directories nobody cannot enter (pyenv shims under /root).
     env: { ...process.env, NODE_OPTIONS: undefined, PATH: "/usr/local/bin:/usr/bin:/bin" },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  let stdout = "";
   let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout.resume();
   const ended = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
   t.teardown(() => {
     if (child.pid === undefined || child.exitCode !== null) return;
@@ -207,19 +218,69 @@ t.test("subreaper: boxinit as a non-root user runs a service and writes its stat
       try { process.kill(pid, "SIGKILL"); } catch { /* already gone */ }
     }
   });
+  const waitUntil = async <T>(probe: () => T | undefined, what: string, timeoutMs: number): Promise<T> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = probe();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`);
+      await sleep(10);
+    }
+  };
+  return {
+    stdout: () => stdout,
+    stderr: () => stderr,
+    boxinitPid: () => mode === "subreaper"
+      ? Promise.resolve(child.pid!)
+      : waitUntil(() => descendantsOf(child.pid!, readProcTable()).find((entry) => entry.ppid === child.pid)?.pid, "unshare did not start boxinit", 5000),
+    async result(timeoutMs = 20_000) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`boxinit did not exit within ${timeoutMs} ms\nstderr: ${stderr}`)), timeoutMs);
+      });
+      try {
+        return await Promise.race([ended, late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    async waitForStdout(pattern, timeoutMs = 10_000) {
+      await waitUntil(() => (pattern.test(stdout) ? true : undefined), `stdout never matched ${pattern}`, timeoutMs);
+    },
+  };
+};
 
-  const seen = await box.waitForStatus(["running", ...FINAL]).catch((error: Error) => {
-    throw new Error(`${error.message}\nstderr: ${stderr}`);
+for (const mode of MODES) {
+  t.test(`${mode}: boxinit as a non-root user runs a service and writes its status`, async (t) => {
+    const missing = missingPrerequisite(mode) ?? (process.getuid?.() === 0 ? undefined : "switching to uid 65534 with setpriv needs root");
+    if (missing) return t.fail(missing);
+    const box = makeBox(t, `services:
+  svc:
+    command: "id -u > BOX/svc-uid; echo svc-ready; exec sleep 1000"
+`);
+    // mkdtemp made the box 0700; the service user must reach it, and boxinit must write the state dir.
+    chmodSync(box.dir, 0o777);
+    chmodSync(box.stateDir, 0o777);
+    const run = startAsNobody(t, mode, box.args);
+
+    const seen = await box.waitForStatus(["running", ...FINAL]).catch((error: Error) => {
+      throw new Error(`${error.message}\nstderr: ${run.stderr()}`);
+    });
+    t.equal(seen.at(-1), "running");
+    t.equal(statSync(join(box.stateDir, "status")).uid, NOBODY, "status written by uid 65534");
+    t.equal(statSync(join(box.stateDir, "status.json")).uid, NOBODY, "status.json written by uid 65534");
+    const hostPid = await run.boxinitPid();
+    t.equal(box.statusJson()?.pid, mode === "pid1" ? 1 : hostPid, "status.json pid: boxinit's own");
+    t.equal(readFileSync(`/proc/${hostPid}/status`, "utf8").match(/^Uid:\s+(\d+)/m)?.[1], String(NOBODY), "boxinit itself runs as uid 65534");
+    t.equal(box.statusJson()?.services.svc.state, "running");
+    // `running` says the service was started, not that its shell wrote svc-uid yet.
+    await run.waitForStdout(/^svc-ready$/m);
+    t.equal(readFileSync(join(box.dir, "svc-uid"), "utf8"), `${NOBODY}\n`, "the service runs as boxinit's own user");
+    process.kill(hostPid, "SIGTERM");
+    t.equal(await run.result(), 0, "SIGTERM: exit 0");
+    if (mode === "subreaper") t.match(run.stderr(), /registered as a child subreaper/);
+    else t.notMatch(run.stderr(), /subreaper/, "as PID 1 it needs no subreaper");
+    t.equal(box.status(), "stopped");
+    t.notMatch(run.stderr(), /cannot write|EACCES|EPERM/);
   });
-  t.equal(seen.at(-1), "running");
-  t.equal(statSync(join(box.stateDir, "status")).uid, NOBODY, "status written by uid 65534");
-  t.equal(statSync(join(box.stateDir, "status.json")).uid, NOBODY, "status.json written by uid 65534");
-  t.equal(box.statusJson()?.pid, child.pid, "status.json pid: boxinit's");
-  t.equal(box.statusJson()?.services.svc.state, "running");
-  t.equal(readFileSync(join(box.dir, "svc-uid"), "utf8"), `${NOBODY}\n`, "the service runs as boxinit's own user");
-  process.kill(child.pid!, "SIGTERM");
-  t.equal(await ended, 0, "SIGTERM: exit 0");
-  t.match(stderr, /registered as a child subreaper/);
-  t.equal(box.status(), "stopped");
-  t.notMatch(stderr, /cannot write|EACCES/);
-});
+}
