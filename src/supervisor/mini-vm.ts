@@ -130,9 +130,10 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
   faults.onFault = () => requestStop({ kind: "fault" });
 
   // --- backoff: engaged at start means nothing starts ---
-  // The first write creates a missing state directory, so the watcher can
-  // start on it at once instead of polling for it to appear.
-  publish();
+  // The first write (at once: `starting` is on disk before anything runs)
+  // creates a missing state directory, so the watcher can start on it at
+  // once instead of polling for it to appear.
+  publishNow();
   await backoff.start((isEngaged) => {
     publish();
     if (isEngaged) requestStop({ kind: "backoff" });
