@@ -3,7 +3,7 @@
 // fresh; 1 unhealthy (Docker's meaning), 2 usage. The verdict goes to stdout,
 // which Docker keeps in `docker inspect`'s health log.
 import { parseDurationMs } from "../config/duration.ts";
-import { ageMs, DEFAULT_MAX_AGE_MS, formatAge, readStatus } from "../control/status-read.ts";
+import { ageMs, DEFAULT_MAX_AGE_MS, formatAge, maxAgeFor, readStatus } from "../control/status-read.ts";
 import { escapeControls } from "../control/backoff.ts";
 import { processIo, type CommandIo } from "./status.ts";
 
@@ -12,13 +12,14 @@ export const HEALTH_EXIT = { healthy: 0, unhealthy: 1, usage: 2 } as const;
 const USAGE = `usage: boxinit health [--max-age DURATION]
 
 Exit 0 when boxinit is running and updated status.json within DURATION
-(default ${formatAge(DEFAULT_MAX_AGE_MS)}: three 30s heartbeats), else print why and exit 1.
+(default ${formatAge(DEFAULT_MAX_AGE_MS)}: three 30s heartbeats, or three of the heartbeatMs
+that status.json names), else print why and exit 1.
 `;
 
-type Parsed = { ok: true; maxAgeMs: number; showHelp: boolean } | { ok: false; error: string };
+type Parsed = { ok: true; maxAgeMs: number | undefined; showHelp: boolean } | { ok: false; error: string };
 
 const parseHealthArgs = (args: readonly string[]): Parsed => {
-  let maxAgeMs = DEFAULT_MAX_AGE_MS;
+  let maxAgeMs: number | undefined;
   for (let index = 0; index < args.length; index++) {
     const arg = args[index]!;
     if (arg === "-h" || arg === "--help") return { ok: true, maxAgeMs, showHelp: true };
@@ -54,8 +55,9 @@ export const healthCommand = (args: readonly string[], stateDir: string, io: Com
   if (state !== "running") return unhealthy(`state is ${escapeControls(state)}, not running`);
   const age = ageMs(updatedAt, io.nowMs());
   if (age === undefined) return unhealthy("status.json has no valid updatedAt");
-  if (age > parsed.maxAgeMs) {
-    return unhealthy(`status is stale: updated ${formatAge(age)} ago, more than ${formatAge(parsed.maxAgeMs)} (boxinit frozen or gone?)`);
+  const maxAgeMs = parsed.maxAgeMs ?? maxAgeFor(read.document);
+  if (age > maxAgeMs) {
+    return unhealthy(`status is stale: updated ${formatAge(age)} ago, more than ${formatAge(maxAgeMs)} (boxinit frozen or gone?)`);
   }
   io.stdout(`healthy: running, updated ${formatAge(age)} ago\n`);
   return HEALTH_EXIT.healthy;

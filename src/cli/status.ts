@@ -2,7 +2,7 @@
 // verbatim or as a short view for people. Exit 0 shown, 2 usage, 3 no status.
 import { writeLine } from "../log/logger.ts";
 import { escapeControls } from "../control/backoff.ts";
-import { ageMs, DEFAULT_MAX_AGE_MS, formatAge, readStatus, type StatusDocument } from "../control/status-read.ts";
+import { ageMs, FINAL_STATES, formatAge, maxAgeFor, readStatus, type StatusDocument } from "../control/status-read.ts";
 
 /** Where a state-directory command writes, and its clock; tests substitute both. */
 export interface CommandIo {
@@ -50,11 +50,11 @@ const serviceLines = (services: unknown): string[] => {
 };
 
 /** The human view of a status document at a given time (pure). */
-export const formatStatus = (document: StatusDocument, nowMs: number, maxAgeMs = DEFAULT_MAX_AGE_MS): string => {
+export const formatStatus = (document: StatusDocument, nowMs: number, maxAgeMs = maxAgeFor(document)): string => {
   const sinceAge = ageMs(document.since, nowMs);
   const updatedAge = ageMs(document.updatedAt, nowMs);
   let updated = updatedAge === undefined ? "unknown" : `${formatAge(updatedAge)} ago`;
-  if (updatedAge !== undefined && updatedAge > maxAgeMs) {
+  if (updatedAge !== undefined && updatedAge > maxAgeMs && !FINAL_STATES.has(document.state)) {
     updated += ` (stale: no heartbeat for over ${formatAge(maxAgeMs)}; boxinit may be frozen or gone)`;
   }
   const lines = [

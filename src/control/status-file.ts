@@ -25,6 +25,8 @@ export interface StatusSnapshot {
   version: string;
   backoff: boolean;
   exitCode?: number;
+  /** How often updatedAt is refreshed: readers judge staleness by it. */
+  heartbeatMs: number;
   services: Record<string, ServiceStatus>;
 }
 
@@ -50,6 +52,7 @@ export const serializeStatus = (snapshot: StatusSnapshot, updatedAt: string, job
     version: snapshot.version,
     backoff: snapshot.backoff,
     ...(snapshot.exitCode === undefined ? {} : { exitCode: snapshot.exitCode }),
+    heartbeatMs: snapshot.heartbeatMs,
     services: snapshot.services,
     jobs: jobs ?? {},
   };

@@ -19,8 +19,16 @@ export interface StatusDocument {
   version?: unknown;
   backoff?: unknown;
   exitCode?: unknown;
+  heartbeatMs?: unknown;
   services?: unknown;
 }
+
+/** States after which boxinit writes nothing more: no heartbeat is expected. */
+export const FINAL_STATES: ReadonlySet<string> = new Set(["stopped", "backedoff", "failed"]);
+
+/** Stale after three missed heartbeats of the writer's own interval (30 s when it does not say). */
+export const maxAgeFor = (document: StatusDocument): number =>
+  typeof document.heartbeatMs === "number" && document.heartbeatMs > 0 ? 3 * document.heartbeatMs : DEFAULT_MAX_AGE_MS;
 
 export type StatusRead =
   | { ok: true; text: string; document: StatusDocument }
@@ -45,7 +53,8 @@ export const readStatus = (stateDir: string): StatusRead => {
   const path = join(stateDir, STATUS_JSON_FILE);
   let text: string;
   try {
-    text = readRegularFile(path, MAX_STATUS_BYTES).toString("utf8");
+    // Not through a symlink planted at status.json: boxinit never writes one.
+    text = readRegularFile(path, MAX_STATUS_BYTES, { noFollow: true }).toString("utf8");
   } catch (error) {
     const code = errnoCode(error);
     if (code === undefined) throw error;

@@ -85,6 +85,7 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
       version: VERSION,
       backoff: backoff.isEngaged(),
       exitCode,
+      heartbeatMs: config.heartbeatMs,
       services: Object.fromEntries(services.map((service) => [service.name, service.snapshot()])),
     });
   };

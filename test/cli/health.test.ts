@@ -66,3 +66,16 @@ t.test("usage", async (t) => {
   t.equal(healthCommand(["-h"], "/nonexistent", help), 0);
   t.match(help.out, /default 1m 30s/);
 });
+
+t.test("the default age limit follows the writer's own heartbeat (heartbeatMs in status.json)", async (t) => {
+  const withHeartbeat = (heartbeatMs: number, updatedAt: string): string => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, "status.json"), JSON.stringify({ schemaVersion: 1, state: "running", since: "2026-11-26T10:00:00.000Z", updatedAt, pid: 1, heartbeatMs, services: {} }));
+    return dir;
+  };
+  t.equal(healthCommand([], withHeartbeat(120_000, secondsBefore(300)), captureIo()), 0, "5 min is fresh for a 2 min heartbeat");
+  const io = captureIo();
+  t.equal(healthCommand([], withHeartbeat(10_000, secondsBefore(31)), io), 1, "31 s is stale for a 10 s heartbeat");
+  t.match(io.out, /more than 30s/);
+  t.equal(healthCommand(["--max-age", "1h"], withHeartbeat(10_000, secondsBefore(31)), captureIo()), 0, "--max-age wins");
+});

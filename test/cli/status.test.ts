@@ -55,13 +55,15 @@ t.test("final state, exit code, signal, backoff, stale heartbeat", async (t) => 
   };
   const text = formatStatus(stopped, NOW);
   t.match(text, /^state: {5}backedoff since/m);
-  t.match(text, /^updated: {3}5m 0s ago \(stale: no heartbeat for over 1m 30s; boxinit may be frozen or gone\)$/m);
+  t.match(text, /^updated: {3}5m 0s ago$/m, "a final state is never stale: nothing more is written after it");
   t.match(text, /^backoff: {3}engaged$/m);
   t.match(text, /^exit code: 143$/m);
   t.match(text, /last exit: signal SIGTERM at 2026-11-26T10:04:59.000Z/);
   t.notMatch(formatStatus(document, NOW), /stale|exit code/);
   t.match(formatStatus({ ...document, updatedAt: "2026-11-26T10:08:31.000Z" }, NOW), /updated: {3}1m 29s ago\n/, "fresh up to 90 s");
-  t.match(formatStatus({ ...document, updatedAt: "2026-11-26T10:08:29.000Z" }, NOW), /1m 31s ago \(stale/);
+  t.match(formatStatus({ ...document, updatedAt: "2026-11-26T10:08:29.000Z" }, NOW), /^updated: {3}1m 31s ago \(stale: no heartbeat for over 1m 30s; boxinit may be frozen or gone\)$/m);
+  t.notMatch(formatStatus({ ...document, heartbeatMs: 120_000, updatedAt: "2026-11-26T10:08:29.000Z" }, NOW), /stale/, "three of the writer's own 2m heartbeats");
+  t.match(formatStatus({ ...document, heartbeatMs: 10_000, updatedAt: "2026-11-26T10:09:29.000Z" }, NOW), /31s ago \(stale: no heartbeat for over 30s/);
   t.match(formatStatus({ ...document, services: {} }, NOW), /^services: {2}none$/m);
 });
 
@@ -84,7 +86,7 @@ t.test("--json prints status.json verbatim", async (t) => {
 t.test("what StatusFile writes is what status reads", async (t) => {
   const dir = tempDir(t);
   const file = new StatusFile(dir, recordingLogger().log, { heartbeatMs: 60_000 });
-  file.write({ state: "warming", since: new Date().toISOString(), pid: 1, version: "0.1.0", backoff: false, services: {} });
+  file.write({ state: "warming", since: new Date().toISOString(), pid: 1, version: "0.1.0", backoff: false, heartbeatMs: 60_000, services: {} });
   file.close();
   const io = captureIo(Date.now());
   t.equal(statusCommand([], dir, io), 0);

@@ -10,6 +10,7 @@ const snapshot = (overrides: Partial<StatusSnapshot> = {}): StatusSnapshot => ({
   pid: 1,
   version: "0.1.0",
   backoff: false,
+  heartbeatMs: 30_000,
   services: {
     web: { state: "running", pid: 42, restarts: 1, lastExit: { code: 1, signal: null, at: "2026-11-26T09:59:00.000Z" }, readyAt: "2026-11-26T10:00:00.000Z" },
   },
@@ -22,7 +23,8 @@ t.test("serialised document", async (t) => {
   const text = serializeStatus(snapshot({ exitCode: 143, state: "stopped" }), "2026-11-26T10:01:00.000Z", { nightly: { lastExit: 0 } });
   t.ok(text.endsWith("}\n"));
   const document = JSON.parse(text) as Record<string, unknown>;
-  t.same(Object.keys(document), ["schemaVersion", "state", "since", "updatedAt", "pid", "version", "backoff", "exitCode", "services", "jobs"]);
+  t.same(Object.keys(document), ["schemaVersion", "state", "since", "updatedAt", "pid", "version", "backoff", "exitCode", "heartbeatMs", "services", "jobs"]);
+  t.equal(document.heartbeatMs, 30_000, "readers judge staleness by the writer's own heartbeat");
   t.equal(document.schemaVersion, 1);
   t.equal(document.exitCode, 143);
   t.same(document.jobs, { nightly: { lastExit: 0 } });
