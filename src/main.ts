@@ -34,15 +34,29 @@ const onFault = (kind: string, error: unknown): void => {
   setTimeout(() => process.exit(EXIT.internal), (faults.graceMs ?? 9000) + FAULT_EXIT_MARGIN_MS);
 };
 
+// `boxinit --state-dir X status` must mean the status command, not PID 1 running
+// a program called "status" (which would write the live container's status):
+// the options the side commands share may come before the verb.
+const verbIndex = (argv: readonly string[]): number => {
+  let index = 0;
+  for (;;) {
+    const arg = argv[index];
+    if (arg === "--config" || arg === "--state-dir") index += 2;
+    else if (arg !== undefined && /^--(config|state-dir)=/.test(arg)) index += 1;
+    else return index;
+  }
+};
+
 const main = async (): Promise<number> => {
-  const first = userArgs[0];
+  const at = verbIndex(userArgs);
+  const first = userArgs[at];
   if (first !== undefined && RESERVED_COMMANDS.has(first)) {
     writeLine(2, `boxinit: usage: "boxinit ${first}" is not available in this version yet\n`);
     return EXIT.usage;
   }
   if (first !== undefined && SIDE_COMMAND_NAMES.has(first)) {
     const { SIDE_COMMANDS } = await loadLibrary("modes");
-    return SIDE_COMMANDS[first]!(userArgs.slice(1));
+    return SIDE_COMMANDS[first]!([...userArgs.slice(0, at), ...userArgs.slice(at + 1)]);
   }
   process.on("uncaughtException", (error) => onFault("uncaught exception", error));
   process.on("unhandledRejection", (error) => onFault("unhandled rejection", error));

@@ -1,6 +1,6 @@
 // Parses `boxinit [OPTIONS] [--] CMD ARGS...` plus BOXINIT_* environment
 // overrides. Pure: returns every problem at once instead of exiting.
-import { parseDurationMs } from "../config/duration.ts";
+import { MAX_TIMER_MS, parseDurationMs } from "../config/duration.ts";
 import { GLOBAL_DEFAULTS } from "../config/defaults.ts";
 import { parseRemaps, type RemapTable } from "../pid1/exit-code.ts";
 import { parseRewrites, type RewriteTable } from "../pid1/signals.ts";
@@ -72,6 +72,11 @@ const parseGrace = (value: string, where: string, errors: string[]): number => {
   const ms = parseDurationMs(value);
   if (ms === undefined) {
     errors.push(`${where}: expected a duration such as 250ms, 9s, 5m, got ${JSON.stringify(value)}`);
+    return DEFAULT_GRACE_MS;
+  }
+  // Beyond the timer limit Node fires at once: the budget would end before it began.
+  if (ms > MAX_TIMER_MS) {
+    errors.push(`${where}: expected a duration up to 596h (the timer limit), got ${JSON.stringify(value)}`);
     return DEFAULT_GRACE_MS;
   }
   return ms;

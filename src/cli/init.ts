@@ -17,14 +17,14 @@ import { loadLibrary } from "../lazy/libraries.ts";
  * all. Otherwise `boxinit -- CMD` stays as lean as tini: no config parsing,
  * no status file, no watcher.
  */
-export const wantsMiniVm = (args: InitArgs, env: NodeJS.ProcessEnv, exists: (path: string) => boolean = existsSync): boolean =>
-  args.command.length === 0 ||
-  args.configPath !== undefined ||
-  args.stateDir !== undefined ||
-  Boolean(env.BOXINIT_CONFIG || env.BOXINIT_STATE_DIR || env.BOXINIT_INIT_DIR || env.BOXINIT_FINISH_DIR) ||
-  exists(DEFAULT_CONFIG_PATH) ||
-  exists(GLOBAL_DEFAULTS.initDir) ||
-  exists(GLOBAL_DEFAULTS.finishDir);
+export const whyMiniVm = (args: InitArgs, env: NodeJS.ProcessEnv, exists: (path: string) => boolean = existsSync): string | undefined => {
+  if (args.command.length === 0) return "no command was given";
+  if (args.configPath !== undefined) return "--config was given";
+  if (args.stateDir !== undefined) return "--state-dir was given";
+  for (const name of ["BOXINIT_CONFIG", "BOXINIT_STATE_DIR", "BOXINIT_INIT_DIR", "BOXINIT_FINISH_DIR"]) if (env[name]) return `${name} is set`;
+  for (const path of [DEFAULT_CONFIG_PATH, GLOBAL_DEFAULTS.initDir, GLOBAL_DEFAULTS.finishDir]) if (exists(path)) return `${path} exists`;
+  return undefined;
+};
 
 /** Run the init command; usage and config errors exit 2 before anything starts. */
 export const initCommand = async (argv: readonly string[], faults: FaultHandle): Promise<number> => {
@@ -42,7 +42,8 @@ export const initCommand = async (argv: readonly string[], faults: FaultHandle):
     writeLine(1, `boxinit ${VERSION}\n`);
     return 0;
   }
-  if (!wantsMiniVm(args, process.env)) {
+  const why = whyMiniVm(args, process.env);
+  if (why === undefined) {
     const log = await createLogger(args.logFormat, args.verbosity);
     return runCommand(
       { command: args.command, graceMs: args.graceMs, rewrites: args.rewrites, remaps: args.remaps, preserveFds: args.preserveFds, selftestSpawnCount: args.selftestSpawnCount },
@@ -51,5 +52,5 @@ export const initCommand = async (argv: readonly string[], faults: FaultHandle):
     );
   }
   const { miniVmCommand } = await loadLibrary("modes");
-  return miniVmCommand(args, faults);
+  return miniVmCommand(args, faults, why);
 };

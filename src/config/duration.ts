@@ -3,6 +3,9 @@
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
 
+/** Node timers fire at once beyond this (2^31-1 ms, about 596 h): every configured duration stays below. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Parse a duration to milliseconds; undefined when the text is not one. */
 export const parseDurationMs = (text: string): number | undefined => {
   const trimmed = text.trim();

@@ -2,12 +2,13 @@
 // variables and command-line overrides, resolves users and the start order.
 // Every problem is collected and returned at once; nothing is started here.
 import { readFileSync } from "node:fs";
+import { readRegularFile } from "../control/atomic-write.ts";
 import {
   DEFAULT_CONFIG_PATH, DEFAULT_GROUP_FILE, DEFAULT_PASSWD_FILE, GLOBAL_DEFAULTS,
 } from "./defaults.ts";
 import { startOrder } from "./order.ts";
 import {
-  checkKeys, expected, keyPath, readAbsolutePath, readChoice, readDuration, readMap, type Issues, type RawMap,
+  checkKeys, expected, keyPath, readAbsolutePath, readChoice, readDuration, readMap, readWritablePath, type Issues, type RawMap,
 } from "./schema.ts";
 import { readService, type ServiceDraft } from "./services.ts";
 import type { Config, ServiceConfig, UserSpec } from "./types.ts";
@@ -51,13 +52,29 @@ export const resolveConfigPath = (
 /** "ENOENT: no such file or directory, open '/x'" → "ENOENT: no such file or directory" (the caller names the file). */
 const describeReadError = (error: unknown): string => (error as Error).message.replace(/, \w+(?: '.*')?$/s, "");
 
-/** The file's text; undefined when the default path does not exist (no config is a valid setup). */
+// Far above any real config; bounds what a wrong path (/dev/zero) can cost PID 1.
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/**
+ * The file's text; undefined when the default path does not exist (no config
+ * is a valid setup). A regular file only (a FIFO would block PID 1 for ever),
+ * at most 1 MiB, and UTF-8: a byte that is not would become U+FFFD silently
+ * and name a file that does not exist.
+ */
 const readConfigText = (path: string, isExplicit: boolean): { text: string | undefined } | { error: string } => {
+  let bytes: Buffer;
   try {
-    return { text: readFileSync(path, "utf8") };
+    bytes = readRegularFile(path, MAX_CONFIG_BYTES + 1);
   } catch (error) {
     if (!isExplicit && (error as NodeJS.ErrnoException).code === "ENOENT") return { text: undefined };
-    return { error: `${path}: cannot read the config file: ${describeReadError(error)}` };
+    const why = (error as NodeJS.ErrnoException).code === "EINVAL" ? "not a regular file" : describeReadError(error);
+    return { error: `${path}: cannot read the config file: ${why}` };
+  }
+  if (bytes.length > MAX_CONFIG_BYTES) return { error: `${path}: the config file is larger than 1 MiB` };
+  try {
+    return { text: new TextDecoder("utf-8", { fatal: true }).decode(bytes) };
+  } catch {
+    return { error: `${path}: not valid UTF-8 text (save the config as UTF-8)` };
   }
 };
 
@@ -81,9 +98,9 @@ const readGlobals = (root: RawMap, options: LoadOptions, issues: Issues): Omit<C
   const { env, overrides = {} } = options;
   const backoff = readMap(root.backoff, "backoff", issues, "a map with watch and poll_interval") ?? {};
   checkKeys(backoff, BACKOFF_KEYS, "backoff", issues);
-  const stateDirFlag = overrides.stateDir === undefined ? undefined : readAbsolutePath(overrides.stateDir, "--state-dir", issues);
+  const stateDirFlag = overrides.stateDir === undefined ? undefined : readWritablePath(overrides.stateDir, "--state-dir", issues);
   return {
-    stateDir: stateDirFlag ?? layered(root.state_dir, "state_dir", "BOXINIT_STATE_DIR", env, issues, readAbsolutePath) ?? GLOBAL_DEFAULTS.stateDir,
+    stateDir: stateDirFlag ?? layered(root.state_dir, "state_dir", "BOXINIT_STATE_DIR", env, issues, readWritablePath) ?? GLOBAL_DEFAULTS.stateDir,
     graceMs: overrides.graceMs ?? layered(root.grace, "grace", "BOXINIT_GRACE", env, issues, readDuration) ?? GLOBAL_DEFAULTS.graceMs,
     heartbeatMs: layered(root.heartbeat, "heartbeat", "BOXINIT_HEARTBEAT", env, issues, readPositiveDuration) ?? GLOBAL_DEFAULTS.heartbeatMs,
     initDir: layered(root.init_dir, "init_dir", "BOXINIT_INIT_DIR", env, issues, readAbsolutePath) ?? GLOBAL_DEFAULTS.initDir,
@@ -101,6 +118,7 @@ const readLinks = (value: unknown, issues: Issues): Config["links"] => {
   for (const [link, target] of Object.entries(readMap(value, "links", issues, "a map of link paths to targets") ?? {})) {
     const path = keyPath("links", link);
     if (!link.startsWith("/")) expected(issues, path, "an absolute link path", link);
+    else if (readWritablePath(link, path, issues) === undefined) continue;
     const checkedTarget = readAbsolutePath(target, path, issues);
     if (link.startsWith("/") && checkedTarget !== undefined) links.push({ link, target: checkedTarget });
   }

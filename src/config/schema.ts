@@ -3,7 +3,7 @@
 // to the shared problem list, so that every problem is reported at once.
 // undefined means "key absent" (the default applies); null, a key written with
 // no value, is reported as "got nothing", except where an empty map or list makes sense.
-import { parseDurationMs } from "./duration.ts";
+import { MAX_TIMER_MS, parseDurationMs } from "./duration.ts";
 import { parseSignal } from "../pid1/signals.ts";
 
 /** Problems found so far; readers append, nobody throws. */
@@ -16,7 +16,7 @@ export interface Issues {
 export type RawMap = Record<string, unknown>;
 
 /** Node's timers fire at once, with only a warning, beyond 2^31-1 ms (about 24.8 days). */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+export { MAX_TIMER_MS } from "./duration.ts";
 
 const DURATION_HINT = "a duration such as 250ms, 9s, 5m";
 
@@ -120,6 +120,18 @@ export const readAbsolutePath = (value: unknown, path: string, issues: Issues): 
   if (value === undefined) return undefined;
   if (typeof value === "string" && value.startsWith("/")) return value;
   return expected(issues, path, "an absolute path", value);
+};
+
+// /proc and /sys are kernel file systems: nothing of ours can be created there,
+// and Node's recursive mkdir never returns on procfs (it loops), which would
+// hang PID 1 before anything starts.
+const KERNEL_FILE_SYSTEMS = /^\/(proc|sys)(\/|$)/;
+
+/** An absolute path boxinit creates things in (state_dir, links): not under /proc or /sys. */
+export const readWritablePath = (value: unknown, path: string, issues: Issues): string | undefined => {
+  const absolute = readAbsolutePath(value, path, issues);
+  if (absolute !== undefined && KERNEL_FILE_SYSTEMS.test(absolute)) return expected(issues, path, "a path outside /proc and /sys", value);
+  return absolute;
 };
 
 /** A non-empty string (names, URLs). */

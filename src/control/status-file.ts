@@ -2,7 +2,7 @@
 // status.json, each replaced atomically, re-written by a heartbeat. A missing,
 // read-only or full state directory is logged once per problem and retried;
 // it never throws into, or crashes, PID 1.
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../log/logger.ts";
 import { errnoCode, isMissing, readRegularFile, removeStaleTemps, writeFileAtomic } from "./atomic-write.ts";
@@ -203,6 +203,9 @@ export class StatusFile {
   #createDir(): void {
     try {
       mkdirSync(this.#dir, { recursive: true, mode: 0o755 });
+      // The mode is filtered by the umask (077 would hide the status from host
+      // tools running as another user); the files inside are 0644 for the same reason.
+      chmodSync(this.#dir, 0o755);
     } catch (error) {
       throw new StepError("create the state directory", error);
     }

@@ -146,6 +146,7 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
     publishNow();
     status.close();
     await backoff.close();
+    log.info("exit", "boxinit exiting", { state: boxState, code: exitCode });
     return exitCode;
   }
 

@@ -79,3 +79,12 @@ t.test("config and state dir options", async (t) => {
   t.notOk(relative.ok);
   if (!relative.ok) t.same(relative.errors, ['--state-dir: expected an absolute path, got "docker"']);
 });
+
+t.test("a grace beyond the timer limit is refused, not turned into an instant SIGKILL", async (t) => {
+  const result = parse(["--grace", "1000h", "--", "x"]);
+  t.notOk(result.ok);
+  if (!result.ok) t.same(result.errors, ['--grace: expected a duration up to 596h (the timer limit), got "1000h"']);
+  const env = parse(["--", "x"], { BOXINIT_GRACE: "700h" });
+  t.notOk(env.ok);
+  t.ok(parse(["--grace", "596h", "--", "x"]).ok);
+});

@@ -141,7 +141,7 @@ t.test("a missing default file means defaults; a missing named file is an error"
   t.match(configOf(await loadConfig({ env: {}, defaultPath })), { source: defaultPath, stateDir: "/from-default" }, "an existing default file is read");
   const missing = join(FIXTURES, "no-such.yaml");
   t.same(errorsOf(await loadConfig({ env: { BOXINIT_CONFIG: missing } })), [`${missing}: cannot read the config file: ENOENT: no such file or directory`]);
-  t.same(errorsOf(await loadConfig({ path: FIXTURES, env: {} })), [`${FIXTURES}: cannot read the config file: EISDIR: illegal operation on a directory`]);
+  t.same(errorsOf(await loadConfig({ path: FIXTURES, env: {} })), [`${FIXTURES}: cannot read the config file: not a regular file`]);
 });
 
 t.test("BOXINIT_* variables win over the file, --state-dir/--grace over both", async (t) => {
@@ -336,4 +336,18 @@ t.test("warnings do not stop the load", async (t) => {
   t.same(ok.ok && ok.warnings, ["services.a.pidfile_timeout: ignored without pidfile"]);
   const tagged = await loadText("grace: !!int 5s\n");
   t.match(tagged.ok && tagged.warnings, [/boxinit-\d+\.yaml:1:8: Unresolved tag: tag:yaml.org,2002:int$/]);
+});
+
+t.test("what the config file itself can be: not a FIFO, not huge, UTF-8; no state dir or link under /proc or /sys", async (t) => {
+  const dir = t.testdir({ "latin1.yaml": Buffer.from("services:\n  web: {command: [/opt/caf\xe9/run]}\n", "latin1"), "big.yaml": `# ${"x".repeat(1024 * 1024)}\n` });
+  const { execFileSync } = await import("node:child_process");
+  execFileSync("mkfifo", [join(dir, "fifo.yaml")]);
+  t.same(errorsOf(await loadConfig({ path: join(dir, "fifo.yaml"), env: {} })), [`${join(dir, "fifo.yaml")}: cannot read the config file: not a regular file`]);
+  t.same(errorsOf(await loadConfig({ path: join(dir, "big.yaml"), env: {} })), [`${join(dir, "big.yaml")}: the config file is larger than 1 MiB`]);
+  t.same(errorsOf(await loadConfig({ path: join(dir, "latin1.yaml"), env: {} })), [`${join(dir, "latin1.yaml")}: not valid UTF-8 text (save the config as UTF-8)`]);
+  t.same(errorsOf(await loadText("state_dir: /proc/box\nlinks:\n  /sys/x: /docker/x\n")), [
+    'state_dir: expected a path outside /proc and /sys, got "/proc/box"',
+    'links["/sys/x"]: expected a path outside /proc and /sys, got "/sys/x"',
+  ]);
+  t.same(errorsOf(await loadText("", { overrides: { stateDir: "/proc" } })), ['--state-dir: expected a path outside /proc and /sys, got "/proc"']);
 });
