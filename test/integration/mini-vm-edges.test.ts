@@ -116,6 +116,24 @@ for (const mode of MODES) {
       t.match(run.stderr, /signalled the init script's process group/);
     });
 
+    await t.test("a second boxinit on a live box's state dir refuses to start; options may come before a verb", async (t) => {
+      const box = makeBox(t, `services:\n  app: {command: [${FIX}/term-logger.sh, app, BOX/stops]}\n`);
+      const run = startBoxinit(mode, box.args);
+      await run.waitFor(/^app ready$/m);
+      await box.waitForStatus("running");
+      // The second one runs on the host, beside the box (as `docker exec` would inside it).
+      const second = await runBoxinit("subreaper", [...box.args, "--", "sh", "-c", `echo ran > ${box.dir}/second-ran`]);
+      t.equal(second.code, 2, "refused");
+      t.match(second.stderr, /state directory \S+ is in use by a running boxinit \(pid \d+, state running\): nothing was started/);
+      t.notOk(existsSync(join(box.dir, "second-ran")), "its command did not run");
+      const status = await runBoxinit("subreaper", ["--state-dir", box.stateDir, "status"]);
+      t.equal(status.code, 0, "--state-dir before the verb: the status command, not a program called status");
+      t.match(status.stdout, /^state: {5}running/m);
+      t.equal(box.status(), "running", "the live box's status was not touched");
+      await run.signal("SIGTERM");
+      t.equal((await run.result()).code, 0);
+    });
+
     await t.test("when the last service ends for good and there is no main command, the container stops with its code", async (t) => {
       const box = makeBox(t, [
         "services:",
