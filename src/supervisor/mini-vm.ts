@@ -105,9 +105,10 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
       log.info("state", `state ${to}`);
     }
     // The box's own state is written at once (a host tool, or the main
-    // command started right after `running`, must find it on disk); only
-    // service changes are coalesced.
-    publishNow();
+    // command started right after `running`, must find it on disk); service
+    // changes, and `warming`, which comes with one, are coalesced.
+    if (to === "warming") publish();
+    else publishNow();
   };
 
   // --- signals ---

@@ -17,6 +17,7 @@ import { environmentFor, startProcess, type ProcessSpec } from "./spawn.ts";
 import { decideAfterExit, describeEnding } from "./restart-policy.ts";
 import { isProcessAlive, waitForPidfile } from "./pidfile.ts";
 import { runWarmup } from "./warmup.ts";
+import { addonCheckStarter } from "./check-process.ts";
 import { nextServiceState, isFinalServiceState, type ServiceEvent, type ServiceState } from "./service-states.ts";
 
 // A followed daemon that is not boxinit's child (so never reaped here) is
@@ -203,6 +204,7 @@ export class Service {
       env: environmentFor(this.config),
       cwd: this.config.cwd,
       user: process.getuid?.() === 0 ? this.config.user : undefined,
+      startCheck: this.#context.native ? addonCheckStarter(this.#context.native, this.#context.reaper) : undefined,
     });
     if ((this.#state as ServiceState) !== "warming") return;
     if (outcome.outcome === "ready") {

@@ -70,7 +70,8 @@ export const startProcess = (spec: ProcessSpec, native: Native | undefined, reap
   } finally {
     if (spec.output) {
       closeQuietly(spec.output.outFd);
-      closeQuietly(spec.output.errFd);
+      // One pipe may serve both: a second close could hit an fd reused meanwhile.
+      if (spec.output.errFd !== spec.output.outFd) closeQuietly(spec.output.errFd);
     }
   }
 };

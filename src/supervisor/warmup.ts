@@ -3,7 +3,9 @@
 // The service is "running" only once this passed.
 import { spawn, type ChildProcess } from "node:child_process";
 import type { ClientRequest } from "node:http";
-import type { WarmupCheck, WarmupConfig } from "../config/types.ts";
+import type { UserSpec, WarmupCheck, WarmupConfig } from "../config/types.ts";
+import type { StartCheck } from "./check-process.ts";
+import { describeEnding } from "./restart-policy.ts";
 import type { Logger } from "../log/logger.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import { monotonicMs } from "../shutdown/clock.ts";
@@ -23,7 +25,9 @@ export interface WarmupOptions {
   /** Working directory of a command check (default: boxinit's). */
   cwd?: string;
   /** User of a command check (default: boxinit's; only root can switch). */
-  user?: { uid: number; gid: number };
+  user?: UserSpec;
+  /** Starts command checks through the addon; without it Node's spawn is used. */
+  startCheck?: StartCheck;
 }
 
 type TryResult = { isReady: true } | { isReady: false; problem: string };
@@ -116,7 +120,59 @@ const stderrText = (tail: Buffer): string => tail.toString("utf8").replace(/\s+/
 
 /** One run of the check command: exit 0 is ready; stderr's last bytes explain a failure. */
 /** How a command check is run: the service's environment, directory and user. */
-type CheckProcess = Pick<WarmupOptions, "cwd" | "user"> & { env: NodeJS.ProcessEnv };
+type CheckProcess = Pick<WarmupOptions, "cwd" | "user" | "startCheck"> & { env: NodeJS.ProcessEnv };
+
+/** One run of the check command through the addon (see check-process.ts): same rules as tryCommand. */
+const tryStartedCheck = (command: readonly string[], tryTimeoutMs: number, stop: AbortSignal, run: CheckProcess, startCheck: StartCheck): Promise<TryResult> =>
+  new Promise((resolve) => {
+    const started = startCheck(command, run);
+    if ("problem" in started) {
+      resolve(notReady(started.problem));
+      return;
+    }
+    const net = process.getBuiltinModule("node:net");
+    const output = new net.Socket({ fd: started.outputFd, readable: true, writable: false });
+    let tail = Buffer.alloc(0);
+    output.on("data", (chunk: Buffer) => {
+      tail = Buffer.from(Buffer.concat([tail, chunk]).subarray(-STDERR_TAIL_BYTES));
+    });
+    // A read error on the pipe only costs the problem text; unhandled, it would kill PID 1.
+    output.on("error", (error) => void error);
+    let isSettled = false;
+    let closeTimer: NodeJS.Timeout | undefined;
+    const finish = (result: TryResult): void => {
+      if (isSettled) return;
+      isSettled = true;
+      clearTimeout(tryTimer);
+      clearTimeout(closeTimer);
+      stop.removeEventListener("abort", onStop);
+      output.destroy();
+      resolve(result);
+    };
+    const cut = (problem: string): void => {
+      try {
+        process.kill(-started.pid, "SIGKILL");
+      } catch (error) {
+        void error; // ESRCH: gone already
+      }
+      finish(notReady(problem));
+    };
+    const tryTimer = setTimeout(() => cut(`still running after ${formatDurationMs(tryTimeoutMs)}, killed`), tryTimeoutMs);
+    const onStop = (): void => cut("still running when the warm-up ended");
+    stop.addEventListener("abort", onStop, { once: true });
+    void started.ended.then((ending) => {
+      if (ending.code === 0) return finish({ isReady: true });
+      const conclude = (): void => {
+        const why = stderrText(tail);
+        const ended = describeEnding(ending);
+        finish(notReady(why ? `${ended}: ${why}` : ended));
+      };
+      // The last output explains the failure: let it arrive, briefly.
+      if (output.readableEnded) return conclude();
+      output.once("end", conclude);
+      closeTimer = setTimeout(conclude, CLOSE_AFTER_EXIT_MS);
+    });
+  });
 
 const tryCommand = (command: readonly string[], tryTimeoutMs: number, stop: AbortSignal, run: CheckProcess): Promise<TryResult> =>
   new Promise((resolve) => {
@@ -173,7 +229,9 @@ const tryCommand = (command: readonly string[], tryTimeoutMs: number, stop: Abor
 const runTry = (warmup: WarmupConfig, stop: AbortSignal, run: CheckProcess): Promise<TryResult> =>
   warmup.check.kind === "http"
     ? tryHttp(warmup.check, warmup.tryTimeoutMs, stop)
-    : tryCommand(warmup.check.command, warmup.tryTimeoutMs, stop, run);
+    : run.startCheck
+      ? tryStartedCheck(warmup.check.command, warmup.tryTimeoutMs, stop, run, run.startCheck)
+      : tryCommand(warmup.check.command, warmup.tryTimeoutMs, stop, run);
 
 const pause = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
@@ -199,7 +257,7 @@ export const runWarmup = async (warmup: WarmupConfig, options: WarmupOptions): P
   try {
     let lastProblem: string | undefined;
     for (let tries = 1; ; tries++) {
-      const result = await runTry(warmup, stop.signal, { env: options.env ?? process.env, cwd: options.cwd, user: options.user });
+      const result = await runTry(warmup, stop.signal, { env: options.env ?? process.env, cwd: options.cwd, user: options.user, startCheck: options.startCheck });
       if (signal.aborted) return { outcome: "aborted" };
       if (result.isReady) {
         const elapsedMs = Math.round(monotonicMs() - startedAt);
