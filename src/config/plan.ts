@@ -41,9 +41,11 @@ const formatRestart = (service: ServiceConfig): string => {
     `(a run of ${formatPlanDuration(service.stableAfterMs)} resets the count)`;
 };
 
-// With a stop command, stop_signal is not sent: what the command leaves gets the shared TERM/KILL at the end.
+// A stop command that returns while the service still runs is followed by stop_signal.
 const formatStop = (service: ServiceConfig): string =>
-  service.stop ? formatArgv(service.stop) : `${signalLabel(service.stopSignal)} to its process group`;
+  service.stop
+    ? `${formatArgv(service.stop)}, then ${signalLabel(service.stopSignal)} to its process group if it still runs`
+    : `${signalLabel(service.stopSignal)} to its process group`;
 
 const formatBackoffWatch = (config: Config): string =>
   config.backoffWatch === "poll"

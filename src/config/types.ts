@@ -34,7 +34,7 @@ export interface ServiceConfig {
   user?: UserSpec;
   cwd?: string;
   env: Record<string, string>;
-  /** Stop command (argv); when absent, stopSignal goes to the service's process group. */
+  /** Stop command (argv); stopSignal goes to the service's process group when there is none, or after it when the service still runs. */
   stop?: string[];
   stopSignal: number;
   restart: RestartPolicy;

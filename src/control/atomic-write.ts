@@ -131,17 +131,23 @@ export const readRegularFile = (path: string, maxBytes: number, options: ReadOpt
   const flags = O_RDONLY | O_NONBLOCK | (options.noFollow ? O_NOFOLLOW : 0);
   const fd = openSync(path, flags);
   try {
-    if (!fstatSync(fd).isFile()) {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) {
       throw Object.assign(new Error(`${path}: not a regular file`), { code: "EINVAL" });
     }
-    const buffer = Buffer.alloc(maxBytes);
-    let filled = 0;
-    while (filled < maxBytes) {
-      const count = readSync(fd, buffer, filled, maxBytes - filled, null);
+    // Sized by the file, not the limit: status.json is read on every status
+    // write, and zero-filling the whole limit each time is wasted work. A file
+    // that grows meanwhile is read on in further chunks, up to the limit.
+    const chunks: Buffer[] = [];
+    let total = 0;
+    while (total < maxBytes) {
+      const buffer = Buffer.allocUnsafe(Math.min(maxBytes - total, Math.max(stats.size - total, 0) + 4096));
+      const count = readSync(fd, buffer, 0, buffer.length, null);
       if (count === 0) break;
-      filled += count;
+      chunks.push(buffer.subarray(0, count));
+      total += count;
     }
-    return buffer.subarray(0, filled);
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
   } finally {
     closeSync(fd);
   }

@@ -23,7 +23,6 @@ export type LogEvent =
   | "backoff"
   | "warmup-try"
   | "warmup-passed"
-  | "warmup-timed-out"
   | "warmup"
   | "pidfile"
   | "service-exited"
@@ -32,5 +31,4 @@ export type LogEvent =
   | "config"
   | "init-script"
   | "finish-script"
-  | "link"
-  | "status-file";
+  | "link";

@@ -159,7 +159,7 @@ export class Native {
   /**
    * fork+exec a service in a session of its own, stdin /dev/null, output on
    * the given fds (-1: inherited), as the given user. Returns the pid; throws
-   * SpawnServiceError naming the step that failed (cwd, user, exec, stdio).
+   * a NativeError whose call names the step that failed (chdir, setuid, exec, stdio).
    */
   spawnService(request: ServiceSpawn): number {
     const { file, argv, env, cwd = "", uid = -1, gid = -1, groups = [], outFd = -1, errFd = -1 } = request;

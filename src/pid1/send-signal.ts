@@ -27,6 +27,16 @@ const sendRaw = (target: number, signal: number): SendResult => {
  */
 export const signalGroup = (pgid: number, signal: number): SendResult => sendRaw(-pgid, signal);
 
+// SIGKILL's number (Linux): a literal keeps the signal table out of this module.
+const SIGKILL = 9;
+
+/** SIGKILL a process group; returns who was in it, for the log. */
+export const killGroup = (pgid: number): ProcEntry[] => {
+  const members = liveDescendants().filter((entry) => entry.pgrp === pgid);
+  signalGroup(pgid, SIGKILL);
+  return members;
+};
+
 /** Who "everything left" is. */
 export type KillScope = "namespace" | "descendants";
 

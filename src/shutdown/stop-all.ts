@@ -8,7 +8,7 @@ import type { Ending } from "../pid1/exit-code.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import { SIGNAL_NUMBERS, signalLabel } from "../pid1/signals.ts";
 import { liveDescendants } from "../pid1/proc-table.ts";
-import { signalEverythingLeft, signalGroup, type KillScope } from "../pid1/send-signal.ts";
+import { killGroup, signalEverythingLeft, signalGroup, type KillScope } from "../pid1/send-signal.ts";
 
 // After SIGKILL the kernel tears processes down promptly, but a process in
 // uninterruptible sleep (D state, e.g. stuck NFS) may never go: bound the wait.
@@ -93,9 +93,7 @@ const stopMain = async (context: StopContext, request: Required<Pick<StopRequest
     phase: "main",
     budgetLeft: formatDurationMs(Math.max(0, deadline - monotonicMs())),
   });
-  const group = live.filter((entry) => entry.pgrp === main.pgid);
-  signalGroup(main.pgid, SIGNAL_NUMBERS.SIGKILL!);
-  for (const entry of group) log.warn("killed", "sent SIGKILL", { pid: entry.pid, comm: entry.comm });
+  for (const entry of killGroup(main.pgid)) log.warn("killed", "sent SIGKILL", { pid: entry.pid, comm: entry.comm });
   return true;
 };
 

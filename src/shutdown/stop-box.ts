@@ -1,5 +1,5 @@
 // The one budget in Mini-VM mode: the main command first, then services in
-// reverse start order (stop command or stop signal), then finish scripts, then
+// reverse start order (stop command and/or stop signal), then finish scripts, then
 // SIGTERM to everything left and SIGKILL at the deadline. Each phase ends as
 // soon as its processes are gone; a phase that overruns is named in the log.
 import type { Logger } from "../log/logger.ts";
@@ -7,8 +7,8 @@ import type { Native } from "../native/addon.ts";
 import type { Reaper } from "../pid1/reaper.ts";
 import type { Ending } from "../pid1/exit-code.ts";
 import { liveDescendants } from "../pid1/proc-table.ts";
-import { signalGroup, type KillScope } from "../pid1/send-signal.ts";
-import { SIGNAL_NUMBERS, signalLabel } from "../pid1/signals.ts";
+import { killGroup, signalGroup, type KillScope } from "../pid1/send-signal.ts";
+import { signalLabel } from "../pid1/signals.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import type { Service } from "../supervisor/service.ts";
 import { listScripts, runScripts } from "../supervisor/scripts.ts";
@@ -56,9 +56,9 @@ export interface BoxStopContext {
 }
 
 
-const killGroup = (pgid: number, phase: string, log: Logger): boolean => {
-  const group = liveDescendants().filter((entry) => entry.pgrp === pgid);
-  signalGroup(pgid, SIGNAL_NUMBERS.SIGKILL!);
+// SIGKILL to a group, each member named in the log; whether there was anyone.
+const killAndLog = (pgid: number, phase: string, log: Logger): boolean => {
+  const group = killGroup(pgid);
   for (const entry of group) log.warn("killed", "sent SIGKILL", { phase, pid: entry.pid, comm: entry.comm });
   return group.length > 0;
 };
@@ -71,7 +71,7 @@ const stopGroup = async (group: GroupToStop, phase: "main" | "init", until: numb
   const ending = await settleBefore(group.ended, until);
   if (ending) return { ending, hasKilled: false };
   log.warn("phase-overran", `${what} did not exit in time`, { phase, budgetLeft: formatDurationMs(Math.max(0, until - monotonicMs())) });
-  const hasKilled = killGroup(group.pgid, phase, log);
+  const hasKilled = killAndLog(group.pgid, phase, log);
   return { ending: await settleBefore(group.ended, monotonicMs() + 1000), hasKilled };
 };
 
@@ -112,13 +112,15 @@ export const stopBox = async (plan: BoxStopPlan, context: BoxStopContext): Promi
   const scripts = listScripts(plan.finishDir, log);
   if (scripts.length > 0) {
     let current: { pid: number } | undefined;
+    const isOverTime = (): boolean => monotonicMs() >= finishUntil;
     const run = runScripts(scripts, { native: context.native, reaper: context.reaper, log, kind: "finish", shouldContinueAfterFailure: true }, (started) => {
       current = started;
-    });
-    const failed = await settleBefore(run, finishUntil);
-    if (failed === undefined && current && monotonicMs() >= finishUntil) {
+    }, isOverTime);
+    // No script is started once the time is up (isOverTime); the one running then is killed.
+    const isDone = await settleBefore(run.then(() => true), finishUntil);
+    if (isDone === undefined && current) {
       log.warn("phase-overran", "finish scripts did not complete in time", { phase: "finish" });
-      results.hasKilled = killGroup(current.pid, "finish", log) || results.hasKilled;
+      results.hasKilled = killAndLog(current.pid, "finish", log) || results.hasKilled;
     }
   }
 

@@ -92,7 +92,10 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
   const publish = (): void => {
     if (isPublishScheduled) return;
     isPublishScheduled = true;
-    setImmediate(publishNow);
+    // A publishNow meanwhile (the box's own state) wrote this too.
+    setImmediate(() => {
+      if (isPublishScheduled) publishNow();
+    });
   };
   const moveBox = (to: BoxState): void => {
     if (!canMoveBox(boxState, to)) {
@@ -215,7 +218,6 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
       }
       service.start();
     }
-    if (services.some((service) => service.state === "warming") && boxState === "starting") moveBox("warming");
     const readiness = await Promise.race([Promise.all(services.map((service) => service.ready)), stopped]);
     if (stopReason || readiness === undefined) return;
     moveBox("running");
@@ -263,7 +265,6 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
     results = { stopCodes: [], hasKilled: true };
     stopReason = { kind: "fault" };
   }
-  if (main && !results.mainEnding && reason.kind === "main-ended") results.mainEnding = reason.ending;
   // Everything is stopped, so every pipe is at end of file or about to be;
   // the bound only covers a writer that survived SIGKILL.
   await drainServiceOutput(OUTPUT_DRAIN_MS);

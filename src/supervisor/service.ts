@@ -7,8 +7,8 @@ import type { Native } from "../native/addon.ts";
 import type { Reaper } from "../pid1/reaper.ts";
 import type { ServiceConfig } from "../config/types.ts";
 import { EXIT, exitCodeFor, type Ending } from "../pid1/exit-code.ts";
-import { signalGroup } from "../pid1/send-signal.ts";
-import { SIGNAL_NUMBERS, signalLabel } from "../pid1/signals.ts";
+import { killGroup, signalGroup } from "../pid1/send-signal.ts";
+import { signalLabel } from "../pid1/signals.ts";
 import { liveDescendants, parseStat, type ProcEntry } from "../pid1/proc-table.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import { monotonicMs, settleBefore } from "../shutdown/clock.ts";
@@ -94,10 +94,10 @@ export const pidfileRefusal = (pid: number): string | undefined => {
 
 // SIGKILL to a group (or a lone pid) and say who was in it.
 const killNow = (pid: number, pgid: number | undefined): ProcEntry[] => {
-  const live = liveDescendants().filter((entry) => (pgid !== undefined ? entry.pgrp === pgid : entry.pid === pid));
+  if (pgid !== undefined) return killGroup(pgid);
+  const live = liveDescendants().filter((entry) => entry.pid === pid);
   try {
-    if (pgid !== undefined) signalGroup(pgid, SIGNAL_NUMBERS.SIGKILL!);
-    else process.kill(pid, "SIGKILL");
+    process.kill(pid, "SIGKILL");
   } catch {
     // ESRCH: it went by itself in the meantime.
   }
@@ -310,8 +310,10 @@ export class Service {
   // sees its exit; the poll covers a daemon that somehow is not our child.
   #daemonEnded(pid: number): Promise<Ending> {
     const { reaper, log } = this.#context;
+    // Our child: the reaper reports its end, no need to look every second.
+    const isOurChild = statOf(pid)?.ppid === process.pid;
     return new Promise((resolve) => {
-      const poll = setInterval(() => {
+      const poll = isOurChild ? undefined : setInterval(() => {
         if (isProcessAlive(pid)) return;
         finish();
         log.warn("child-exited", `service ${this.name}: pid ${pid} is gone but was not boxinit's child: its exit status is unknown`, { service: this.name });
@@ -404,7 +406,7 @@ export class Service {
     }
   }
 
-  /** Stop it: stop command or stop signal, then SIGKILL at the deadline. */
+  /** Stop it: stop command (then the stop signal if it still runs) or the stop signal; SIGKILL at the deadline. */
   async stop(deadline: number): Promise<StopOutcome> {
     const { log } = this.#context;
     clearTimeout(this.#restartTimer);

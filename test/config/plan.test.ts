@@ -43,7 +43,7 @@ services, in start order:
      warm-up: /usr/bin/curl -sf http://localhost:8080/health until it exits 0, every 2s, 1s per try, then continue anyway after 1h
      restart: always, after 500ms doubling up to 30s, at most 0 restarts in a row (a run of 1m resets the count)
      critical: yes (the container stops with it)
-     stop: /bin/sh -c '/usr/bin/web-stop --now'
+     stop: /bin/sh -c '/usr/bin/web-stop --now', then SIGQUIT to its process group if it still runs
 shutdown: web, db, then finish scripts, all within 20s
 `);
 });
@@ -69,7 +69,7 @@ shutdown: finish scripts, all within 9s
 t.test("the SPEC example reads as intended", async (t) => {
   const plan = describePlan(await loadFixture("good.yaml"));
   t.match(plan, "  1. confluence\n");
-  t.match(plan, "     stop: /opt/atlassian/confluence/bin/stop-confluence.sh\n");
+  t.match(plan, "     stop: /opt/atlassian/confluence/bin/stop-confluence.sh, then SIGTERM to its process group if it still runs\n");
   t.match(plan, "     command: /bin/sh -c 'exec fluent-bit -c /etc/fluent-bit.conf'\n");
   t.match(plan, "     user: boxinit's own\n");
 });
