@@ -53,7 +53,11 @@ for (const mode of MODES) {
     });
 
     await t.test("a process left behind that ignores TERM is killed at the deadline; the code stays the command's", async (t) => {
-      const result = await runBoxinit(mode, ["--grace", "500ms", "--", "/bin/sh", "-c", "(trap '' TERM; exec sleep 1000) & exit 4"]);
+      // The command exits only once the subshell ignores TERM: exiting at once
+      // let boxinit's TERM reach the subshell before its trap (seen in CI).
+      const marker = join(dir, `${mode}-ignoring`);
+      const result = await runBoxinit(mode, ["--grace", "500ms", "--", "/bin/sh", "-c",
+        `(trap '' TERM; : > ${marker}; exec sleep 1000) & while [ ! -e ${marker} ]; do sleep 0.01; done; exit 4`]);
       t.equal(result.code, 4);
       t.match(result.stderr, /phase=remaining/);
       t.match(result.stderr, /killed: sent SIGKILL pid=\d+ comm=sleep/);
