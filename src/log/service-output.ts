@@ -3,6 +3,7 @@
 // so the log stays readable. One service alone keeps its output untouched.
 import type { Native } from "../native/addon.ts";
 import { writeLine } from "./logger.ts";
+import { monotonicMs, settleBefore } from "../shutdown/clock.ts";
 
 // A line longer than this is written in pieces rather than held forever.
 const MAX_LINE_BYTES = 64 * 1024;
@@ -62,10 +63,5 @@ const track = (relay: Promise<void>): void => {
 /** Wait until every relay has reached end of file, or timeoutMs; call before exiting. */
 export const drainServiceOutput = async (timeoutMs: number): Promise<void> => {
   if (relaying.size === 0) return;
-  let handle: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => {
-    handle = setTimeout(resolve, timeoutMs);
-  });
-  await Promise.race([Promise.all(relaying), timeout]);
-  clearTimeout(handle);
+  await settleBefore(Promise.all(relaying), monotonicMs() + timeoutMs);
 };

@@ -16,3 +16,16 @@ export const settleBefore = async <T>(promise: Promise<T>, deadline: number): Pr
     clearTimeout(handle);
   }
 };
+
+/** Wait ms, or less when the signal aborts (at once if it already has). */
+export const pause = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    if (signal?.aborted) done();
+    else signal?.addEventListener("abort", done, { once: true });
+  });

@@ -2,7 +2,7 @@
 // then everything left gets SIGTERM, then SIGKILL at the deadline. Whatever
 // finishes early ends the wait at once: no phase sleeps a fixed time.
 import type { Logger } from "../log/logger.ts";
-import { monotonicMs } from "./clock.ts";
+import { monotonicMs, settleBefore } from "./clock.ts";
 import type { Reaper } from "../pid1/reaper.ts";
 import type { Ending } from "../pid1/exit-code.ts";
 import { formatDurationMs } from "../config/duration.ts";
@@ -72,12 +72,8 @@ export const waitForNoChildren = (reaper: Reaper, deadline: number): Promise<boo
     }
   });
 
-const waitForMain = async (ended: Promise<Ending>, until: number): Promise<boolean> => {
-  const wait = timer(until - monotonicMs());
-  const outcome = await Promise.race([ended.then(() => "ended" as const), wait.done]);
-  wait.cancel();
-  return outcome === "ended";
-};
+const waitForMain = async (ended: Promise<Ending>, until: number): Promise<boolean> =>
+  (await settleBefore(ended, until)) !== undefined;
 
 // Phase "main": the signal to the main command's group, then wait for it.
 // Returns false when it overran. Processes outside its group keep the reserve.

@@ -2,7 +2,7 @@
 // pidfile, wait for that file to appear, and tell whether the pid still lives.
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { formatDurationMs } from "../config/duration.ts";
-import { monotonicMs } from "../shutdown/clock.ts";
+import { monotonicMs, pause } from "../shutdown/clock.ts";
 import { parseStat } from "../pid1/proc-table.ts";
 
 /** The highest pid Linux can hand out (PID_MAX_LIMIT on 64-bit: 4 Mi). */
@@ -99,17 +99,6 @@ export const isProcessAlive = (pid: number): boolean => {
     return code !== "ENOENT" && code !== "ESRCH";
   }
 };
-
-const pause = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
-  new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 
 /**
  * Wait until the pidfile names a live process. A missing, empty or unreadable file, or one

@@ -8,7 +8,7 @@ import type { StartCheck } from "./check-process.ts";
 import { describeEnding } from "./restart-policy.ts";
 import type { Logger } from "../log/logger.ts";
 import { formatDurationMs } from "../config/duration.ts";
-import { monotonicMs } from "../shutdown/clock.ts";
+import { monotonicMs, pause } from "../shutdown/clock.ts";
 
 export type WarmupOutcome =
   | { outcome: "ready"; tries: number; elapsedMs: number }
@@ -232,17 +232,6 @@ const runTry = (warmup: WarmupConfig, stop: AbortSignal, run: CheckProcess): Pro
     : run.startCheck
       ? tryStartedCheck(warmup.check.command, warmup.tryTimeoutMs, stop, run, run.startCheck)
       : tryCommand(warmup.check.command, warmup.tryTimeoutMs, stop, run);
-
-const pause = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 
 /** Try the check until it passes, the overall timeout passes, or the signal aborts. */
 export const runWarmup = async (warmup: WarmupConfig, options: WarmupOptions): Promise<WarmupOutcome> => {
