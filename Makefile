@@ -30,7 +30,7 @@ dist/boxinit.node: native/boxinit.c node_modules/.installed
 
 # The main bundle holds only what PID 1 needs to start; libraries used off that
 # path are bundled on their own (src/lazy/) and embedded as assets.
-LAZY_LIBS := pino execa yaml modes
+LAZY_LIBS := pino execa yaml croner modes
 LAZY_BUNDLES := $(LAZY_LIBS:%=build/lazy/%.cjs) $(LAZY_LIBS:%=build/lazy/%.cache)
 ESBUILD_NODE := --bundle --platform=node --target=node24 --format=cjs --log-level=warning
 

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -547,6 +548,20 @@ done:
   return make_int(env, result);
 }
 
+/*
+ * tryLock(fd): flock(fd, LOCK_EX | LOCK_NB). 1 when taken, 0 when another
+ * open file holds it, -errno otherwise. flock, not a pid in a file, is what
+ * tells a live holder from a dead one: the kernel drops the lock with the last
+ * descriptor, and it works across containers that share a bind mount, where
+ * every holder may be "pid 1" in its own namespace.
+ */
+static napi_value try_lock(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  if (!arg_int(env, info, 0, &fd)) return NULL;
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0) return make_int(env, 1);
+  return make_int(env, errno == EWOULDBLOCK ? 0 : -errno);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"peekZombie", NULL, peek_zombie, NULL, NULL, NULL, napi_default, NULL},
@@ -561,6 +576,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"getForeground", NULL, get_foreground, NULL, NULL, NULL, napi_default, NULL},
     {"makePipe", NULL, make_pipe, NULL, NULL, NULL, napi_default, NULL},
     {"spawnService", NULL, spawn_service, NULL, NULL, NULL, napi_default, NULL},
+    {"tryLock", NULL, try_lock, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -20,6 +20,9 @@ const WARM_UPS: Record<string, (exports: any) => void> = {
     const doc = parseDocument(text, { schema: "failsafe", customTags: ["null"], prettyErrors: false, lineCounter });
     doc.toJS({ maxAliasCount: 100, mapAsMap: true });
   },
+  croner: ({ Cron }) => {
+    new Cron("*/5 * * * *", { paused: true }).nextRun();
+  },
   pino: ({ default: pino }) => {
     pino({ base: { name: "boxinit" }, level: "trace", timestamp: pino.stdTimeFunctions.isoTime }, { write: () => {} }).info({ event: "exit" }, "warm-up");
   },

@@ -8,7 +8,7 @@ import { loadLibrary } from "./lazy/libraries.ts";
 
 // Commands of the full product that this build does not have yet: named so a
 // user gets a clear answer instead of "command not found" from the shell.
-const RESERVED_COMMANDS = new Set(["job", "host"]);
+const RESERVED_COMMANDS = new Set(["host"]);
 
 // The commands that run beside PID 1; their code lives in the "modes" bundle.
 const SIDE_COMMAND_NAMES = new Set(["status", "backoff", "health", "check"]);
@@ -18,7 +18,11 @@ const FAULT_EXIT_MARGIN_MS = 2000;
 
 // In a SEA, argv is [executable, argv0-as-invoked, ...args]; from source it is
 // [node, script, ...args]. Either way the user's words start at index 2.
-const userArgs = process.argv.slice(2);
+// With boxinit as the image's ENTRYPOINT, `docker run IMAGE boxinit job X -- CMD`
+// arrives as `boxinit boxinit job ...`: the inner word names boxinit itself and
+// is dropped, so the job runs under this one PID 1, not a nested init.
+const isBoxinitItself = (word: string | undefined): boolean => word === "boxinit" || word === "/sbin/boxinit" || word === "/usr/local/bin/boxinit" || word === process.execPath;
+const userArgs = isBoxinitItself(process.argv[2]) ? process.argv.slice(3) : process.argv.slice(2);
 
 const faults: FaultHandle = {};
 
@@ -53,6 +57,12 @@ const main = async (): Promise<number> => {
   if (first !== undefined && RESERVED_COMMANDS.has(first)) {
     writeLine(2, `boxinit: usage: "boxinit ${first}" is not available in this version yet\n`);
     return EXIT.usage;
+  }
+  if (first === "job") {
+    process.on("uncaughtException", (error) => onFault("uncaught exception", error));
+    process.on("unhandledRejection", (error) => onFault("unhandled rejection", error));
+    const { jobCommand } = await loadLibrary("modes");
+    return jobCommand([...userArgs.slice(0, at), ...userArgs.slice(at + 1)], faults);
   }
   if (first !== undefined && SIDE_COMMAND_NAMES.has(first)) {
     const { SIDE_COMMANDS } = await loadLibrary("modes");

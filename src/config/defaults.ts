@@ -38,3 +38,11 @@ export const WARMUP_DEFAULTS = {
 /** Where users and groups are looked up. */
 export const DEFAULT_PASSWD_FILE = "/etc/passwd";
 export const DEFAULT_GROUP_FILE = "/etc/group";
+
+/** Per-job defaults and the retention of failure reports. */
+export const JOB_DEFAULTS = {
+  onFailureTimeoutMs: 60_000,
+  captureBytes: 1024 * 1024,
+  logsKeep: 100,
+  logsMaxAgeMs: 30 * 86_400_000,
+} as const;

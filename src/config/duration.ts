@@ -1,7 +1,7 @@
-// Durations as users write them: 250ms, 9s, 5m, 1h (and combinations: 1m30s).
+// Durations as users write them: 250ms, 9s, 5m, 1h, 30d (and combinations: 1m30s).
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
 
 /** Node timers fire at once beyond this (2^31-1 ms, about 596 h): every configured duration stays below. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;

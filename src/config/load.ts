@@ -11,7 +11,10 @@ import {
   checkKeys, expected, keyPath, readAbsolutePath, readChoice, readDuration, readMap, readWritablePath, type Issues, type RawMap,
 } from "./schema.ts";
 import { readService, type ServiceDraft } from "./services.ts";
-import type { Config, ServiceConfig, UserSpec } from "./types.ts";
+import { checkSchedules, readJob, readJobLogs, type CronFactory } from "./jobs.ts";
+import type { Config, JobConfig, ServiceConfig, UserSpec } from "./types.ts";
+import type { UserRequest } from "./users.ts";
+import { loadLibrary } from "../lazy/libraries.ts";
 import { parseGroup, parsePasswd, resolveUser, type UserTables } from "./users.ts";
 import { parseYamlText } from "./yaml-text.ts";
 
@@ -37,7 +40,7 @@ export type LoadResult =
   | { ok: true; config: Config; warnings: string[] }
   | { ok: false; errors: string[]; source?: string | undefined };
 
-const TOP_KEYS = ["state_dir", "grace", "heartbeat", "init_dir", "finish_dir", "backoff", "links", "services", "jobs"] as const;
+const TOP_KEYS = ["state_dir", "grace", "heartbeat", "init_dir", "finish_dir", "backoff", "links", "services", "jobs", "job_logs"] as const;
 const BACKOFF_KEYS = ["watch", "poll_interval"] as const;
 const WATCH_MODES = ["inotify", "poll"] as const;
 
@@ -94,7 +97,7 @@ const readPositiveDuration = (value: unknown, path: string, issues: Issues) => r
 const readWatchMode = (value: unknown, path: string, issues: Issues) => readChoice(value, WATCH_MODES, path, issues);
 
 /** state_dir, grace, heartbeat, the script dirs and backoff, with their overrides. */
-const readGlobals = (root: RawMap, options: LoadOptions, issues: Issues): Omit<Config, "source" | "links" | "services"> => {
+const readGlobals = (root: RawMap, options: LoadOptions, issues: Issues): Omit<Config, "source" | "links" | "services" | "jobs" | "jobLogs"> => {
   const { env, overrides = {} } = options;
   const backoff = readMap(root.backoff, "backoff", issues, "a map with watch and poll_interval") ?? {};
   checkKeys(backoff, BACKOFF_KEYS, "backoff", issues);
@@ -146,15 +149,21 @@ const loadUserTables = (options: LoadOptions): UserTables & { problems: Map<stri
   return { passwd: parsePasswd(passwd.text), groups: parseGroup(groups.text), passwdFile, groupFile, problems };
 };
 
-/** Resolve every `user:`; switching users needs root, and saying so now beats an EPERM at spawn. */
-const resolveUsers = (drafts: ServiceDraft[], options: LoadOptions, issues: Issues): Map<string, UserSpec> => {
+/** Who asks for a user: a service or a job, its path for messages, and what it asked. */
+interface UserAsker {
+  path: string;
+  userRequest?: UserRequest;
+}
+
+/** Resolve every `user:` (by the asker's path); switching users needs root, and saying so now beats an EPERM at spawn. */
+const resolveUsers = (askers: readonly UserAsker[], options: LoadOptions, issues: Issues): Map<string, UserSpec> => {
   const users = new Map<string, UserSpec>();
-  if (!drafts.some((draft) => draft.userRequest)) return users;
+  if (!askers.some((asker) => asker.userRequest)) return users;
   const tables = loadUserTables(options);
   const isRoot = options.isRoot ?? process.getuid?.() === 0;
   const ownUid = options.ownUid ?? process.getuid?.() ?? 0;
   const ownGid = options.ownGid ?? process.getgid?.() ?? 0;
-  for (const { service, path, userRequest } of drafts) {
+  for (const { path, userRequest } of askers) {
     if (!userRequest) continue;
     const lookup = resolveUser(userRequest, tables);
     if (!lookup.ok) {
@@ -168,7 +177,7 @@ const resolveUsers = (drafts: ServiceDraft[], options: LoadOptions, issues: Issu
     } else if (!isRoot && userRequest.group !== undefined && lookup.user.gid !== ownGid) {
       issues.errors.push(`${keyPath(path, "group")}: switching to group ${JSON.stringify(userRequest.group)} needs root (boxinit runs as gid ${ownGid})`);
     }
-    users.set(service.name, lookup.user);
+    users.set(path, lookup.user);
   }
   return users;
 };
@@ -196,9 +205,20 @@ const readServices = (value: unknown, options: LoadOptions, issues: Issues): Ser
   // container (as with a plain CMD). With several, none is unless marked, so a side-car
   // such as a log shipper cannot take the app down.
   const isOnlyService = entries.length === 1;
-  return orderServices(drafts, issues).map(({ service, critical }) => {
-    const user = users.get(service.name);
+  return orderServices(drafts, issues).map(({ service, path, critical }) => {
+    const user = users.get(path);
     return { ...service, ...(user && { user }), critical: critical ?? isOnlyService };
+  });
+};
+
+/** `jobs:` → JobConfig in file order. */
+const readJobs = (value: unknown, options: LoadOptions, issues: Issues): JobConfig[] => {
+  const entries = Object.entries(readMap(value, "jobs", issues, "a map of job names to settings") ?? {});
+  const drafts = entries.flatMap(([name, entry]) => readJob(name, entry, issues) ?? []);
+  const users = resolveUsers(drafts, options, issues);
+  return drafts.map(({ job, path }) => {
+    const user = users.get(path);
+    return { ...job, ...(user && { user }) };
   });
 };
 
@@ -206,12 +226,13 @@ const readServices = (value: unknown, options: LoadOptions, issues: Issues): Ser
 const readConfig = (document: unknown, source: string | undefined, options: LoadOptions, issues: Issues): Config => {
   const root = readMap(document, source ?? "config", issues, "a map of settings") ?? {};
   checkKeys(root, TOP_KEYS, "", issues);
-  if (root.jobs !== undefined) issues.errors.push("jobs: scheduled jobs are not available in this version yet");
   return {
     source,
     ...readGlobals(root, options, issues),
     links: readLinks(root.links, issues),
     services: readServices(root.services, options, issues),
+    jobs: readJobs(root.jobs, options, issues),
+    jobLogs: readJobLogs(root.job_logs, issues),
   };
 };
 
@@ -225,6 +246,11 @@ export const loadConfig = async (options: LoadOptions): Promise<LoadResult> => {
   if (!parsed.ok) return { ok: false, errors: parsed.errors, source };
   const issues: Issues = { errors: [], warnings: [...parsed.warnings] };
   const config = readConfig(parsed.value, source, options, issues);
+  // croner is loaded only when some job has a schedule to check.
+  if (config.jobs.some((job) => job.schedule !== undefined)) {
+    const { Cron } = await loadLibrary("croner");
+    checkSchedules(config.jobs, Cron as unknown as CronFactory, issues);
+  }
   if (issues.errors.length > 0) return { ok: false, errors: issues.errors, source };
   return { ok: true, config, warnings: issues.warnings };
 };

@@ -2,7 +2,7 @@
 // order it will do it, so a config can be reviewed without starting anything.
 import { DEFAULT_CONFIG_PATH } from "./defaults.ts";
 import { formatDurationMs } from "./duration.ts";
-import type { Config, ServiceConfig, UserSpec, WarmupConfig } from "./types.ts";
+import type { Config, JobConfig, ServiceConfig, UserSpec, WarmupConfig } from "./types.ts";
 import { signalLabel } from "../pid1/signals.ts";
 
 /** 300000 → 5m, 90000 → 1m30s; what is not whole seconds goes to formatDurationMs (250ms, 1.5s). */
@@ -71,6 +71,18 @@ const describeService = (service: ServiceConfig, index: number): string[] => {
   return lines;
 };
 
+/** The lines of one job. */
+const describeJob = (job: JobConfig): string[] => {
+  const when = job.schedule === undefined
+    ? "only when run as `boxinit job " + job.name + "`"
+    : `schedule ${JSON.stringify(job.schedule)} (${job.timezone ?? "TZ, else the system's time zone"}), skipped while backoff is engaged or the box is not running`;
+  const lines = [`- ${job.name}: ${when}`, `    command: ${formatArgv(job.command)}`, `    user: ${formatUser(job.user)}`];
+  if (job.cwd) lines.push(`    cwd: ${job.cwd}`);
+  lines.push(`    timeout: ${job.timeoutMs === undefined ? "none" : `${formatPlanDuration(job.timeoutMs)}, then SIGTERM (exit 124)`}`);
+  if (job.onFailure) lines.push(`    on failure: ${formatArgv(job.onFailure)} (at most ${formatPlanDuration(job.onFailureTimeoutMs)})`);
+  return lines;
+};
+
 /** The start plan of a validated config, as `boxinit check` prints it. */
 export const describePlan = (config: Config): string => {
   const lines = [
@@ -86,6 +98,10 @@ export const describePlan = (config: Config): string => {
   else lines.push("links:", ...config.links.map(({ link, target }) => `  ${link} -> ${target}`));
   if (config.services.length === 0) lines.push("services: none");
   else lines.push("services, in start order:", ...config.services.flatMap((service, index) => describeService(service, index).map((line) => `  ${line}`)));
+  if (config.jobs.length > 0) {
+    lines.push("jobs:", ...config.jobs.flatMap((job) => describeJob(job).map((line) => `  ${line}`)));
+    lines.push(`failure reports: ${config.stateDir}/logs, the newest ${config.jobLogs.keep} kept, none older than ${formatPlanDuration(config.jobLogs.maxAgeMs)}`);
+  }
   const stopOrder = config.services.map((service) => service.name).reverse();
   lines.push(`shutdown: ${stopOrder.length > 0 ? `${stopOrder.join(", ")}, then ` : ""}finish scripts, all within ${formatPlanDuration(config.graceMs)}`);
   return `${lines.join("\n")}\n`;

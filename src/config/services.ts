@@ -31,7 +31,7 @@ export interface ServiceDraft {
 }
 
 /** `env:` values are strings; a list or map has no single value to export. */
-const readEnv = (value: unknown, path: string, issues: Issues): Record<string, string> => {
+export const readEnv = (value: unknown, path: string, issues: Issues): Record<string, string> => {
   const map = readMap(value, path, issues, "a map of variable names to values");
   const env: Array<[string, string]> = [];
   for (const [name, text] of Object.entries(map ?? {})) {
@@ -89,7 +89,7 @@ export const readWarmup = (value: unknown, path: string, issues: Issues): Warmup
 };
 
 /** `user:` and `group:` as written; looked up later, against the passwd and group files. */
-const readUserRequest = (entry: RawMap, path: string, issues: Issues): UserRequest | undefined => {
+export const readUserRequest = (entry: RawMap, path: string, issues: Issues): UserRequest | undefined => {
   const user = readText(entry.user, keyPath(path, "user"), issues, "a user name or uid");
   const group = readText(entry.group, keyPath(path, "group"), issues, "a group name or gid");
   if (group !== undefined && entry.user === undefined) {

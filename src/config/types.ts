@@ -52,6 +52,29 @@ export interface ServiceConfig {
   warmup?: WarmupConfig;
 }
 
+export interface JobConfig {
+  name: string;
+  command: string[];
+  /** Cron expression (5 or 6 fields, croner); undefined: run only by `boxinit job NAME`. */
+  schedule?: string;
+  /** IANA time zone of the schedule; undefined: TZ, else the system's. */
+  timezone?: string;
+  timeoutMs?: number;
+  user?: UserSpec;
+  cwd?: string;
+  env: Record<string, string>;
+  onFailure?: string[];
+  onFailureTimeoutMs: number;
+  /** The most output kept for a failure report (head and tail). */
+  captureBytes: number;
+}
+
+/** Which failure reports logs/ keeps: at most `keep`, none older than maxAgeMs. */
+export interface JobLogsConfig {
+  keep: number;
+  maxAgeMs: number;
+}
+
 export interface Config {
   /** The file loaded, or undefined when none (the default path is optional). */
   source: string | undefined;
@@ -66,4 +89,6 @@ export interface Config {
   links: Array<{ link: string; target: string }>;
   /** In start order: every service comes after the ones in its `after:`. */
   services: ServiceConfig[];
+  jobs: JobConfig[];
+  jobLogs: JobLogsConfig;
 }

@@ -5,7 +5,9 @@
 import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../log/logger.ts";
+import type { Native } from "../native/addon.ts";
 import { errnoCode, isMissing, readRegularFile, removeStaleTemps, writeFileAtomic } from "./atomic-write.ts";
+import { withStatusLock } from "./status-lock.ts";
 
 export type BoxState = "starting" | "warming" | "running" | "stopping" | "stopped" | "backedoff" | "failed";
 
@@ -116,6 +118,8 @@ export interface StatusFileOptions {
   heartbeatMs: number;
   /** How often a failed write is retried (default 1 s). */
   retryMs?: number;
+  /** For the lock shared with job runs (control/status-lock.ts); without it writes are unlocked. */
+  native?: Native | undefined;
 }
 
 /**
@@ -129,6 +133,7 @@ export class StatusFile {
   readonly #log: Logger;
   readonly #heartbeatMs: number;
   readonly #retryMs: number;
+  readonly #native: Native | undefined;
   #snapshot: StatusSnapshot | undefined;
   // Problems already warned about since the last successful write.
   readonly #failing = new Set<string>();
@@ -143,6 +148,7 @@ export class StatusFile {
     this.#log = log;
     this.#heartbeatMs = options.heartbeatMs;
     this.#retryMs = options.retryMs ?? DEFAULT_RETRY_MS;
+    this.#native = options.native;
   }
 
   /** Record and write a snapshot now; synchronous, never throws. */
@@ -170,7 +176,7 @@ export class StatusFile {
     const snapshot = this.#snapshot;
     if (snapshot === undefined) return;
     try {
-      this.#writeFiles(snapshot);
+      withStatusLock(this.#dir, this.#native, () => this.#writeFiles(snapshot));
     } catch (error) {
       this.#onFailure(problemOf(error));
       return;
@@ -212,8 +218,8 @@ export class StatusFile {
     this.#log.info("state-dir", "created the missing state directory (mount a volume there to keep its files)", { dir: this.#dir });
   }
 
-  // Carried over unchanged: `boxinit job` (maybe in another container sharing
-  // the directory) owns this key. A symlink planted at status.json is not read.
+  // Carried over unchanged: job runs (maybe in another container sharing the
+  // directory) own this key, and write it under the same lock. A symlink planted at status.json is not read.
   #existingJobs(): unknown {
     let text: string;
     try {

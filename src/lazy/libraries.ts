@@ -7,12 +7,14 @@ import type * as PinoEntry from "./pino.ts";
 import type * as ExecaEntry from "./execa.ts";
 import type * as YamlEntry from "./yaml.ts";
 import type * as ModesEntry from "./modes.ts";
+import type * as CronerEntry from "./croner.ts";
 
 interface Libraries {
   pino: typeof PinoEntry;
   execa: typeof ExecaEntry;
   yaml: typeof YamlEntry;
   modes: typeof ModesEntry;
+  croner: typeof CronerEntry;
 }
 
 const loaded = new Map<keyof Libraries, unknown>();

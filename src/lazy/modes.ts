@@ -4,3 +4,4 @@
 // Node hello world's (bench/RESULTS.md).
 export { miniVmCommand } from "../cli/mini-vm.ts";
 export { SIDE_COMMANDS } from "../cli/side-commands.ts";
+export { jobCommand } from "../cli/job.ts";

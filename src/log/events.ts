@@ -31,4 +31,9 @@ export type LogEvent =
   | "config"
   | "init-script"
   | "finish-script"
-  | "link";
+  | "link"
+  | "job"
+  | "job-skipped"
+  | "job-failed"
+  | "job-hook"
+  | "job-schedule";

@@ -71,12 +71,12 @@ const PARTIAL_LINE_WAIT_MS = 100;
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /**
- * Writes a whole line to a file descriptor and never throws: a closed or full
- * stderr must not kill PID 1. A line that cannot start (EAGAIN on a full
- * non-blocking pipe, EPIPE, ENOSPC) is dropped at once.
+ * Writes bytes to a file descriptor and never throws: a closed or full
+ * stderr must not kill PID 1. Bytes that cannot start (EAGAIN on a full
+ * non-blocking pipe, EPIPE, ENOSPC) are dropped at once; a write that has
+ * started waits up to 100 ms for the rest.
  */
-export const writeLine = (fd: number, line: string): void => {
-  const bytes = Buffer.from(line);
+export const writeBytes = (fd: number, bytes: Uint8Array): void => {
   let written = 0;
   let waitedMs = 0;
   while (written < bytes.length) {
@@ -90,6 +90,9 @@ export const writeLine = (fd: number, line: string): void => {
     }
   }
 };
+
+/** writeBytes for a whole line of text. */
+export const writeLine = (fd: number, line: string): void => writeBytes(fd, Buffer.from(line));
 
 /** The default sink: text lines on a file descriptor. */
 export const textSink = (fd = 2): Sink => ({

@@ -24,6 +24,7 @@ interface RawAddon {
   getForeground(fd: number): number;
   makePipe(): number | [number, number];
   spawnService(file: string, argv: readonly string[], env: readonly string[], cwd: string, uid: number, gid: number, groups: readonly number[], outFd: number, errFd: number): number;
+  tryLock(fd: number): number;
 }
 
 const REQUIRED_FUNCTIONS: ReadonlyArray<keyof RawAddon> = [
@@ -39,6 +40,7 @@ const REQUIRED_FUNCTIONS: ReadonlyArray<keyof RawAddon> = [
   "getForeground",
   "makePipe",
   "spawnService",
+  "tryLock",
 ];
 
 /** What spawnService needs: env as KEY=VALUE strings; omitted fields keep boxinit's own. */
@@ -167,6 +169,13 @@ export class Native {
     if (rc >= 0) return rc;
     const stage = SPAWN_STAGES[Math.floor(-rc / 1000)] ?? "exec";
     throw new NativeError(stage, -rc % 1000);
+  }
+
+  /** flock(fd, LOCK_EX|LOCK_NB): true when taken, false when another open file holds it. */
+  tryLock(fd: number): boolean {
+    const rc = this.#raw.tryLock(fd);
+    if (rc < 0) throw new NativeError("flock", -rc);
+    return rc === 1;
   }
 
   /** tcgetpgrp(fd): the terminal's foreground process group. */

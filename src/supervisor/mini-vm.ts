@@ -67,7 +67,7 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
   };
 
   // --- the status file ---
-  const status = new StatusFile(config.stateDir, log, { heartbeatMs: config.heartbeatMs });
+  const status = new StatusFile(config.stateDir, log, { heartbeatMs: config.heartbeatMs, native });
   const backoff = new BackoffWatch(config.stateDir, { mode: config.backoffWatch, pollMs: config.backoffPollMs }, log);
   let boxState: BoxState = "starting";
   let since = new Date().toISOString();

@@ -1,0 +1,103 @@
+// `boxinit job NAME [OPTIONS] [-- CMD]`: one run of a batch job through the
+// harness (jobs/run-job.ts), usable as a container's command (boxinit is then
+// PID 1: it reaps, forwards signals, and a `docker stop` stops the job within
+// the grace period) and inside a running container. Exits with the job's code.
+import { hostname } from "node:os";
+import { createLogger, writeLine } from "../log/logger.ts";
+import { EXIT } from "../pid1/exit-code.ts";
+import { bootPid1, settleSignalMask } from "../pid1/boot.ts";
+import type { FaultHandle } from "../pid1/run-command.ts";
+import { HANDLED_SIGNALS, SIGNAL_NUMBERS, SIGNAL_ROUTES, signalLabel } from "../pid1/signals.ts";
+import { leftoverReserveMs, stopAll } from "../shutdown/stop-all.ts";
+import { monotonicMs } from "../shutdown/clock.ts";
+import { formatDurationMs } from "../config/duration.ts";
+import type { Config, JobConfig } from "../config/types.ts";
+import { startJob, type JobSpec } from "../jobs/run-job.ts";
+import { rawPassthrough } from "../jobs/passthrough.ts";
+import { loadConfigOrReport } from "./config-errors.ts";
+import { JOB_USAGE, parseJobArgs, type JobArgs } from "./job-args.ts";
+
+/** The harness's spec from the command line over the config's jobs.NAME; a usage error when there is no command. */
+export const jobSpecFor = (args: JobArgs, config: Config, host: string): JobSpec | string => {
+  const configured: JobConfig | undefined = config.jobs.find((job) => job.name === args.name);
+  const command = args.command.length > 0 ? args.command : configured?.command;
+  if (!command || command.length === 0) {
+    return `no command for job ${JSON.stringify(args.name)}: give one after -- (boxinit job NAME -- CMD ARGS), or configure jobs.${args.name} in ${config.source ?? "the config"}`;
+  }
+  const timeoutMs = args.timeoutMs ?? configured?.timeoutMs;
+  const onFailure = args.onFailure ?? configured?.onFailure;
+  // The config's user, cwd and env belong to its command: a command given here runs as boxinit does.
+  const own = args.command.length === 0 ? configured : undefined;
+  return {
+    name: args.name,
+    command,
+    env: own?.env ?? {},
+    ...(own?.cwd !== undefined && { cwd: own.cwd }),
+    ...(own?.user !== undefined && { user: own.user }),
+    ...(timeoutMs !== undefined && { timeoutMs }),
+    ...(onFailure !== undefined && { onFailure }),
+    killGraceMs: config.graceMs,
+    hookTimeoutMs: configured?.onFailureTimeoutMs ?? 60_000,
+    captureBytes: configured?.captureBytes ?? 1024 * 1024,
+    retention: { keep: config.jobLogs.keep, maxAgeMs: config.jobLogs.maxAgeMs },
+    stateDir: config.stateDir,
+    hostname: host,
+    waitMs: args.waitMs,
+    passthrough: rawPassthrough(),
+  };
+};
+
+/** Run `boxinit job`; resolves to the exit code. */
+export const jobCommand = async (argv: readonly string[], faults: FaultHandle): Promise<number> => {
+  const parsed = parseJobArgs(argv, process.env);
+  if (!parsed.ok) {
+    for (const error of parsed.errors) writeLine(2, `boxinit job: usage: ${error}\n`);
+    return EXIT.usage;
+  }
+  const { args } = parsed;
+  if (args.showHelp) {
+    writeLine(1, JOB_USAGE);
+    return 0;
+  }
+  const config = await loadConfigOrReport({
+    ...(args.configPath !== undefined && { configPath: args.configPath }),
+    ...(args.stateDir !== undefined && { stateDir: args.stateDir }),
+    ...(args.graceMs !== undefined && { graceMs: args.graceMs, isGraceExplicit: true }),
+  });
+  if (!config) return EXIT.usage;
+  const spec = jobSpecFor(args, config, hostname());
+  if (typeof spec === "string") {
+    writeLine(2, `boxinit job: usage: ${spec}\n`);
+    return EXIT.usage;
+  }
+  const log = await createLogger(args.logFormat, args.verbosity);
+  const { native, reaper, scope } = bootPid1(log);
+  const run = startJob(spec, { native, reaper, log });
+
+  // docker stop (TERM), Ctrl-C (INT), QUIT, HUP: the job gets the signal and
+  // the grace period, then SIGKILL. Other signals are passed on to it.
+  let isStopping = false;
+  const onSignal = (name: NodeJS.Signals): void => {
+    const signal = SIGNAL_NUMBERS[name]!;
+    if (SIGNAL_ROUTES[name] === "shutdown") {
+      if (isStopping) return;
+      isStopping = true;
+      log.info("shutdown", `received ${signalLabel(signal)}: stopping job ${spec.name}`, { grace: formatDurationMs(config.graceMs) });
+      run.stop(signal, config.graceMs);
+      return;
+    }
+    run.forward(signal);
+  };
+  for (const name of HANDLED_SIGNALS) process.on(name, onSignal);
+  settleSignalMask(native, log);
+  faults.graceMs = config.graceMs;
+  faults.onFault = () => run.stop(SIGNAL_NUMBERS.SIGTERM!, config.graceMs);
+
+  const outcome = await run.outcome;
+  // What the job left behind (daemons, children of a killed shell) is stopped
+  // too: a batch job must not leave processes in the container.
+  if (reaper.hasChildren()) {
+    await stopAll({ log, reaper, scope }, { deadline: monotonicMs() + config.graceMs, reserveMs: leftoverReserveMs(config.graceMs) });
+  }
+  return outcome.exitCode;
+};

@@ -1,0 +1,40 @@
+// The on_failure hook: a command run after a failed job, with the details in
+// its environment (BOXINIT_JOB, BOXINIT_EXIT_CODE, BOXINIT_SIGNAL,
+// BOXINIT_LOG_FILE, BOXINIT_HOSTNAME, BOXINIT_RUN_ID), e.g. to send an alert.
+// It is bounded in time, its output goes where boxinit's goes, and its own
+// failure is logged without changing the job's exit code.
+import { formatDurationMs } from "../config/duration.ts";
+import { exitCodeFor } from "../pid1/exit-code.ts";
+import { killGroup, signalGroup } from "../pid1/send-signal.ts";
+import { SIGNAL_NUMBERS } from "../pid1/signals.ts";
+import { monotonicMs, settleBefore } from "../shutdown/clock.ts";
+import { startProcess } from "../supervisor/spawn.ts";
+import type { JobContext } from "./run-job.ts";
+
+// After the hook's SIGTERM at its timeout, SIGKILL follows after this.
+const HOOK_KILL_GRACE_MS = 2000;
+
+/** Run the hook to its end (or its bound); resolves to its exit code, never throws. */
+export const runHook = async (command: readonly string[], env: Record<string, string>, timeoutMs: number, context: JobContext): Promise<number> => {
+  const { native, reaper, log } = context;
+  const job = env.BOXINIT_JOB;
+  const started = startProcess({ argv: command, env }, native, reaper);
+  if (!("pid" in started)) {
+    log.warn("job-hook", `on_failure hook of job ${job} could not start: ${started.problem}`, { job });
+    return started.exitCode;
+  }
+  let ending = await settleBefore(started.ended, monotonicMs() + timeoutMs);
+  if (ending === undefined) {
+    log.warn("job-hook", `on_failure hook of job ${job} still running after ${formatDurationMs(timeoutMs)}: SIGTERM`, { job, pid: started.pid });
+    signalGroup(started.pid, SIGNAL_NUMBERS.SIGTERM!);
+    ending = await settleBefore(started.ended, monotonicMs() + HOOK_KILL_GRACE_MS);
+    if (ending === undefined) {
+      killGroup(started.pid);
+      ending = await started.ended;
+    }
+  }
+  const code = exitCodeFor(ending);
+  if (code === 0) log.info("job-hook", `on_failure hook of job ${job} ran`, { job });
+  else log.warn("job-hook", `on_failure hook of job ${job} failed (exit ${code}); the job's exit code stands`, { job, code });
+  return code;
+};

@@ -1,0 +1,130 @@
+// One run of a job at a time: <state_dir>/jobs/<NAME>.lock. The kernel's flock
+// on that file says whether a run is alive (it is released when the holder's
+// last descriptor closes, whatever killed it, and works across containers that
+// share the directory, where every holder may be "pid 1"). The file's content
+// (pid, its start time, host, run id) tells the log who holds it, and a
+// non-empty file whose lock is free is a run that died without cleaning up.
+// Without the addon there is no flock: the pid and its start time decide,
+// which is exact only inside one PID namespace.
+import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import type { Native } from "../native/addon.ts";
+import { errnoCode } from "../control/atomic-write.ts";
+
+const { O_RDWR, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = constants;
+
+export const LOCK_DIR = "jobs";
+const MAX_LOCK_BYTES = 4096;
+
+/** Who holds (or held) a lock. */
+export interface LockOwner {
+  pid: number;
+  /** /proc/PID/stat start time in clock ticks: a reused pid has another. */
+  startTime: string | null;
+  host: string;
+  runId: string;
+  startedAt: string;
+}
+
+export interface JobLock {
+  /** Empty the file (a clean end leaves no stale owner) and drop the lock. */
+  release(): void;
+}
+
+export type LockAttempt =
+  | { kind: "taken"; lock: JobLock; stale?: LockOwner | "unreadable" }
+  | { kind: "held"; owner?: LockOwner }
+  | { kind: "unavailable"; reason: string };
+
+/** Field 22 of /proc/PID/stat (after the parenthesised comm), or null. */
+export const processStartTime = (pid: number, procRoot = "/proc"): string | null => {
+  try {
+    const stat = readFileSync(`${procRoot}/${pid}/stat`, "latin1");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
+  } catch {
+    return null;
+  }
+};
+
+/** Parse a lock file's content; undefined when empty or not ours. */
+export const parseOwner = (text: string): LockOwner | undefined => {
+  if (text.trim() === "") return undefined;
+  try {
+    const value = JSON.parse(text) as Partial<LockOwner>;
+    if (typeof value !== "object" || value === null || !Number.isInteger(value.pid)) return undefined;
+    return {
+      pid: value.pid!, startTime: typeof value.startTime === "string" ? value.startTime : null,
+      host: String(value.host ?? "?"), runId: String(value.runId ?? "?"), startedAt: String(value.startedAt ?? "?"),
+    };
+  } catch {
+    return undefined;
+  }
+};
+
+/** Without flock: alive when the pid exists and started when the owner said it did. */
+export const isOwnerAlive = (owner: LockOwner, startTimeOf: (pid: number) => string | null = processStartTime): boolean => {
+  const now = startTimeOf(owner.pid);
+  return now !== null && now === owner.startTime;
+};
+
+const readAll = (fd: number): string => {
+  const buffer = Buffer.alloc(MAX_LOCK_BYTES);
+  const count = readSync(fd, buffer, 0, buffer.length, 0);
+  return buffer.subarray(0, count).toString("utf8");
+};
+
+const rewrite = (fd: number, text: string): void => {
+  ftruncateSync(fd, 0);
+  if (text !== "") writeSync(fd, text, 0);
+};
+
+const openLockFile = (stateDir: string, fileName: string): number => {
+  const dir = join(stateDir, LOCK_DIR);
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  // O_NOFOLLOW: a symlink planted at the name is not followed; O_NONBLOCK: nor can a FIFO block us.
+  const fd = openSync(join(dir, `${fileName}.lock`), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o644);
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    throw Object.assign(new Error("not a regular file"), { code: "EINVAL" });
+  }
+  return fd;
+};
+
+/** Try to take the job's lock at once; never throws. */
+export const tryJobLock = (stateDir: string, fileName: string, me: LockOwner, native: Native | undefined): LockAttempt => {
+  let fd: number;
+  try {
+    fd = openLockFile(stateDir, fileName);
+  } catch (error) {
+    return { kind: "unavailable", reason: errnoCode(error) ?? (error as Error).message };
+  }
+  try {
+    const previousText = readAll(fd);
+    const previous = parseOwner(previousText);
+    if (native) {
+      if (!native.tryLock(fd)) {
+        closeSync(fd);
+        return previous ? { kind: "held", owner: previous } : { kind: "held" };
+      }
+    } else if (previous && isOwnerAlive(previous)) {
+      closeSync(fd);
+      return { kind: "held", owner: previous };
+    }
+    const mine = `${JSON.stringify(me)}\n`;
+    rewrite(fd, mine);
+    const lock: JobLock = {
+      release: () => {
+        try {
+          rewrite(fd, "");
+        } finally {
+          closeSync(fd);
+        }
+      },
+    };
+    if (previous) return { kind: "taken", lock, stale: previous };
+    return previousText.trim() === "" ? { kind: "taken", lock } : { kind: "taken", lock, stale: "unreadable" };
+  } catch (error) {
+    closeSync(fd);
+    return { kind: "unavailable", reason: errnoCode(error) ?? (error as Error).message };
+  }
+};

@@ -1,0 +1,96 @@
+// The failure report: <state_dir>/logs/<ISO-8601>-cron-failure-<NAME>-exit-<CODE>-<HOST>,
+// the seed's name, so the host's existing alerting keeps working. A short
+// header says what ran and how it ended; the captured output follows. The file
+// is created complete (temp file, then link, which never replaces an existing
+// report) and readable by host tools running as another user.
+import { closeSync, constants, fchmodSync, linkSync, mkdirSync, openSync, unlinkSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { formatDurationMs } from "../config/duration.ts";
+import { errnoCode } from "../control/atomic-write.ts";
+import { isoSeconds, reportFileName } from "./report-name.ts";
+
+const { O_CREAT, O_EXCL, O_WRONLY, O_NOFOLLOW } = constants;
+
+export const LOGS_DIR = "logs";
+
+/** What the header says about one run. */
+export interface RunSummary {
+  name: string;
+  runId: string;
+  command: readonly string[];
+  hostname: string;
+  startedAt: Date;
+  endedAt: Date;
+  durationMs: number;
+  exitCode: number;
+  /** "exit 3", "signal SIGKILL (exit 137)", "timed out after 5s: SIGTERM (exit 124)" */
+  outcome: string;
+  totalBytes: number;
+  cutBytes: number;
+  /** Why there is no output, when there is none to show (no addon). */
+  captureNote?: string;
+}
+
+/** The report's header lines (pure). */
+export const reportHeader = (run: RunSummary): string => {
+  const lines = [
+    "# boxinit job failure report",
+    `job: ${run.name}`,
+    `run: ${run.runId}`,
+    `command: ${JSON.stringify(run.command)}`,
+    `host: ${run.hostname}`,
+    `started: ${run.startedAt.toISOString()}`,
+    `ended: ${run.endedAt.toISOString()}`,
+    `duration: ${formatDurationMs(Math.round(run.durationMs))}`,
+    `result: ${run.outcome}`,
+    `output: ${run.totalBytes} bytes${run.cutBytes > 0 ? `, ${run.cutBytes} cut from the middle` : ""}${run.captureNote ? ` (${run.captureNote})` : ""}`,
+    "--- output (stdout and stderr as they arrived) ---",
+  ];
+  return `${lines.join("\n")}\n`;
+};
+
+// Two failures of one job in the same second: the later gets the next free second.
+const NAME_ATTEMPTS = 60;
+
+const writeAllBytes = (fd: number, bytes: Buffer): void => {
+  let written = 0;
+  while (written < bytes.length) written += writeSync(fd, bytes, written);
+};
+
+/**
+ * Write the report; returns its path relative to the state directory
+ * (`logs/…`). Throws the system error when it cannot be written.
+ */
+export const writeReport = (stateDir: string, run: RunSummary, output: Buffer): string => {
+  const dir = join(stateDir, LOGS_DIR);
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const temp = join(dir, `.report.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
+  const fd = openSync(temp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0o644);
+  try {
+    try {
+      fchmodSync(fd, 0o644);
+      writeAllBytes(fd, Buffer.from(reportHeader(run)));
+      writeAllBytes(fd, output);
+    } finally {
+      closeSync(fd);
+    }
+    for (let attempt = 0; attempt < NAME_ATTEMPTS; attempt++) {
+      const at = new Date(run.startedAt.getTime() + attempt * 1000);
+      const name = reportFileName(at, run.name, run.exitCode, run.hostname);
+      try {
+        // link(2) fails with EEXIST instead of replacing an earlier report.
+        linkSync(temp, join(dir, name));
+        return join(LOGS_DIR, name);
+      } catch (error) {
+        if (errnoCode(error) !== "EEXIST") throw error;
+      }
+    }
+    throw Object.assign(new Error(`no free report name in ${NAME_ATTEMPTS} s after ${isoSeconds(run.startedAt)}`), { code: "EEXIST" });
+  } finally {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // Already gone; nothing else to clean.
+    }
+  }
+};

@@ -1,0 +1,307 @@
+// The job harness: one run of a batch job, the same for `boxinit job` and for
+// PID 1's scheduled jobs. In order: backoff (engaged: run nothing), the lock
+// (held: run nothing), the run with its output passed through and captured,
+// then for a failure the report and the on_failure hook, the record in
+// status.json, retention of old reports, and the lock released.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Logger } from "../log/logger.ts";
+import type { Native } from "../native/addon.ts";
+import type { Reaper } from "../pid1/reaper.ts";
+import type { UserSpec } from "../config/types.ts";
+import { formatDurationMs } from "../config/duration.ts";
+import { checkBackoff } from "../control/backoff.ts";
+import { errnoCode } from "../control/atomic-write.ts";
+import { exitCodeFor, type Ending } from "../pid1/exit-code.ts";
+import { killGroup, signalGroup } from "../pid1/send-signal.ts";
+import { SIGNAL_NUMBERS, signalLabel } from "../pid1/signals.ts";
+import { monotonicMs, pause, settleBefore } from "../shutdown/clock.ts";
+import { startProcess } from "../supervisor/spawn.ts";
+import { OutputCapture } from "./capture.ts";
+import { updateJobRecord, type JobRecord, type JobResult } from "./job-status.ts";
+import { runHook } from "./hook.ts";
+import { processStartTime, tryJobLock, type JobLock, type LockOwner } from "./lock.ts";
+import type { Passthrough } from "./passthrough.ts";
+import { writeReport, type RunSummary } from "./report.ts";
+import { sanitizeNamePart } from "./report-name.ts";
+import { pruneReports, type RetentionPolicy } from "./retention.ts";
+
+/** GNU timeout's code for "the command timed out". */
+export const TIMEOUT_EXIT_CODE = 124;
+
+// After the job ends, its output pipes may still hold its last lines; a
+// background process it left may also keep them open for ever.
+const OUTPUT_DRAIN_MS = 1000;
+const LOCK_WAIT_POLL_MS = 250;
+
+export interface JobSpec {
+  name: string;
+  command: readonly string[];
+  /** Added to boxinit's own (the container's) environment. */
+  env: Readonly<Record<string, string>>;
+  cwd?: string;
+  user?: UserSpec;
+  /** undefined: no time limit. */
+  timeoutMs?: number;
+  /** After a timeout's SIGTERM, SIGKILL follows after this. */
+  killGraceMs: number;
+  onFailure?: readonly string[];
+  hookTimeoutMs: number;
+  captureBytes: number;
+  retention: RetentionPolicy;
+  stateDir: string;
+  hostname: string;
+  /** How long to wait for a running instance to finish; 0: skip at once. */
+  waitMs: number;
+  passthrough: Passthrough;
+}
+
+export interface JobContext {
+  native: Native | undefined;
+  reaper: Reaper;
+  log: Logger;
+}
+
+export type JobOutcome =
+  | { kind: "skipped"; reason: string; exitCode: 0 }
+  | { kind: "finished"; exitCode: number; result: JobResult; reportFile?: string };
+
+export interface JobRun {
+  outcome: Promise<JobOutcome>;
+  /** Ask a running job to stop: signal to its group now, SIGKILL after graceMs. Before it starts: it will not. */
+  stop(signal: number, graceMs: number): void;
+  /** Pass a signal on to the running job's process group (nothing when none runs). */
+  forward(signal: number): void;
+}
+
+/** The job's process once started; the harness and stop() share it. */
+interface Running {
+  pid: number;
+  isDone: boolean;
+  killTimer?: NodeJS.Timeout;
+}
+
+const newRunId = (): string => `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+
+/** Start one run; the outcome resolves when everything about it is done. */
+export const startJob = (spec: JobSpec, context: JobContext): JobRun => {
+  const aborted = new AbortController();
+  const holder: { running?: Running } = {};
+  const stop = (signal: number, graceMs: number): void => {
+    aborted.abort();
+    const running = holder.running;
+    if (!running || running.isDone) return;
+    signalGroup(running.pid, signal);
+    running.killTimer ??= setTimeout(() => killGroup(running.pid), graceMs);
+  };
+  const forward = (signal: number): void => {
+    if (holder.running && !holder.running.isDone) signalGroup(holder.running.pid, signal);
+  };
+  const outcome = runJob(spec, context, aborted.signal, holder);
+  return { outcome, stop, forward };
+};
+
+const skip = (spec: JobSpec, context: JobContext, reason: string, fields: Record<string, string | number | undefined> = {}): JobOutcome => {
+  context.log.info("job-skipped", `job ${spec.name} not run: ${reason}`, { job: spec.name, ...fields });
+  updateJobRecord(spec.stateDir, spec.name, context.native, context.log, (previous) => ({
+    ...previous, lastSkip: { at: new Date().toISOString(), reason },
+  }));
+  return { kind: "skipped", reason, exitCode: 0 };
+};
+
+const ensureStateDir = (spec: JobSpec, log: Logger): void => {
+  try {
+    mkdirSync(spec.stateDir, { recursive: true, mode: 0o755 });
+  } catch (error) {
+    log.warn("job", "cannot create the state directory: no lock, record or report for this run", { dir: spec.stateDir, error: errnoCode(error) ?? String(error) });
+  }
+};
+
+/** The backoff check: engaged means run nothing. */
+const isBackedOff = (spec: JobSpec, log: Logger): boolean => {
+  const backoff = checkBackoff(spec.stateDir);
+  if (backoff.readError) log.warn("backoff", `cannot read the backoff file (${backoff.readError}): running the job`, { dir: spec.stateDir });
+  if (backoff.unexpected !== undefined) log.warn("backoff", "backoff file holds neither true nor false: not engaged", { content: backoff.unexpected });
+  return backoff.engaged;
+};
+
+const describeOwner = (owner: LockOwner | undefined): Record<string, string | number | undefined> =>
+  owner ? { pid: owner.pid, host: owner.host, run: owner.runId, since: owner.startedAt } : {};
+
+/** Take the lock, waiting up to spec.waitMs; a JobOutcome when the run must not happen. */
+const takeLock = async (spec: JobSpec, context: JobContext, me: LockOwner, aborted: AbortSignal): Promise<JobLock | undefined | JobOutcome> => {
+  const { log } = context;
+  const fileName = sanitizeNamePart(spec.name, "job");
+  const deadline = monotonicMs() + spec.waitMs;
+  for (;;) {
+    const attempt = tryJobLock(spec.stateDir, fileName, me, context.native);
+    if (attempt.kind === "unavailable") {
+      log.warn("job", `cannot lock the job (${attempt.reason}): running it without overlap protection`, { job: spec.name, dir: spec.stateDir });
+      return undefined;
+    }
+    if (attempt.kind === "taken") {
+      if (attempt.stale !== undefined) {
+        log.warn("job", "took over the lock of an earlier run that ended without releasing it", {
+          job: spec.name, ...(attempt.stale === "unreadable" ? { owner: "unreadable" } : describeOwner(attempt.stale)),
+        });
+      }
+      return attempt.lock;
+    }
+    if (aborted.aborted) return skip(spec, context, "stopped while waiting for the running instance");
+    if (monotonicMs() >= deadline) return skip(spec, context, "already running", describeOwner(attempt.owner));
+    await pause(Math.min(LOCK_WAIT_POLL_MS, Math.max(0, deadline - monotonicMs())), aborted);
+  }
+};
+
+/** Read one output pipe to its end: pass through, capture. */
+const readOutput = (fd: number, to: 1 | 2, capture: OutputCapture, passthrough: Passthrough): { done: Promise<void>; close: () => void } => {
+  const net = process.getBuiltinModule("node:net");
+  const socket = new net.Socket({ fd, readable: true, writable: false });
+  const done = new Promise<void>((resolve) => {
+    socket.on("data", (chunk: Buffer) => {
+      passthrough.write(to, chunk);
+      capture.add(chunk);
+    });
+    socket.on("end", resolve);
+    socket.on("close", resolve);
+    // A read error on our own pipe ends the capture; the job is unaffected.
+    socket.on("error", resolve);
+  });
+  return { done, close: () => socket.destroy() };
+};
+
+interface Ran {
+  ending?: Ending;
+  /** Set when it could not be started: 126/127 and why. */
+  notStarted?: { problem: string; exitCode: number };
+  timedOut: boolean;
+  captureNote?: string;
+}
+
+/** Spawn the command and wait for its end, the timeout, and its output. */
+const runCommandOf = async (spec: JobSpec, context: JobContext, runId: string, capture: OutputCapture, holder: { running?: Running }): Promise<Ran> => {
+  const { native, reaper, log } = context;
+  const pipes = native ? { out: native.makePipe(), err: native.makePipe() } : undefined;
+  const started = startProcess({
+    argv: spec.command,
+    env: { ...spec.env, BOXINIT_JOB: spec.name, BOXINIT_RUN_ID: runId },
+    ...(spec.cwd !== undefined && { cwd: spec.cwd }),
+    ...(spec.user !== undefined && { user: spec.user }),
+    ...(pipes && { output: { outFd: pipes.out[1], errFd: pipes.err[1] } }),
+  }, native, reaper);
+  const readers = pipes ? [readOutput(pipes.out[0], 1, capture, spec.passthrough), readOutput(pipes.err[0], 2, capture, spec.passthrough)] : [];
+  const captureNote = pipes ? undefined : "not captured: the addon boxinit.node is not loaded";
+  if (!("pid" in started)) {
+    for (const reader of readers) reader.close();
+    return { notStarted: started, timedOut: false, ...(captureNote && { captureNote }) };
+  }
+  const running: Running = { pid: started.pid, isDone: false };
+  holder.running = running;
+  log.info("job", `job ${spec.name} started`, { job: spec.name, run: runId, pid: started.pid });
+  let timedOut = false;
+  const timeout = spec.timeoutMs === undefined ? undefined : setTimeout(() => {
+    timedOut = true;
+    log.warn("job-failed", `job ${spec.name} timed out after ${formatDurationMs(spec.timeoutMs!)}: SIGTERM, SIGKILL after ${formatDurationMs(spec.killGraceMs)}`, { job: spec.name, pid: started.pid });
+    signalGroup(started.pid, SIGNAL_NUMBERS.SIGTERM!);
+    running.killTimer ??= setTimeout(() => killGroup(started.pid), spec.killGraceMs);
+  }, spec.timeoutMs);
+  const ending = await started.ended;
+  running.isDone = true;
+  clearTimeout(timeout);
+  clearTimeout(running.killTimer);
+  const drained = await settleBefore(Promise.all(readers.map((reader) => reader.done)), monotonicMs() + OUTPUT_DRAIN_MS);
+  if (drained === undefined) log.debug("job", "output still open after the job ended (a process it left holds it): capture closed", { job: spec.name });
+  for (const reader of readers) reader.close();
+  spec.passthrough.flush();
+  return { ending, timedOut, ...(captureNote && { captureNote }) };
+};
+
+/** Exit code, result word and the report's wording for a finished run. */
+export const judge = (ran: Pick<Ran, "ending" | "notStarted" | "timedOut">, spec: Pick<JobSpec, "timeoutMs">): { exitCode: number; result: JobResult; outcome: string; signal: string | null } => {
+  if (ran.notStarted) return { exitCode: ran.notStarted.exitCode, result: "failed", outcome: `not started: ${ran.notStarted.problem} (exit ${ran.notStarted.exitCode})`, signal: null };
+  const ending = ran.ending!;
+  const signal = ending.signal === null ? null : signalLabel(ending.signal);
+  if (ran.timedOut) {
+    const how = signal ? `${signal}` : `exit ${exitCodeFor(ending)}`;
+    return { exitCode: TIMEOUT_EXIT_CODE, result: "timeout", outcome: `timed out after ${formatDurationMs(spec.timeoutMs ?? 0)}, ended by ${how} (exit ${TIMEOUT_EXIT_CODE})`, signal };
+  }
+  const exitCode = exitCodeFor(ending);
+  if (signal) return { exitCode, result: "signal", outcome: `killed by ${signal} (exit ${exitCode})`, signal };
+  return { exitCode, result: exitCode === 0 ? "ok" : "failed", outcome: `exit ${exitCode}`, signal };
+};
+
+const saveReport = (spec: JobSpec, log: Logger, summary: RunSummary, output: Buffer): string | undefined => {
+  try {
+    const file = writeReport(spec.stateDir, summary, output);
+    log.warn("job-failed", `job ${spec.name} failed: ${summary.outcome}; report saved`, { job: spec.name, code: summary.exitCode, report: join(spec.stateDir, file) });
+    return file;
+  } catch (error) {
+    log.error("job-failed", `job ${spec.name} failed: ${summary.outcome}; the report could not be saved: ${errnoCode(error) ?? (error as Error).message}`, { job: spec.name, code: summary.exitCode, dir: spec.stateDir });
+    return undefined;
+  }
+};
+
+const pruneOld = (spec: JobSpec, log: Logger): void => {
+  const { removed, errors } = pruneReports(join(spec.stateDir, "logs"), spec.retention);
+  if (removed.length > 0) log.info("job", "removed old failure reports", { count: removed.length, oldest: removed[0] });
+  for (const error of errors) log.warn("job", `cannot remove an old failure report: ${error}`);
+};
+
+const runJob = async (spec: JobSpec, context: JobContext, aborted: AbortSignal, holder: { running?: Running }): Promise<JobOutcome> => {
+  const { log } = context;
+  ensureStateDir(spec, log);
+  if (isBackedOff(spec, log)) return skip(spec, context, "backoff engaged");
+  const runId = newRunId();
+  const startedAt = new Date();
+  const me: LockOwner = { pid: process.pid, startTime: processStartTime(process.pid), host: spec.hostname, runId, startedAt: startedAt.toISOString() };
+  const lock = await takeLock(spec, context, me, aborted);
+  if (lock !== undefined && "kind" in lock) return lock;
+  try {
+    if (aborted.aborted) return skip(spec, context, "stopped before it started");
+    updateJobRecord(spec.stateDir, spec.name, context.native, log, (previous) => ({ ...previous, running: true, lastStart: startedAt.toISOString() }));
+    const capture = new OutputCapture(spec.captureBytes);
+    const startMs = monotonicMs();
+    const ran = await runCommandOf(spec, context, runId, capture, holder);
+    const durationMs = monotonicMs() - startMs;
+    const endedAt = new Date();
+    const verdict = judge(ran, spec);
+    let reportFile: string | undefined;
+    if (verdict.exitCode !== 0) {
+      const output = ran.notStarted ? Buffer.from(`boxinit: ${ran.notStarted.problem}\n`) : capture.render();
+      reportFile = saveReport(spec, log, {
+        name: spec.name, runId, command: spec.command, hostname: spec.hostname, startedAt, endedAt, durationMs,
+        exitCode: verdict.exitCode, outcome: verdict.outcome, totalBytes: ran.notStarted ? output.length : capture.totalBytes, cutBytes: capture.cutBytes,
+        ...(ran.captureNote && { captureNote: ran.captureNote }),
+      }, output);
+      if (spec.onFailure) {
+        await runHook(spec.onFailure, {
+          BOXINIT_JOB: spec.name, BOXINIT_RUN_ID: runId, BOXINIT_EXIT_CODE: String(verdict.exitCode), BOXINIT_SIGNAL: verdict.signal ?? "",
+          BOXINIT_LOG_FILE: reportFile ? join(spec.stateDir, reportFile) : "", BOXINIT_HOSTNAME: spec.hostname,
+        }, spec.hookTimeoutMs, context);
+      }
+      pruneOld(spec, log);
+    } else {
+      log.info("job", `job ${spec.name} succeeded`, { job: spec.name, duration: formatDurationMs(Math.round(durationMs)) });
+    }
+    updateJobRecord(spec.stateDir, spec.name, context.native, log, (previous): JobRecord => ({
+      ...previous,
+      running: false,
+      lastStart: startedAt.toISOString(),
+      lastEnd: endedAt.toISOString(),
+      lastExit: verdict.exitCode,
+      lastSignal: verdict.signal,
+      lastResult: verdict.result,
+      lastDurationMs: Math.round(durationMs),
+      logFile: reportFile ?? null,
+      runs: previous.runs + 1,
+      failures: previous.failures + (verdict.exitCode === 0 ? 0 : 1),
+    }));
+    return { kind: "finished", exitCode: verdict.exitCode, result: verdict.result, ...(reportFile && { reportFile }) };
+  } finally {
+    try {
+      lock?.release();
+    } catch (error) {
+      log.warn("job", `cannot release the job's lock: ${errnoCode(error) ?? (error as Error).message}`, { job: spec.name });
+    }
+  }
+};
