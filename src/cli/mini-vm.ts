@@ -13,8 +13,9 @@ import { liveOwnerOf } from "../control/state-dir-owner.ts";
 export const miniVmCommand = async (args: InitArgs, faults: FaultHandle, why: string): Promise<number> => {
   const config = await loadConfigOrReport(args);
   if (!config) return EXIT.usage;
-  if (config.services.length === 0 && args.command.length === 0) {
-    writeLine(2, `boxinit: usage: nothing to run: no services in ${config.source ?? `${DEFAULT_CONFIG_PATH} (not found)`} and no command (boxinit [OPTIONS] -- CMD [ARGS...], see boxinit --help)\n`);
+  const hasSchedules = config.jobs.some((job) => job.schedule !== undefined);
+  if (config.services.length === 0 && args.command.length === 0 && !hasSchedules) {
+    writeLine(2, `boxinit: usage: nothing to run: no services or scheduled jobs in ${config.source ?? `${DEFAULT_CONFIG_PATH} (not found)`} and no command (boxinit [OPTIONS] -- CMD [ARGS...], see boxinit --help)\n`);
     return EXIT.usage;
   }
   const owner = liveOwnerOf(config.stateDir);

@@ -1,4 +1,4 @@
-// The one budget in Mini-VM mode: the main command first, then services in
+// The one budget in Mini-VM mode: the main command and running jobs first, then services in
 // reverse start order (stop command and/or stop signal), then finish scripts, then
 // SIGTERM to everything left and SIGKILL at the deadline. Each phase ends as
 // soon as its processes are gone; a phase that overruns is named in the log.
@@ -41,6 +41,8 @@ export interface BoxStopPlan {
   main?: GroupToStop;
   /** An init script still running (the stop came during boot). */
   initScript?: GroupToStop;
+  /** Scheduled jobs still running: stopped first, beside the main command. */
+  jobs?: { stop(until: number): Promise<void> };
   /** In start order; stopped in reverse. */
   services: readonly Service[];
   finishDir: string;
@@ -85,12 +87,17 @@ export const stopBox = async (plan: BoxStopPlan, context: BoxStopContext): Promi
   // service, each leaves a slice for every service stopped after it.
   const firstSliceMs = laterServiceSliceMs(servicesUntil - monotonicMs(), plan.services.length + 1);
   const firstUntil = servicesUntil - plan.services.length * firstSliceMs;
+  // Jobs may need the services (a database): they stop before any service
+  // does, at the same time as the main command. Their results are their own:
+  // they do not change the box's exit code.
+  const jobsStopped = plan.jobs?.stop(firstUntil);
   if (plan.main) {
     const main = await stopGroup(plan.main, "main", firstUntil, context);
     results.mainEnding = main.ending;
     results.hasKilled ||= main.hasKilled;
   }
   if (plan.initScript) results.hasKilled = (await stopGroup(plan.initScript, "init", firstUntil, context)).hasKilled || results.hasKilled;
+  await jobsStopped;
 
   // Each service still to be stopped keeps a slice of the services' part of
   // the budget, so one that ignores its stop signal cannot leave the ones

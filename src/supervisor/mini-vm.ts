@@ -25,6 +25,10 @@ import { makeLinks } from "./links.ts";
 import { listScripts, runScripts } from "./scripts.ts";
 import { Service } from "./service.ts";
 import { isFinalServiceState } from "./service-states.ts";
+import { hostname } from "node:os";
+import { Scheduler } from "../jobs/scheduler.ts";
+import type { CronFactory } from "../config/jobs.ts";
+import { loadLibrary } from "../lazy/libraries.ts";
 
 // How long the last lines of services may take to reach stdout after the stop.
 const OUTPUT_DRAIN_MS = 500;
@@ -182,6 +186,17 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
   };
   for (const serviceConfig of config.services) services.push(new Service(serviceConfig, context));
   const byName = new Map(services.map((service) => [service.name, service]));
+  const scheduler = Scheduler.hasScheduledJobs(config.jobs)
+    ? new Scheduler({
+      jobs: config.jobs,
+      stateDir: config.stateDir,
+      graceMs: config.graceMs,
+      retention: config.jobLogs,
+      hostname: hostname(),
+      shouldPrefixOutput: config.services.length + (options.command.length > 0 ? 1 : 0) > 0,
+      whyNotNow: () => (boxState === "running" && !stopReason ? undefined : `the box is ${stopReason ? "stopping" : boxState}`),
+    }, { native, reaper, log })
+    : undefined;
   publish();
   status.startHeartbeat();
   log.info("state", "state starting", { config: config.source ?? "(none)", stateDir: config.stateDir, services: services.length });
@@ -221,6 +236,7 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
     const readiness = await Promise.race([Promise.all(services.map((service) => service.ready)), stopped]);
     if (stopReason || readiness === undefined) return;
     moveBox("running");
+    if (scheduler) scheduler.start((await loadLibrary("croner")).Cron as unknown as CronFactory);
     const upServices = services.filter((_, index) => readiness[index]);
     if (upServices.length === services.length) log.info("state", "every service is up", { services: upServices.map((service) => service.name) });
     else log.warn("state", "running without the non-critical services that did not come up", { up: upServices.map((service) => service.name), down: services.filter((_, index) => !readiness[index]).map((service) => service.name) });
@@ -252,6 +268,7 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
       {
         main: main && isMainRunning ? { pgid: main.pgid, ended: main.ended, signal: reason.kind === "signal" ? reason.signal : SIGNAL_NUMBERS.SIGTERM! } : undefined,
         initScript: runningInitScript ? { pgid: runningInitScript.pid, ended: runningInitScript.ended, signal: SIGNAL_NUMBERS.SIGTERM! } : undefined,
+        ...(scheduler && { jobs: scheduler }),
         services,
         finishDir: config.finishDir,
         deadline,

@@ -83,6 +83,8 @@ t.test("the SPEC example (without jobs) loads to exactly this", async (t) => {
         critical: false,
       },
     ],
+    jobs: [],
+    jobLogs: { keep: 100, maxAgeMs: 30 * 86_400_000 },
   });
 });
 
@@ -118,6 +120,7 @@ t.test("an empty file, or one with only comments, is all defaults", async (t) =>
     t.same(config, {
       source: join(FIXTURES, file), stateDir: "/docker", graceMs: 9000, heartbeatMs: 30_000, initDir: "/etc/boxinit/init.d",
       finishDir: "/etc/boxinit/finish.d", backoffWatch: "inotify", backoffPollMs: 1000, links: [], services: [],
+      jobs: [], jobLogs: { keep: 100, maxAgeMs: 30 * 86_400_000 },
     }, file);
   }
 });
@@ -243,9 +246,8 @@ t.test("bad signal names", async (t) => {
   t.same(config.services.map((service) => service.stopSignal), [1, 9, 10]);
 });
 
-t.test("several problems at once, jobs: refused", async (t) => {
+t.test("several problems at once, a bad job among them", async (t) => {
   t.same(errorsOf(await load("bad-many.yaml")), [
-    "jobs: scheduled jobs are not available in this version yet",
     'grace: expected a duration such as 250ms, 9s, 5m, got "soon"',
     'backoff.watch: expected inotify|poll, got "fanotify"',
     "services.web.command: expected a command (a list of strings, or a string for sh -c), got nothing",
@@ -255,6 +257,8 @@ t.test("several problems at once, jobs: refused", async (t) => {
     "services.web.warmup: expected http or command, got both",
     'services["Bad Name"]: expected a service name of letters, digits, _ . - (at most 63, starting with a letter or digit), got "Bad Name"',
     'services["Bad Name"].command: expected a command (a list of strings, or a string for sh -c), got ""',
+    'jobs.reindex.timeout: expected a duration such as 250ms, 9s, 5m, got "forever"',
+    'jobs.reindex.schedule: expected a cron expression of 5 fields (minute hour day month weekday) or 6 (seconds first), got "0 3 * *"',
   ]);
 });
 

@@ -187,7 +187,7 @@ for (const mode of MODES) {
       writeFileSync(empty, "");
       const result = await runBoxinit(mode, ["--config", empty], { timeoutMs: 10_000 });
       t.equal(result.code, 2);
-      t.match(result.stderr, `boxinit: usage: nothing to run: no services in ${empty} and no command`);
+      t.match(result.stderr, `boxinit: usage: nothing to run: no services or scheduled jobs in ${empty} and no command`);
       t.equal(result.stdout, "");
     });
 
