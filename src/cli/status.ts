@@ -1,8 +1,9 @@
 // `boxinit status [--json]`: what PID 1 last wrote to the state directory,
 // verbatim or as a short view for people. Exit 0 shown, 2 usage, 3 no status.
 import { writeLine } from "../log/logger.ts";
+import { formatDurationMs } from "../config/duration.ts";
 import { escapeControls } from "../control/backoff.ts";
-import { ageMs, FINAL_STATES, formatAge, maxAgeFor, readStatus, type StatusDocument } from "../control/status-read.ts";
+import { ageMs, FINAL_STATES, formatAge, JOBS_ONLY_STATE, maxAgeFor, readStatus, type StatusDocument } from "../control/status-read.ts";
 
 /** Where a state-directory command writes, and its clock; tests substitute both. */
 export interface CommandIo {
@@ -49,8 +50,35 @@ const serviceLines = (services: unknown): string[] => {
   return lines;
 };
 
+const jobResultText = (job: Record<string, unknown>): string => {
+  if (job.lastEnd === null || job.lastEnd === undefined) return job.running === true ? "first run in progress" : "never run";
+  const how = job.lastResult === "ok" ? "ok" : `${show(job.lastResult)}, exit ${show(job.lastExit)}${job.lastSignal ? ` (${show(job.lastSignal)})` : ""}`;
+  const took = typeof job.lastDurationMs === "number" ? ` after ${formatDurationMs(job.lastDurationMs)}` : "";
+  return `last: ${how} at ${show(job.lastEnd)}${took}`;
+};
+
+const jobLines = (jobs: unknown): string[] => {
+  if (!isRecord(jobs) || Object.keys(jobs).length === 0) return [];
+  const names = Object.keys(jobs);
+  const width = Math.max(...names.map((name) => show(name).length));
+  const lines = ["jobs:"];
+  for (const name of names) {
+    const job = isRecord(jobs[name]) ? jobs[name] : {};
+    const parts = [jobResultText(job), `runs ${show(job.runs)}, failures ${show(job.failures)}`];
+    if (job.running === true) parts.unshift(`running since ${show(job.lastStart)}`);
+    if (job.schedule !== undefined) parts.push(`next ${show(job.nextRun)} (${show(job.schedule)})`);
+    lines.push(`  ${show(name).padEnd(width)}  ${parts.join("  ")}`);
+    if (typeof job.logFile === "string") lines.push(`  ${"".padEnd(width)}  report: ${show(job.logFile)}`);
+    if (isRecord(job.lastSkip)) lines.push(`  ${"".padEnd(width)}  last skipped at ${show(job.lastSkip.at)}: ${show(job.lastSkip.reason)}`);
+  }
+  return lines;
+};
+
 /** The human view of a status document at a given time (pure). */
 export const formatStatus = (document: StatusDocument, nowMs: number, maxAgeMs = maxAgeFor(document)): string => {
+  if (document.state === JOBS_ONLY_STATE) {
+    return `${["state:     none (only batch jobs have written here; no boxinit PID 1 has)", ...jobLines(document.jobs)].join("\n")}\n`;
+  }
   const sinceAge = ageMs(document.since, nowMs);
   const updatedAge = ageMs(document.updatedAt, nowMs);
   let updated = updatedAge === undefined ? "unknown" : `${formatAge(updatedAge)} ago`;
@@ -65,7 +93,7 @@ export const formatStatus = (document: StatusDocument, nowMs: number, maxAgeMs =
     `backoff:   ${document.backoff === true ? "engaged" : "not engaged"}`,
   ];
   if (document.exitCode !== undefined) lines.push(`exit code: ${show(document.exitCode)}`);
-  lines.push(...serviceLines(document.services));
+  lines.push(...serviceLines(document.services), ...jobLines(document.jobs));
   return `${lines.join("\n")}\n`;
 };
 

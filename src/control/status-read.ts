@@ -21,7 +21,11 @@ export interface StatusDocument {
   exitCode?: unknown;
   heartbeatMs?: unknown;
   services?: unknown;
+  jobs?: unknown;
 }
+
+/** The state shown for a status.json that only job runs have written (no PID 1 wrote there). */
+export const JOBS_ONLY_STATE = "none";
 
 /** States after which boxinit writes nothing more: no heartbeat is expected. */
 export const FINAL_STATES: ReadonlySet<string> = new Set(["stopped", "backedoff", "failed"]);
@@ -44,6 +48,10 @@ export const parseStatus = (text: string): { ok: true; document: StatusDocument 
     throw error;
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return { ok: false, message: "not a JSON object" };
+  // `boxinit job` in a container of its own writes only `jobs`: a document, with no PID 1 state.
+  if (!("state" in parsed) && "jobs" in parsed && typeof parsed.jobs === "object" && parsed.jobs !== null) {
+    return { ok: true, document: { ...(parsed as object), state: JOBS_ONLY_STATE } };
+  }
   if (!("state" in parsed) || typeof parsed.state !== "string") return { ok: false, message: 'not a boxinit status: no "state"' };
   return { ok: true, document: parsed as StatusDocument };
 };
