@@ -80,7 +80,13 @@ export const parseJobArgs = (argv: readonly string[], env: NodeJS.ProcessEnv): J
       }
     }
     switch (option) {
-      case "--timeout": { const ms = readDuration(value!, option, errors); if (ms !== undefined) args.timeoutMs = ms; break; }
+      case "--timeout": {
+        const ms = readDuration(value!, option, errors);
+        // 0 would time the job out the moment it starts (the config refuses it too).
+        if (ms === 0) errors.push(`--timeout: expected a duration above 0, got ${JSON.stringify(value)}`);
+        else if (ms !== undefined) args.timeoutMs = ms;
+        break;
+      }
       case "--wait": { const ms = readDuration(value!, option, errors); if (ms !== undefined) args.waitMs = ms; break; }
       case "--grace": { const ms = readDuration(value!, option, errors); if (ms !== undefined) args.graceMs = ms; break; }
       case "--on-failure":

@@ -12,7 +12,7 @@ import { leftoverReserveMs, stopAll } from "../shutdown/stop-all.ts";
 import { monotonicMs } from "../shutdown/clock.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import type { Config, JobConfig } from "../config/types.ts";
-import { startJob, type JobSpec } from "../jobs/run-job.ts";
+import { startJob, type JobRun, type JobSpec } from "../jobs/run-job.ts";
 import { rawPassthrough } from "../jobs/passthrough.ts";
 import { loadConfigOrReport } from "./config-errors.ts";
 import { JOB_USAGE, parseJobArgs, type JobArgs } from "./job-args.ts";
@@ -72,32 +72,38 @@ export const jobCommand = async (argv: readonly string[], faults: FaultHandle): 
   }
   const log = await createLogger(args.logFormat, args.verbosity);
   const { native, reaper, scope } = bootPid1(log);
-  const run = startJob(spec, { native, reaper, log });
 
   // docker stop (TERM), Ctrl-C (INT), QUIT, HUP: the job gets the signal and
-  // the grace period, then SIGKILL. Other signals are passed on to it.
-  let isStopping = false;
+  // the grace period, then SIGKILL. Other signals are passed on to it. The
+  // handlers are in place before the job starts: an early TERM must not kill
+  // boxinit by Node's default action and orphan the job.
+  let run: JobRun | undefined;
+  let stopDeadline: number | undefined;
+  const stop = (signal: number): void => {
+    if (stopDeadline !== undefined) return;
+    stopDeadline = monotonicMs() + config.graceMs;
+    run?.stop(signal, config.graceMs);
+  };
   const onSignal = (name: NodeJS.Signals): void => {
     const signal = SIGNAL_NUMBERS[name]!;
-    if (SIGNAL_ROUTES[name] === "shutdown") {
-      if (isStopping) return;
-      isStopping = true;
-      log.info("shutdown", `received ${signalLabel(signal)}: stopping job ${spec.name}`, { grace: formatDurationMs(config.graceMs) });
-      run.stop(signal, config.graceMs);
-      return;
-    }
-    run.forward(signal);
+    if (SIGNAL_ROUTES[name] !== "shutdown") return run?.forward(signal);
+    if (stopDeadline === undefined) log.info("shutdown", `received ${signalLabel(signal)}: stopping job ${spec.name}`, { grace: formatDurationMs(config.graceMs) });
+    stop(signal);
   };
   for (const name of HANDLED_SIGNALS) process.on(name, onSignal);
   settleSignalMask(native, log);
   faults.graceMs = config.graceMs;
-  faults.onFault = () => run.stop(SIGNAL_NUMBERS.SIGTERM!, config.graceMs);
+  faults.onFault = () => stop(SIGNAL_NUMBERS.SIGTERM!);
 
+  run = startJob(spec, { native, reaper, log });
+  if (stopDeadline !== undefined) run.stop(SIGNAL_NUMBERS.SIGTERM!, config.graceMs);
   const outcome = await run.outcome;
   // What the job left behind (daemons, children of a killed shell) is stopped
-  // too: a batch job must not leave processes in the container.
+  // too: a batch job must not leave processes in the container. A stop that
+  // was asked for keeps to its one budget.
   if (reaper.hasChildren()) {
-    await stopAll({ log, reaper, scope }, { deadline: monotonicMs() + config.graceMs, reserveMs: leftoverReserveMs(config.graceMs) });
+    const deadline = stopDeadline ?? monotonicMs() + config.graceMs;
+    await stopAll({ log, reaper, scope }, { deadline, reserveMs: leftoverReserveMs(Math.max(0, deadline - monotonicMs())) });
   }
   return outcome.exitCode;
 };
