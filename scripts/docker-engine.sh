@@ -39,6 +39,14 @@ apt_install() {
 }
 
 no_engine_help() {
+  if [[ "$1" == *"permission denied"* ]]; then
+    cat >&2 <<EOF
+docker-engine: error: a Docker engine runs but $(id -un) may not use it (\`docker info\`: ${1})
+  Either run the same command as root (sudo make test), or let this user use
+  the engine: \`sudo usermod -aG docker $(id -un)\`, log in again, and rerun.
+EOF
+    exit 1
+  fi
   cat >&2 <<EOF
 docker-engine: error: no Docker engine answers (\`docker info\` failed: ${1})
   and this script is not root, so it cannot install or start one. Either:
@@ -107,7 +115,7 @@ main() {
   fi
   if ! engine_answers; then
     if ! is_root; then
-      no_engine_help "$(timeout 20 docker info 2>&1 >/dev/null | grep -m1 -i -E 'error|cannot|denied' || echo 'no answer')"
+      no_engine_help "$(timeout 20 docker info 2>&1 >/dev/null | grep -v -i '^warning' | tail -n 1 || true)"
     fi
     start_engine
   fi

@@ -115,7 +115,7 @@ export class Container {
 
   /** stdout and stderr of the container, interleaved as Docker stored them. */
   async logs(): Promise<string> {
-    const result = await docker(["logs", "--timestamps", this.id]);
+    const result = await docker(["logs", this.id]);
     return result.stdout + result.stderr;
   }
 
