@@ -1,5 +1,6 @@
 # boxinit: `make` builds dist/boxinit (a Node single-executable application with
-# the addon embedded) and dist/boxinit.node; `make test` runs every test.
+# the addon embedded) and dist/boxinit.node; `make image` the Docker images;
+# `make test` runs every test, the end-to-end ones on a real Docker engine.
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
@@ -10,7 +11,8 @@ SOURCES := $(shell find src -name '*.ts')
 SEA_FUSE := NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2
 FIXTURES := $(patsubst test/fixtures/%.c,build/fixtures/%,$(wildcard test/fixtures/*.c))
 
-.PHONY: all deps typecheck test test-unit test-integration bench demo clean fixtures
+.PHONY: all deps typecheck test test-unit test-integration bench demo clean fixtures \
+  engine image image-base image-confluence image-standin e2e-images e2e
 
 all: dist/boxinit
 
@@ -73,7 +75,74 @@ fixtures: $(FIXTURES)
 typecheck: node_modules/.installed
 	tsc -p .
 
-test: all fixtures typecheck
+# ---- Docker images (images/) and the engine they need -----------------------
+# Builds reach Debian's apt through the host's network (there is no bridge);
+# the classic builder's output is long, so -q: a failing step still prints it.
+DOCKER_BUILD := docker build --network host -q
+STANDIN := test/fixtures/confluence-standin
+STANDIN_CONTEXT := build/images/confluence-standin
+STANDIN_TARBALL := atlassian-confluence-standin.tar.gz
+CONFLUENCE_CONTEXT := build/images/confluence
+# The real distribution for boxinit/confluence:latest: a URL or a local .tar.gz.
+CONFLUENCE_URL ?=
+CONFLUENCE_TARBALL ?=
+
+# A Docker engine that answers and the image debian:bookworm-slim: as root,
+# installs docker.io/mmdebstrap and starts dockerd when needed (see the script).
+engine:
+	bash scripts/docker-engine.sh
+
+image: image-base image-confluence
+
+# The context is the repository root, cut down by .dockerignore to dist/.
+image-base: dist/boxinit dist/boxinit.node engine
+	$(DOCKER_BUILD) -f images/base/Dockerfile -t boxinit/base:latest .
+
+build/images/standin-httpd: $(STANDIN)/src/standin-httpd.c
+	@mkdir -p $(@D)
+	gcc -O2 -Wall -Wextra -Werror -static -o $@ $<
+
+# The stand-in as a release tarball (top directory atlassian-confluence-standin/),
+# byte-identical from one build to the next so Docker's layer cache holds.
+$(STANDIN_CONTEXT)/$(STANDIN_TARBALL): build/images/standin-httpd $(shell find $(STANDIN) -type f -not -path '*/src/*')
+	rm -rf build/images/standin-tree && mkdir -p build/images/standin-tree/atlassian-confluence-standin $(@D)
+	cd build/images/standin-tree/atlassian-confluence-standin && \
+	  cp -R $(CURDIR)/$(STANDIN)/bin $(CURDIR)/$(STANDIN)/conf $(CURDIR)/$(STANDIN)/README.md . && \
+	  cp $(CURDIR)/build/images/standin-httpd bin/ && mkdir -p logs temp work
+	tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+	  -C build/images/standin-tree -cf - atlassian-confluence-standin | gzip -n >$@.tmp
+	mv $@.tmp $@
+
+# The tests' image: images/confluence/Dockerfile unchanged, built from the
+# stand-in, without a JRE.
+image-standin: image-base $(STANDIN_CONTEXT)/$(STANDIN_TARBALL)
+	find $(STANDIN_CONTEXT) -mindepth 1 -not -name $(STANDIN_TARBALL) -delete
+	cp -R images/confluence/. $(STANDIN_CONTEXT)/
+	$(DOCKER_BUILD) -f images/confluence/Dockerfile --build-arg CONFLUENCE_TARBALL=$(STANDIN_TARBALL) \
+	  --build-arg JRE_PACKAGES= --label boxinit.confluence=stand-in -t boxinit/confluence:standin $(STANDIN_CONTEXT)
+
+ifeq ($(CONFLUENCE_URL)$(CONFLUENCE_TARBALL),)
+image-confluence: image-standin
+	docker tag boxinit/confluence:standin boxinit/confluence:latest
+	@echo "make: boxinit/confluence:latest is the test STAND-IN, not Confluence;" \
+	  "for the real one: make image CONFLUENCE_URL=URL (or CONFLUENCE_TARBALL=FILE.tar.gz)"
+else
+image-confluence: image-base
+	rm -rf $(CONFLUENCE_CONTEXT) && mkdir -p $(CONFLUENCE_CONTEXT)
+	cp -R images/confluence/. $(CONFLUENCE_CONTEXT)/
+	$(if $(CONFLUENCE_TARBALL),ln -f $(CONFLUENCE_TARBALL) $(CONFLUENCE_CONTEXT)/ 2>/dev/null || cp $(CONFLUENCE_TARBALL) $(CONFLUENCE_CONTEXT)/)
+	$(DOCKER_BUILD) -f images/confluence/Dockerfile \
+	  $(if $(CONFLUENCE_TARBALL),--build-arg CONFLUENCE_TARBALL=$(notdir $(CONFLUENCE_TARBALL)),--build-arg CONFLUENCE_URL=$(CONFLUENCE_URL)) \
+	  -t boxinit/confluence:latest $(CONFLUENCE_CONTEXT)
+endif
+
+# What the e2e tests run: the base image and the stand-in Confluence image.
+e2e-images: image-base image-standin
+
+e2e: all fixtures e2e-images
+	bash test/run.sh test/e2e/*.test.ts
+
+test: all fixtures typecheck e2e-images
 	bash test/run.sh
 
 bench: all fixtures
