@@ -549,6 +549,23 @@ done:
 }
 
 /*
+ * setName(name): prctl(PR_SET_NAME), the name ps, top and `docker top` show
+ * (Node names its main thread "MainThread"). Only the 15-byte comm changes:
+ * argv stays as it was, which process.title would overwrite.
+ */
+static napi_value set_name(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  char name[16];
+  size_t length = 0;
+  if (napi_get_value_string_utf8(env, argv[0], name, sizeof name, &length) != napi_ok) {
+    napi_throw_type_error(env, NULL, "boxinit.node: expected a string argument");
+    return NULL;
+  }
+  return make_int(env, prctl(PR_SET_NAME, name, 0, 0, 0) == 0 ? 0 : -errno);
+}
+
+/*
  * tryLock(fd): flock(fd, LOCK_EX | LOCK_NB). 1 when taken, 0 when another
  * open file holds it, -errno otherwise. flock, not a pid in a file, is what
  * tells a live holder from a dead one: the kernel drops the lock with the last
@@ -577,6 +594,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"makePipe", NULL, make_pipe, NULL, NULL, NULL, napi_default, NULL},
     {"spawnService", NULL, spawn_service, NULL, NULL, NULL, napi_default, NULL},
     {"tryLock", NULL, try_lock, NULL, NULL, NULL, napi_default, NULL},
+    {"setName", NULL, set_name, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

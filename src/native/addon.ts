@@ -25,6 +25,7 @@ interface RawAddon {
   makePipe(): number | [number, number];
   spawnService(file: string, argv: readonly string[], env: readonly string[], cwd: string, uid: number, gid: number, groups: readonly number[], outFd: number, errFd: number): number;
   tryLock(fd: number): number;
+  setName(name: string): number;
 }
 
 const REQUIRED_FUNCTIONS: ReadonlyArray<keyof RawAddon> = [
@@ -41,6 +42,7 @@ const REQUIRED_FUNCTIONS: ReadonlyArray<keyof RawAddon> = [
   "makePipe",
   "spawnService",
   "tryLock",
+  "setName",
 ];
 
 /** What spawnService needs: env as KEY=VALUE strings; omitted fields keep boxinit's own. */
@@ -176,6 +178,12 @@ export class Native {
     const rc = this.#raw.tryLock(fd);
     if (rc < 0) throw new NativeError("flock", -rc);
     return rc === 1;
+  }
+
+  /** prctl(PR_SET_NAME): the name ps shows (at most 15 bytes). */
+  setName(name: string): void {
+    const rc = this.#raw.setName(name);
+    if (rc < 0) throw new NativeError("prctl(PR_SET_NAME)", -rc);
   }
 
   /** tcgetpgrp(fd): the terminal's foreground process group. */

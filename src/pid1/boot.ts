@@ -38,6 +38,12 @@ const becomeSubreaper = (native: Native | undefined, log: Logger): void => {
 export const bootPid1 = (log: Logger): Pid1 => {
   const { native, failures } = loadNative();
   reportAddon(native, failures, log);
+  // Node calls its main thread "MainThread": ps and `docker top` should say boxinit.
+  try {
+    native?.setName("boxinit");
+  } catch {
+    // Cosmetic only.
+  }
   const scope = killScopeFor(process.pid);
   if (scope === "descendants") becomeSubreaper(native, log);
   const reaper = new Reaper(native, log);
