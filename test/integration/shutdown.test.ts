@@ -9,9 +9,13 @@ import { MODES, fixture, killAllRuns, missingPrerequisite, runBoxinit, startBoxi
 t.teardown(killAllRuns);
 
 // A daemon that escapes the main command's process group (setsid) and writes
-// a file when TERM asks it to stop.
+// a file when TERM asks it to stop. The script goes on only once the daemon's
+// trap is set (it makes ${out}.ready): a TERM before that would kill it
+// outright, and an "echo" of its own could interleave with the command's
+// "ready" on the shared stdout (seen under load: "readydaemon-ready").
 const daemonScript = (out: string): string =>
-  `setsid sh -c 'trap "sleep 0.3; echo cleaned > ${out}; exit 0" TERM; echo daemon-ready; while :; do sleep 0.05; done' &`;
+  `setsid sh -c 'trap "sleep 0.3; echo cleaned > ${out}; exit 0" TERM; : > ${out}.ready; while :; do sleep 0.05; done' & ` +
+  `while [ ! -e ${out}.ready ]; do sleep 0.01; done;`;
 
 for (const mode of MODES) {
   t.test(`${mode}: shutdown`, async (t) => {
@@ -23,7 +27,6 @@ for (const mode of MODES) {
     await t.test("on SIGTERM a daemonized grandchild gets TERM and finishes its cleanup first", async (t) => {
       const out = join(dir, `${mode}-signal`);
       const run = startBoxinit(mode, ["--", "/bin/sh", "-c", `${daemonScript(out)} exec ${fixture("signal-echo")}`]);
-      await run.waitFor(/daemon-ready/);
       await run.waitFor(/^ready$/m);
       await run.signal("SIGTERM");
       const ended = await run.result();
@@ -65,8 +68,9 @@ for (const mode of MODES) {
 
     await t.test("a command that uses up the budget still leaves the daemons outside its group their SIGTERM", async (t) => {
       const out = join(dir, `${mode}-reserve`);
-      const run = startBoxinit(mode, ["--grace", "2s", "--", "/bin/sh", "-c", `${daemonScript(out)} trap '' TERM; echo ready; sleep 1000`]);
-      await run.waitFor(/daemon-ready/);
+      // 4 s: the reserve for the processes left is then 1 s (a quarter, at
+      // most 1 s), room for the daemon's 0.3 s cleanup on a loaded machine.
+      const run = startBoxinit(mode, ["--grace", "4s", "--", "/bin/sh", "-c", `${daemonScript(out)} trap '' TERM; echo ready; sleep 1000`]);
       await run.waitFor(/^ready$/m);
       await run.signal("SIGTERM");
       const ended = await run.result();
