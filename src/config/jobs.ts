@@ -91,7 +91,9 @@ export const checkSchedules = (jobs: readonly JobConfig[], Cron: CronFactory, is
       continue;
     }
     try {
-      new Cron(job.schedule, { paused: true, ...(job.timezone !== undefined && { timezone: job.timezone }) }).nextRun();
+      const next = new Cron(job.schedule, { paused: true, ...(job.timezone !== undefined && { timezone: job.timezone }) }).nextRun();
+      // Valid fields that never meet (31 February): the job would silently never run.
+      if (next === null) expected(issues, path, "a schedule that fires (this one matches no date)", job.schedule);
     } catch (error) {
       const message = (error as Error).message.split(". ")[0]!.replace(/^Cron\w*: /, "");
       const where = /timezone/i.test(message) ? keyPath(keyPath("jobs", job.name), "timezone") : path;

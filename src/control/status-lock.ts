@@ -64,10 +64,13 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
  * happens just before it exits, when no timer would fire any more.
  */
 export const withStatusLock = (stateDir: string, native: Native | undefined, fn: () => void, maxWaitMs = 100): LockedRun => {
-  for (let waited = 0; waited < maxWaitMs; waited += RETRY_MS) {
+  for (let waited = 0; waited < maxWaitMs;) {
     const outcome = tryWithStatusLock(stateDir, native, fn);
     if (outcome !== "busy") return outcome;
-    Atomics.wait(sleeper, 0, 0, RETRY_MS);
+    // A random 1-3 ms: writers retrying in step would keep meeting the lock held.
+    const pauseMs = RETRY_MS + Math.floor(Math.random() * 3);
+    Atomics.wait(sleeper, 0, 0, pauseMs);
+    waited += pauseMs;
   }
   fn();
   return "unlocked";

@@ -42,6 +42,10 @@ export const EMPTY_RECORD: JobRecord = {
 
 const MAX_STATUS_JSON_BYTES = 1024 * 1024;
 
+// A job's record waits longer for the lock than PID 1's own writes (100 ms):
+// a lost update would be a lost run in the counts. At most twice per run.
+const RECORD_LOCK_WAIT_MS = 1000;
+
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** The document to change: the file's content, or a fresh one when missing or not a JSON object. */
@@ -80,7 +84,7 @@ export const updateJobRecord = (
       // defineProperty-safe: a job called "__proto__" is an ordinary key here.
       const updated = Object.fromEntries([...Object.entries(jobs).filter(([key]) => key !== name), [name, change(recordOf(jobs[name]))]]);
       writeFileAtomic(stateDir, STATUS_JSON_FILE, `${JSON.stringify({ ...document, jobs: updated }, null, 2)}\n`);
-    });
+    }, RECORD_LOCK_WAIT_MS);
     if (locking === "unlocked" && native) log.debug("job", "status.json written without its lock (another writer held it too long, or the file system has none)");
     return true;
   } catch (error) {

@@ -1,12 +1,14 @@
 // The failure report: <state_dir>/logs/<ISO-8601>-cron-failure-<NAME>-exit-<CODE>-<HOST>,
 // the seed's name, so the host's existing alerting keeps working. A short
-// header says what ran and how it ended; the captured output follows. The file
+// header says what ran and how it ended (control characters in names escaped,
+// so a hostile name cannot forge header lines); the captured output follows. The file
 // is created complete (temp file, then link, which never replaces an existing
 // report) and readable by host tools running as another user.
 import { closeSync, constants, fchmodSync, linkSync, mkdirSync, openSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { formatDurationMs } from "../config/duration.ts";
 import { errnoCode } from "../control/atomic-write.ts";
+import { escapeControls } from "../control/backoff.ts";
 import { isoSeconds, reportFileName } from "./report-name.ts";
 
 const { O_CREAT, O_EXCL, O_WRONLY, O_NOFOLLOW } = constants;
@@ -35,10 +37,10 @@ export interface RunSummary {
 export const reportHeader = (run: RunSummary): string => {
   const lines = [
     "# boxinit job failure report",
-    `job: ${run.name}`,
+    `job: ${escapeControls(run.name)}`,
     `run: ${run.runId}`,
     `command: ${JSON.stringify(run.command)}`,
-    `host: ${run.hostname}`,
+    `host: ${escapeControls(run.hostname)}`,
     `started: ${run.startedAt.toISOString()}`,
     `ended: ${run.endedAt.toISOString()}`,
     `duration: ${formatDurationMs(Math.round(run.durationMs))}`,

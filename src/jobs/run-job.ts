@@ -128,10 +128,21 @@ const isBackedOff = (spec: JobSpec, log: Logger): boolean => {
 const describeOwner = (owner: LockOwner | undefined): Record<string, string | number | undefined> =>
   owner ? { pid: owner.pid, host: owner.host, run: owner.runId, since: owner.startedAt } : {};
 
+/**
+ * The lock's file name: the sanitised name, plus a short hash of the real one
+ * when sanitising changed it, so `../x` and `_x` do not block each other.
+ */
+export const lockFileName = (name: string): string => {
+  const safe = sanitizeNamePart(name, "job");
+  if (safe === name) return safe;
+  const hash = process.getBuiltinModule("node:crypto").createHash("sha256").update(name).digest("hex").slice(0, 8);
+  return `${safe}-${hash}`;
+};
+
 /** Take the lock, waiting up to spec.waitMs; a JobOutcome when the run must not happen. */
 const takeLock = async (spec: JobSpec, context: JobContext, me: LockOwner, aborted: AbortSignal): Promise<JobLock | undefined | JobOutcome> => {
   const { log } = context;
-  const fileName = sanitizeNamePart(spec.name, "job");
+  const fileName = lockFileName(spec.name);
   const deadline = monotonicMs() + spec.waitMs;
   for (;;) {
     const attempt = tryJobLock(spec.stateDir, fileName, me, context.native);
@@ -153,21 +164,36 @@ const takeLock = async (spec: JobSpec, context: JobContext, me: LockOwner, abort
   }
 };
 
+interface OutputReader {
+  done: Promise<void>;
+  close: () => void;
+  /** Stop capturing but keep passing output through until the pipe ends, without keeping boxinit alive. */
+  detach: () => void;
+}
+
 /** Read one output pipe to its end: pass through, capture. */
-const readOutput = (fd: number, to: 1 | 2, capture: OutputCapture, passthrough: Passthrough): { done: Promise<void>; close: () => void } => {
+const readOutput = (fd: number, to: 1 | 2, capture: OutputCapture, passthrough: Passthrough): OutputReader => {
   const net = process.getBuiltinModule("node:net");
   const socket = new net.Socket({ fd, readable: true, writable: false });
+  let isCapturing = true;
   const done = new Promise<void>((resolve) => {
     socket.on("data", (chunk: Buffer) => {
       passthrough.write(to, chunk);
-      capture.add(chunk);
+      if (isCapturing) capture.add(chunk);
     });
     socket.on("end", resolve);
     socket.on("close", resolve);
     // A read error on our own pipe ends the capture; the job is unaffected.
     socket.on("error", resolve);
   });
-  return { done, close: () => socket.destroy() };
+  return {
+    done,
+    close: () => socket.destroy(),
+    detach: () => {
+      isCapturing = false;
+      socket.unref();
+    },
+  };
 };
 
 interface Ran {
@@ -210,8 +236,15 @@ const runCommandOf = async (spec: JobSpec, context: JobContext, runId: string, c
   clearTimeout(timeout);
   clearTimeout(running.killTimer);
   const drained = await settleBefore(Promise.all(readers.map((reader) => reader.done)), monotonicMs() + OUTPUT_DRAIN_MS);
-  if (drained === undefined) log.debug("job", "output still open after the job ended (a process it left holds it): capture closed", { job: spec.name });
-  for (const reader of readers) reader.close();
+  if (drained === undefined) {
+    // Closing the pipe would kill a process the job left with SIGPIPE at its
+    // next write, e.g. while it cleans up on the TERM that stops it: keep
+    // reading (passed through, no longer captured) until it lets go.
+    log.debug("job", "output still open after the job ended (a process it left holds it): capture closed", { job: spec.name });
+    for (const reader of readers) reader.detach();
+  } else {
+    for (const reader of readers) reader.close();
+  }
   spec.passthrough.flush();
   return { ending, timedOut, ...(captureNote && { captureNote }) };
 };

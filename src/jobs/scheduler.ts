@@ -131,6 +131,9 @@ export class Scheduler {
       passthrough: options.shouldPrefixOutput ? prefixedPassthrough(`${job.name} | `) : rawPassthrough(),
     }, this.#context);
     this.#running.set(job.name, run);
+    // The time this run was fired for is past now: a run that lasts an hour
+    // must not show it as "next" all that while.
+    this.#recordNext(job);
     void run.outcome.then(
       () => undefined,
       (error: unknown) => this.#context.log.error("internal-error", `job ${job.name}: ${(error as Error).stack ?? String(error)}`),

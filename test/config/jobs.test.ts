@@ -1,0 +1,167 @@
+// `jobs:` and `job_logs:` through loadConfig (readJob, readJobLogs,
+// checkSchedules with the real croner): what loads, and the exact message of
+// each problem, all at once.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import t from "tap";
+import { loadConfig, type LoadOptions, type LoadResult } from "../../src/config/load.ts";
+import type { Config } from "../../src/config/types.ts";
+
+const FIXTURES = join(import.meta.dirname, "../fixtures/config");
+const PASSWD = join(FIXTURES, "passwd");
+const GROUP = join(FIXTURES, "group");
+
+const scratchDir = t.testdir();
+let scratchCount = 0;
+
+/** Load YAML text written to a fresh boxinit-N.yaml. */
+const loadText = async (text: string, options: Partial<LoadOptions> = {}): Promise<LoadResult> => {
+  const path = join(scratchDir, `boxinit-${++scratchCount}.yaml`);
+  writeFileSync(path, text);
+  return await loadConfig({ path, env: {}, passwdFile: PASSWD, groupFile: GROUP, isRoot: true, ...options });
+};
+
+const configOf = (result: LoadResult): Config => {
+  if (!result.ok) throw new Error(`unexpected errors:\n${result.errors.join("\n")}`);
+  return result.config;
+};
+
+const errorsOf = (result: LoadResult): string[] => (result.ok ? [] : result.errors);
+
+const FIELDS_MESSAGE = "expected a cron expression of 5 fields (minute hour day month weekday) or 6 (seconds first)";
+
+t.test("a job with every key loads to exactly this; the schedule is trimmed", async (t) => {
+  const result = await loadText(`jobs:
+  reindex:
+    command: [/opt/reindex, --all]
+    schedule: "  30 3 * * 1-5  "
+    timezone: Europe/Berlin
+    timeout: 5m
+    cwd: /srv
+    env: {MODE: full}
+    on_failure: alert-team
+    on_failure_timeout: 10s
+    capture_bytes: 2048
+    user: app
+job_logs: {keep: 5, max_age: 7d}
+`);
+  const config = configOf(result);
+  t.same(result.ok && result.warnings, []);
+  t.strictSame(config.jobs, [{
+    name: "reindex",
+    command: ["/opt/reindex", "--all"],
+    env: { MODE: "full" },
+    onFailureTimeoutMs: 10_000,
+    captureBytes: 2048,
+    schedule: "30 3 * * 1-5",
+    timezone: "Europe/Berlin",
+    timeoutMs: 300_000,
+    cwd: "/srv",
+    onFailure: ["/bin/sh", "-c", "alert-team"],
+    user: configOf(await loadText("services:\n  s: {command: /s, user: app}\n")).services[0]!.user,
+  }]);
+  t.strictSame(config.jobLogs, { keep: 5, maxAgeMs: 7 * 86_400_000 });
+});
+
+t.test("defaults: no schedule (run only by boxinit job), 1 MiB capture, 60s hook bound, 100 reports for 30 days", async (t) => {
+  const config = configOf(await loadText("jobs:\n  once: {command: 'echo hi'}\n"));
+  t.strictSame(config.jobs, [{ name: "once", command: ["/bin/sh", "-c", "echo hi"], env: {}, onFailureTimeoutMs: 60_000, captureBytes: 1024 * 1024 }]);
+  t.strictSame(config.jobLogs, { keep: 100, maxAgeMs: 30 * 86_400_000 });
+  t.same(configOf(await loadText("services:\n  s: {command: /s}\n")).jobs, [], "no jobs: key, no jobs");
+});
+
+t.test("5-field and 6-field (seconds first) schedules load", async (t) => {
+  const config = configOf(await loadText(`jobs:
+  five: {command: /a, schedule: "*/5 * * * *"}
+  six: {command: /b, schedule: "0 */5 * * * *"}
+  every-second: {command: /c, schedule: "* * * * * *"}
+  named: {command: /d, schedule: "0 3 * JAN-MAR MON"}
+`));
+  t.same(config.jobs.map((job) => [job.name, job.schedule]), [
+    ["five", "*/5 * * * *"], ["six", "0 */5 * * * *"], ["every-second", "* * * * * *"], ["named", "0 3 * JAN-MAR MON"],
+  ]);
+});
+
+t.test("4 and 7 fields are refused with the exact message", async (t) => {
+  t.same(errorsOf(await loadText("jobs:\n  a: {command: /a, schedule: '* * * *'}\n")), [`jobs.a.schedule: ${FIELDS_MESSAGE}, got "* * * *"`]);
+  t.same(errorsOf(await loadText("jobs:\n  a: {command: /a, schedule: '0 0 3 * * * 2027'}\n")), [`jobs.a.schedule: ${FIELDS_MESSAGE}, got "0 0 3 * * * 2027"`]);
+  t.same(errorsOf(await loadText("jobs:\n  a: {command: /a, schedule: '@daily x'}\n")), [`jobs.a.schedule: ${FIELDS_MESSAGE}, got "@daily x"`]);
+});
+
+t.test("an invalid field value is croner's message on the schedule's path", async (t) => {
+  t.same(errorsOf(await loadText("jobs:\n  a: {command: /a, schedule: '60 * * * *'}\n")), ["jobs.a.schedule: Invalid value for minute: 60"]);
+  t.same(errorsOf(await loadText("jobs:\n  a: {command: /a, schedule: '0 25 * * *'}\n")), ["jobs.a.schedule: Invalid value for hour: 25"]);
+});
+
+t.test("an unknown time zone is an error on jobs.NAME.timezone", async (t) => {
+  const errors = errorsOf(await loadText("jobs:\n  a: {command: /a, schedule: '0 3 * * *', timezone: Mars/Olympus}\n"));
+  t.equal(errors.length, 1, errors.join("\n"));
+  t.match(errors[0], /^jobs\.a\.timezone: .*Mars\/Olympus/);
+  t.same(errorsOf(await loadText("jobs:\n  a: {command: /a, schedule: '0 3 * * *', timezone: ''}\n")),
+    ['jobs.a.timezone: expected a time zone such as Europe/Berlin, got ""']);
+});
+
+t.test("timezone without schedule is a warning, not an error", async (t) => {
+  const result = await loadText("jobs:\n  a: {command: /a, timezone: UTC}\n");
+  t.ok(result.ok);
+  t.same(result.ok && result.warnings, ["jobs.a.timezone: ignored without schedule"]);
+});
+
+t.test("a schedule that can never fire (31 February) is refused", async (t) => {
+  const errors = errorsOf(await loadText("jobs:\n  a: {command: /a, schedule: '0 0 31 2 *'}\n"));
+  t.equal(errors.length, 1);
+  t.match(errors[0], /^jobs\.a\.schedule: /);
+});
+
+t.test("capture_bytes below 1024 is refused", async (t) => {
+  t.same(errorsOf(await loadText("jobs:\n  a: {command: /a, capture_bytes: 100}\n")), ['jobs.a.capture_bytes: expected at least 1024, got "100"']);
+  t.same(errorsOf(await loadText("jobs:\n  a: {command: /a, capture_bytes: 1MB}\n")), ['jobs.a.capture_bytes: expected a whole number 0 or more, got "1MB"']);
+  t.equal(configOf(await loadText("jobs:\n  a: {command: /a, capture_bytes: 1024}\n")).jobs[0]?.captureBytes, 1024, "1024 itself is fine");
+});
+
+t.test("job_logs.keep 0 is refused; keep and max_age are checked", async (t) => {
+  t.same(errorsOf(await loadText("job_logs: {keep: 0}\n")), ['job_logs.keep: expected at least 1 (the newest report is always kept), got "0"']);
+  t.same(errorsOf(await loadText("job_logs: {keep: -1, max_age: 0s}\n")), [
+    'job_logs.keep: expected a whole number 0 or more, got "-1"',
+    'job_logs.max_age: expected a duration above 0, got "0s"',
+  ]);
+  t.same(errorsOf(await loadText("job_logs: [keep]\n")), ["job_logs: expected a map with keep and max_age, got a list"]);
+});
+
+t.test("unknown keys get a did-you-mean", async (t) => {
+  t.same(errorsOf(await loadText("jobs:\n  a: {command: /a, schedul: '* * * * *', on_faillure: x}\njob_logs: {keeep: 3}\n")), [
+    'jobs.a.schedul: unknown key (did you mean "schedule"?)',
+    'jobs.a.on_faillure: unknown key (did you mean "on_failure"?)',
+    'job_logs.keeep: unknown key (did you mean "keep"?)',
+  ]);
+  t.same(errorsOf(await loadText("jobs:\n  a: {command: /a, frobnicate: 1}\n")), ["jobs.a.frobnicate: unknown key"], "no hint when nothing is close");
+});
+
+t.test("names, commands and values of a job are checked like a service's", async (t) => {
+  t.same(errorsOf(await loadText("jobs:\n  ../x: {command: /a}\n")), [
+    'jobs["../x"]: expected a job name of letters, digits, _ . - (at most 63, starting with a letter or digit), got "../x"',
+  ]);
+  t.same(errorsOf(await loadText("jobs:\n  a: {schedule: '* * * * *'}\n")), [
+    "jobs.a.command: expected a command (a list of strings, or a string for sh -c), got nothing",
+  ]);
+  t.same(errorsOf(await loadText("jobs:\n  a:\n")), ["jobs.a: expected a map of job settings, got nothing"]);
+  t.same(errorsOf(await loadText("jobs:\n  a: {command: /a, timeout: 0s, on_failure_timeout: never, cwd: rel}\n")), [
+    'jobs.a.timeout: expected a duration above 0, got "0s"',
+    'jobs.a.cwd: expected an absolute path, got "rel"',
+    'jobs.a.on_failure_timeout: expected a duration such as 250ms, 9s, 5m, got "never"',
+  ]);
+});
+
+t.test("every job problem is reported at once, across jobs, with the schedule check after the schema", async (t) => {
+  t.same(errorsOf(await loadText(`jobs:
+  a: {command: /a, schedule: "* * * *"}
+  b: {command: /b, schedule: "61 * * * *"}
+  c: {command: /c, capture_bytes: 1}
+job_logs: {keep: 0}
+`)), [
+    'jobs.c.capture_bytes: expected at least 1024, got "1"',
+    'job_logs.keep: expected at least 1 (the newest report is always kept), got "0"',
+    `jobs.a.schedule: ${FIELDS_MESSAGE}, got "* * * *"`,
+    "jobs.b.schedule: Invalid value for minute: 61",
+  ]);
+});

@@ -1,0 +1,158 @@
+// Scheduled jobs (`jobs:` with `schedule:`) inside a running box, on the
+// built binary as PID 1 and as subreaper: every-second runs recorded in
+// status.json while PID 1's own fields stay right (two writers, nothing
+// lost); an overlapping run skipped; backoff stops the box and the runs; a
+// SIGTERM stops the running job before the services, within the one budget.
+import t from "tap";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { MODES, killAllRuns, missingPrerequisite, sleep, startBoxinit } from "../helpers/boxinit.ts";
+import { loggedAt, makeBox, parseJsonLog, type Box } from "../helpers/mini-vm.ts";
+
+t.teardown(killAllRuns);
+
+const FINAL = ["stopped", "backedoff", "failed"];
+const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+
+const WEB_COMMAND = "echo $$ > BOX/web.pid; echo web-ready; exec sleep 1000";
+
+/** A box with one service `web` (by default: records its pid, prints web-ready) and the given jobs. */
+const scheduledBox = (t: Parameters<typeof makeBox>[0], jobs: string, options: { extra?: string; webCommand?: string } = {}): Box =>
+  makeBox(t, `heartbeat: 100ms
+${options.extra ?? ""}services:
+  web:
+    command: "${options.webCommand ?? WEB_COMMAND}"
+jobs:
+${jobs}`, "boxinit-sched-");
+
+/**
+ * Poll status.json until `done` holds, checking `each` on every document seen
+ * on the way (so a state that was wrong only for a moment is caught too).
+ */
+const watchStatus = async (box: Box, done: (document: Record<string, any>) => boolean, each: (document: Record<string, any>) => void, timeoutMs = 15_000): Promise<Record<string, any>> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const document = box.statusJson();
+    if (document !== undefined) {
+      each(document);
+      if (done(document)) return document;
+    }
+    if (Date.now() > deadline) throw new Error(`status.json never got there; last: ${JSON.stringify(document)}`);
+    await sleep(10);
+  }
+};
+
+const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean) : []);
+
+for (const mode of MODES) {
+  t.test(`${mode}: scheduled jobs`, async (t) => {
+    const missing = missingPrerequisite(mode);
+    if (missing) return t.fail(missing);
+    t.teardown(killAllRuns);
+
+    await t.test("an every-second job runs; its results land in status.json while PID 1's fields stay right", async (t) => {
+      const box = scheduledBox(t, `  tick:
+    command: "echo tick-ran; echo x >> BOX/ticks"
+    schedule: "* * * * * *"
+`);
+      const run = startBoxinit(mode, box.args);
+      t.equal((await box.waitForStatus(["running", ...FINAL])).at(-1), "running");
+      await run.waitFor(/web-ready/);
+      // The pid as boxinit sees it: in its PID namespace as PID 1, like the service's own $$.
+      const webPid = Number(readFileSync(join(box.dir, "web.pid"), "utf8"));
+      let highestRuns = 0;
+      const problems = new Set<string>();
+      const updatedAts = new Set<string>();
+      const document = await watchStatus(box, (doc) => (doc.jobs?.tick?.runs ?? 0) >= 3, (doc) => {
+        if (doc.state !== "running") problems.add(`state ${doc.state}`);
+        if (doc.services?.web?.state !== "running") problems.add(`services.web.state ${doc.services?.web?.state}`);
+        if (doc.services?.web?.restarts !== 0) problems.add(`services.web.restarts ${doc.services?.web?.restarts}`);
+        if (typeof doc.services?.web?.pid !== "number") problems.add(`services.web.pid ${doc.services?.web?.pid}`);
+        if (doc.services?.web?.pid !== webPid) problems.add(`services.web.pid ${doc.services?.web?.pid} is not ${webPid}`);
+        const { nextRun, lastStart } = doc.jobs?.tick ?? {};
+        if (nextRun && lastStart && !(Date.parse(nextRun) > Date.parse(lastStart))) problems.add(`jobs.tick.nextRun ${nextRun} is not after lastStart ${lastStart}`);
+        const runs = doc.jobs?.tick?.runs ?? 0;
+        if (runs < highestRuns) problems.add(`jobs.tick.runs went back from ${highestRuns} to ${runs}: an update was lost`);
+        highestRuns = Math.max(highestRuns, runs);
+        updatedAts.add(doc.updatedAt);
+      });
+      t.same([...problems], [], "every status.json seen: running, the service right, runs never going back, nextRun ahead");
+      t.ok(updatedAts.size >= 3, `the heartbeat kept writing (${updatedAts.size} distinct updatedAt)`);
+      const tick = document.jobs.tick;
+      t.match(tick, { lastExit: 0, lastResult: "ok", lastSignal: null, logFile: null, failures: 0, schedule: "* * * * * *" });
+      t.match(tick.nextRun, ISO_TIME, "nextRun set");
+      t.ok(Date.parse(tick.nextRun) > Date.parse(tick.lastStart), "nextRun is after the last start");
+      t.ok(lines(join(box.dir, "ticks")).length >= 3, "the command really ran");
+      t.match(run.stdout, /^tick \| tick-ran$/m, "job output is line-prefixed with its name beside a service");
+      await run.signal("SIGTERM");
+      t.equal((await run.result()).code, 0);
+      const final = box.statusJson();
+      t.equal(final?.state, "stopped");
+      t.equal(final?.jobs?.tick?.nextRun, null, "a stopped box has no next run");
+      t.equal(final?.jobs?.tick?.runs, lines(join(box.dir, "ticks")).length, "every run recorded, none lost");
+    });
+
+    await t.test("a run still going when the next second fires is skipped, and the skip says why", async (t) => {
+      const box = scheduledBox(t, `  slow:
+    command: "echo x >> BOX/starts; sleep 2.5"
+    schedule: "* * * * * *"
+`);
+      const run = startBoxinit(mode, box.args);
+      t.equal((await box.waitForStatus(["running", ...FINAL])).at(-1), "running");
+      const started = await watchStatus(box, (doc) => doc.jobs?.slow?.running === true, () => {});
+      t.ok(Date.parse(started.jobs.slow.nextRun) > Date.parse(started.jobs.slow.lastStart),
+        `while it runs, nextRun (${started.jobs.slow.nextRun}) is the next time, not the one it runs for (${started.jobs.slow.lastStart})`);
+      const document = await watchStatus(box, (doc) => doc.jobs?.slow?.lastSkip != null, () => {});
+      t.match(document.jobs.slow.lastSkip, { at: ISO_TIME, reason: /previous run/ });
+      t.equal(document.jobs.slow.running, true, "the first run is still going");
+      t.equal(lines(join(box.dir, "starts")).length, 1, "only one run started");
+      t.match(run.stderr, /job slow not run: the previous run is still running/);
+      await run.signal("SIGTERM");
+      t.equal((await run.result()).code, 0);
+    });
+
+    await t.test("backoff engaged: the box stops (backedoff) and no run starts after it", async (t) => {
+      const box = scheduledBox(t, `  tick:
+    command: "date +%s%3N >> BOX/starts"
+    schedule: "* * * * * *"
+`);
+      box.setBackoff("false\n");
+      const run = startBoxinit(mode, ["--log-format", "json", ...box.args]);
+      t.equal((await box.waitForStatus(["running", ...FINAL])).at(-1), "running");
+      await watchStatus(box, (doc) => (doc.jobs?.tick?.runs ?? 0) >= 1, () => {});
+      box.setBackoff("true\n");
+      await box.waitForStatus(["backedoff", "stopped", "failed"]);
+      t.equal((await run.result()).code, 0);
+      t.equal(box.status(), "backedoff");
+      const stoppingAt = loggedAt(run.stderr, /^stopping: backoff engaged$/);
+      const starts = lines(join(box.dir, "starts")).map(Number);
+      t.ok(starts.length >= 1, `${starts.length} runs before the backoff`);
+      t.same(starts.filter((startMs) => startMs > stoppingAt), [], "no run started after boxinit began to stop");
+      const started = parseJsonLog(run.stderr).filter((entry) => /^job tick started$/.test(entry.msg));
+      t.same(started.filter((entry) => entry.timeMs > stoppingAt).map((entry) => entry.msg), [], "nor did the log say so");
+      t.equal(box.statusJson()?.jobs?.tick?.runs, starts.length, "status.json counted them all");
+      t.equal(box.statusJson()?.jobs?.tick?.nextRun, null);
+    });
+
+    await t.test("SIGTERM while a job runs: the job gets TERM first, then the services, within the grace", async (t) => {
+      const order = "BOX/order";
+      // Both record their TERM in one file: its order is the stop's order.
+      const box = scheduledBox(t, `  long:
+    command: "trap 'echo job-TERM >> ${order}; exit 0' TERM; echo job-started >> ${order}; while :; do sleep 0.05; done"
+    schedule: "* * * * * *"
+`, { extra: "grace: 5s\n", webCommand: `trap 'echo web-TERM >> ${order}; exit 0' TERM; echo web-ready; while :; do sleep 0.05; done` });
+      const run = startBoxinit(mode, box.args);
+      t.equal((await box.waitForStatus(["running", ...FINAL])).at(-1), "running");
+      const orderFile = join(box.dir, "order");
+      await watchStatus(box, () => lines(orderFile).includes("job-started"), () => {});
+      await run.signal("SIGTERM");
+      const ended = await run.result();
+      t.equal(ended.code, 0);
+      t.same(lines(orderFile), ["job-started", "job-TERM", "web-TERM"], "the job stopped first, then the service");
+      t.match(run.stderr, /stopping job long/);
+      t.notMatch(run.stderr, /phase-overran|SIGKILL/, "nothing overran the budget or needed KILL");
+      t.match(box.statusJson()?.jobs?.long, { running: false, lastExit: 0, nextRun: null });
+      t.equal(box.statusJson()?.services?.web?.state, "stopped");
+    });
+  });
+}

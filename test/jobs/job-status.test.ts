@@ -1,0 +1,210 @@
+// updateJobRecord: one job's entry in status.json replaced under the status
+// lock, everything else (PID 1's fields, updatedAt, other jobs) left exactly
+// as it was; a broken file replaced; and no lost update when two job writers
+// and PID 1's StatusFile write at the same time from separate processes.
+import t from "tap";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadNative } from "../../src/native/addon.ts";
+import { EMPTY_RECORD, recordOf, updateJobRecord, type JobRecord } from "../../src/jobs/job-status.ts";
+import { ROOT } from "../helpers/boxinit.ts";
+import { recordingLogger, tempDir, waitFor } from "../control/helpers.ts";
+
+const ADDON = join(ROOT, "dist/boxinit.node");
+const { native, failures } = loadNative({ BOXINIT_ADDON: ADDON });
+
+const readJson = (dir: string): Record<string, any> => JSON.parse(readFileSync(join(dir, "status.json"), "utf8"));
+
+/** What PID 1 had written: every key a job writer must leave alone. */
+const PID1_DOCUMENT = {
+  schemaVersion: 1,
+  state: "running",
+  since: "2026-11-26T10:00:00.000Z",
+  updatedAt: "2026-11-26T10:00:30.000Z",
+  pid: 1,
+  version: "0.1.0",
+  backoff: false,
+  heartbeatMs: 30_000,
+  services: { web: { state: "running", pid: 42, restarts: 1, lastExit: null, readyAt: "2026-11-26T10:00:01.000Z" } },
+  jobs: { other: { runs: 7, lastExit: 3, custom: "kept" } },
+  futureKey: { nested: [1, 2, 3] },
+};
+
+const finished = (previous: JobRecord): JobRecord => ({ ...previous, runs: previous.runs + 1, lastExit: 0, lastResult: "ok" });
+
+t.test("the addon loads", async (t) => {
+  t.ok(native, failures.join("; "));
+});
+
+for (const variant of ["locked", "no addon"] as const) {
+  const nativeOf = variant === "locked" ? native : undefined;
+
+  t.test(`${variant}: every other key stays exactly as it was, updatedAt included`, async (t) => {
+    const dir = tempDir(t, "boxinit-jobstatus-");
+    writeFileSync(join(dir, "status.json"), JSON.stringify(PID1_DOCUMENT, null, 2));
+    const { log, lines } = recordingLogger();
+    t.equal(updateJobRecord(dir, "nightly", nativeOf, log, finished), true);
+    const document = readJson(dir);
+    const { jobs, ...rest } = document;
+    const { jobs: pid1Jobs, ...pid1Rest } = PID1_DOCUMENT;
+    t.strictSame(rest, pid1Rest, "PID 1's keys untouched: a job run never makes a dead PID 1 look alive");
+    t.strictSame(jobs.other, pid1Jobs.other, "another job's entry untouched, unknown fields kept");
+    t.strictSame(jobs.nightly, { ...EMPTY_RECORD, runs: 1, lastExit: 0, lastResult: "ok" });
+    t.equal(updateJobRecord(dir, "nightly", nativeOf, log, finished), true);
+    t.equal(readJson(dir).jobs.nightly.runs, 2, "the previous entry is what change() receives");
+    t.equal(readJson(dir).updatedAt, PID1_DOCUMENT.updatedAt);
+    t.same(lines.filter((line) => !line.includes("without its lock")), [], "nothing logged");
+  });
+
+  t.test(`${variant}: a missing status.json is created with schemaVersion and the job`, async (t) => {
+    const dir = tempDir(t, "boxinit-jobstatus-");
+    updateJobRecord(dir, "nightly", nativeOf, recordingLogger().log, finished);
+    t.strictSame(readJson(dir), { schemaVersion: 1, jobs: { nightly: { ...EMPTY_RECORD, runs: 1, lastExit: 0, lastResult: "ok" } } });
+  });
+
+  t.test(`${variant}: invalid JSON or a non-object is replaced, with a warning`, async (t) => {
+    for (const content of ["{torn", "[1, 2]", "null", "\"text\""]) {
+      const dir = tempDir(t, "boxinit-jobstatus-");
+      writeFileSync(join(dir, "status.json"), content);
+      const { log, at } = recordingLogger();
+      t.equal(updateJobRecord(dir, "nightly", nativeOf, log, finished), true, JSON.stringify(content));
+      t.strictSame(readJson(dir), { schemaVersion: 1, jobs: { nightly: { ...EMPTY_RECORD, runs: 1, lastExit: 0, lastResult: "ok" } } });
+      t.match(at("warn"), [/status\.json is not a JSON object: writing a new one/]);
+    }
+  });
+
+  t.test(`${variant}: a symlink planted at status.json is neither read nor written through`, async (t) => {
+    const dir = tempDir(t, "boxinit-jobstatus-");
+    const outside = tempDir(t, "boxinit-outside-");
+    const target = join(outside, "secret.json");
+    writeFileSync(target, JSON.stringify({ secret: "s3cr3t", jobs: { stolen: { runs: 99 } } }));
+    symlinkSync(target, join(dir, "status.json"));
+    updateJobRecord(dir, "nightly", nativeOf, recordingLogger().log, finished);
+    const document = readJson(dir);
+    t.notOk("secret" in document, "the link's target was not read into status.json");
+    t.notOk("stolen" in document.jobs);
+    t.equal(readFileSync(target, "utf8"), JSON.stringify({ secret: "s3cr3t", jobs: { stolen: { runs: 99 } } }), "the target is untouched");
+  });
+
+  t.test(`${variant}: an unwritable state directory is logged, never thrown`, async (t) => {
+    const dir = join(tempDir(t, "boxinit-jobstatus-"), "missing", "deeper");
+    const { log, at } = recordingLogger();
+    t.equal(updateJobRecord(dir, "nightly", nativeOf, log, finished), false);
+    t.match(at("warn"), [/cannot record the job in status\.json: ENOENT/]);
+  });
+}
+
+t.test("odd job names are ordinary keys", async (t) => {
+  const dir = tempDir(t, "boxinit-jobstatus-");
+  const { log } = recordingLogger();
+  for (const name of ["__proto__", "constructor", "../x"]) updateJobRecord(dir, name, native, log, finished);
+  const jobs = readJson(dir).jobs;
+  t.same(Object.keys(jobs).sort(), ["../x", "__proto__", "constructor"]);
+  t.equal(jobs.__proto__.runs, 1);
+});
+
+t.test("recordOf fills what a stored entry lacks", async (t) => {
+  t.strictSame(recordOf(undefined), EMPTY_RECORD);
+  t.strictSame(recordOf([1]), EMPTY_RECORD);
+  t.strictSame(recordOf({ runs: 4 }), { ...EMPTY_RECORD, runs: 4 });
+});
+
+// The concurrency proof. Each job writer counts its own runs up by one per
+// update; PID 1's writer re-writes the whole document (carrying `jobs` over)
+// in a loop. An update lost by either side shows as a count below the number
+// of updates made (without the lock about one in five is lost). Each writer
+// pauses ~2 ms between writes: three writers in tight loops on two cores can
+// starve one past withStatusLock's 100 ms, after which it writes unlocked by
+// design (a frozen holder must not stall PID 1); that is reported, not tested.
+const UPDATES = 300;
+const PAUSE_MS = 2;
+
+const jobWriterScript = (dir: string, name: string, goFile: string): string => `
+  const { updateJobRecord } = await import(${JSON.stringify(new URL("../../src/jobs/job-status.ts", import.meta.url).href)});
+  const { loadNative } = await import(${JSON.stringify(new URL("../../src/native/addon.ts", import.meta.url).href)});
+  const { Logger } = await import(${JSON.stringify(new URL("../../src/log/logger.ts", import.meta.url).href)});
+  const { existsSync } = await import("node:fs");
+  const { native } = loadNative({ BOXINIT_ADDON: ${JSON.stringify(ADDON)} });
+  let unlocked = 0, failed = 0;
+  const log = new Logger({ write: (level, event, message) => { if (/without its lock/.test(message)) unlocked++; else process.stderr.write(message + "\\n"); } }, "debug");
+  console.log("ready");
+  while (!existsSync(${JSON.stringify(goFile)})) await new Promise((r) => setTimeout(r, 1));
+  for (let i = 0; i < ${UPDATES}; i++) {
+    if (!updateJobRecord(${JSON.stringify(dir)}, ${JSON.stringify(name)}, native, log, (p) => ({ ...p, runs: p.runs + 1, lastExit: i }))) failed++;
+    await new Promise((r) => setTimeout(r, ${PAUSE_MS}));
+  }
+  console.log(JSON.stringify({ unlocked, failed }));
+`;
+
+const statusWriterScript = (dir: string, goFile: string, stopFile: string): string => `
+  const { StatusFile } = await import(${JSON.stringify(new URL("../../src/control/status-file.ts", import.meta.url).href)});
+  const { loadNative } = await import(${JSON.stringify(new URL("../../src/native/addon.ts", import.meta.url).href)});
+  const { Logger } = await import(${JSON.stringify(new URL("../../src/log/logger.ts", import.meta.url).href)});
+  const { existsSync } = await import("node:fs");
+  const { native } = loadNative({ BOXINIT_ADDON: ${JSON.stringify(ADDON)} });
+  const log = new Logger({ write: (level, event, message) => process.stderr.write(message + "\\n") }, "warn");
+  const file = new StatusFile(${JSON.stringify(dir)}, log, { heartbeatMs: 60000, native });
+  console.log("ready");
+  while (!existsSync(${JSON.stringify(goFile)})) await new Promise((r) => setTimeout(r, 1));
+  let writes = 0;
+  while (!existsSync(${JSON.stringify(stopFile)})) {
+    file.write({ state: "running", since: "2026-11-26T10:00:00.000Z", pid: 1, version: "0.1.0", backoff: false, heartbeatMs: 60000,
+      services: { web: { state: "running", pid: 42, restarts: writes, lastExit: null, readyAt: null } } });
+    writes++;
+    await new Promise((r) => setTimeout(r, ${PAUSE_MS}));
+  }
+  file.close();
+  console.log(JSON.stringify({ writes }));
+`;
+
+interface Child {
+  out: () => string;
+  ended: Promise<number | null>;
+}
+
+const runScript = (t: { teardown(fn: () => void): void }, script: string): Child => {
+  // env -u NODE_OPTIONS: tap's loaders would slow every child down for nothing.
+  const child = spawn("env", ["-u", "NODE_OPTIONS", process.execPath, "--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "pipe"] });
+  t.teardown(() => child.kill("SIGKILL"));
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+  const ended = new Promise<number | null>((resolve) => child.once("close", (code) => {
+    if (err !== "") process.stderr.write(`child stderr: ${err}`);
+    resolve(code);
+  }));
+  return { out: () => out, ended };
+};
+
+t.test("no lost update: two job writers and PID 1's writer, each in its own process", async (t) => {
+  if (!native) return t.fail(`no addon: ${failures.join("; ")}`);
+  const dir = tempDir(t, "boxinit-jobstatus-");
+  const goFile = join(dir, "..go");
+  const stopFile = join(dir, "..stop");
+  t.teardown(() => {
+    if (!existsSync(stopFile)) writeFileSync(stopFile, "");
+  });
+  const writerA = runScript(t, jobWriterScript(dir, "alpha", goFile));
+  const writerB = runScript(t, jobWriterScript(dir, "beta", goFile));
+  const pid1 = runScript(t, statusWriterScript(dir, goFile, stopFile));
+  await waitFor("the writers to be ready", () => [writerA, writerB, pid1].every((child) => child.out().startsWith("ready\n")), 20_000);
+  writeFileSync(goFile, "");
+  t.equal(await writerA.ended, 0, "writer alpha exited 0");
+  t.equal(await writerB.ended, 0, "writer beta exited 0");
+  writeFileSync(stopFile, "");
+  t.equal(await pid1.ended, 0, "PID 1's writer exited 0");
+  const countsA = JSON.parse(writerA.out().split("\n")[1]!);
+  const countsB = JSON.parse(writerB.out().split("\n")[1]!);
+  const { writes } = JSON.parse(pid1.out().split("\n")[1]!);
+  t.ok(writes > 0, `PID 1's writer wrote ${writes} times meanwhile`);
+  t.same([countsA.failed, countsB.failed], [0, 0], "no update failed");
+  t.same([countsA.unlocked, countsB.unlocked], [0, 0], `no update had to go ahead without the lock (${JSON.stringify([countsA, countsB])})`);
+  const document = readJson(dir);
+  t.equal(document.jobs.alpha.runs, UPDATES, `alpha: every one of ${UPDATES} updates is there`);
+  t.equal(document.jobs.beta.runs, UPDATES, `beta: every one of ${UPDATES} updates is there`);
+  t.equal(document.jobs.alpha.lastExit, UPDATES - 1, "alpha's last update is the last one made");
+  t.equal(document.state, "running", "PID 1's fields are there too");
+  t.equal(document.services.web.restarts, writes - 1, "PID 1's last write is the one on disk");
+});

@@ -1,0 +1,122 @@
+// The failure report: its header, exactly; and writeReport, which creates the
+// file complete, readable by host tools, inside logs/, and never replaces an
+// existing report (a second failure in the same second takes the next second).
+import t from "tap";
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { reportHeader, writeReport, type RunSummary } from "../../src/jobs/report.ts";
+import { tempDir } from "../control/helpers.ts";
+
+const run = (overrides: Partial<RunSummary> = {}): RunSummary => ({
+  name: "reindex",
+  runId: "mwxk-abc123",
+  command: ["/opt/reindex", "--all", "it's \"quoted\""],
+  hostname: "web01",
+  startedAt: new Date("2026-11-26T07:55:16.250Z"),
+  endedAt: new Date("2026-11-26T07:55:18.750Z"),
+  durationMs: 2500.4,
+  exitCode: 3,
+  outcome: "exit 3",
+  totalBytes: 12,
+  cutBytes: 0,
+  ...overrides,
+});
+
+t.test("the header, exactly", async (t) => {
+  t.equal(reportHeader(run()), [
+    "# boxinit job failure report",
+    "job: reindex",
+    "run: mwxk-abc123",
+    'command: ["/opt/reindex","--all","it\'s \\"quoted\\""]',
+    "host: web01",
+    "started: 2026-11-26T07:55:16.250Z",
+    "ended: 2026-11-26T07:55:18.750Z",
+    "duration: 2.5s",
+    "result: exit 3",
+    "output: 12 bytes",
+    "--- output (stdout and stderr as they arrived) ---",
+    "",
+  ].join("\n"));
+});
+
+t.test("the header says what was cut and why there is no output", async (t) => {
+  const cut = reportHeader(run({ totalBytes: 5_000_000, cutBytes: 3_951_424, durationMs: 340, outcome: "killed by SIGKILL (exit 137)", exitCode: 137 }));
+  t.match(cut, /\nduration: 340ms\n/);
+  t.match(cut, /\nresult: killed by SIGKILL \(exit 137\)\n/);
+  t.match(cut, /\noutput: 5000000 bytes, 3951424 cut from the middle\n/);
+  const uncaptured = reportHeader(run({ totalBytes: 0, captureNote: "not captured: the addon boxinit.node is not loaded" }));
+  t.match(uncaptured, /\noutput: 0 bytes \(not captured: the addon boxinit\.node is not loaded\)\n/);
+});
+
+t.test("a command or name with a newline cannot forge header lines", async (t) => {
+  const header = reportHeader(run({ command: ["sh", "-c", "echo x\nresult: exit 0"] }));
+  t.equal(header.split("\n").filter((line) => line.startsWith("result: ")).length, 1, "one result line");
+});
+
+t.test("writeReport: header then output, the seed's name, 0644 whatever the umask, no temp file left", async (t) => {
+  const stateDir = tempDir(t, "boxinit-report-");
+  const previous = process.umask(0o077);
+  t.teardown(() => process.umask(previous));
+  const output = Buffer.from([0x6f, 0x6b, 0x0a, 0xff, 0xfe, 0x00, 0x0a]);
+  const file = writeReport(stateDir, run({ totalBytes: output.length }), output);
+  t.equal(file, "logs/2026-11-26T07:55:16Z-cron-failure-reindex-exit-3-web01");
+  const bytes = readFileSync(join(stateDir, file));
+  t.same(bytes, Buffer.concat([Buffer.from(reportHeader(run({ totalBytes: output.length }))), output]), "bytes as the job wrote them, not decoded");
+  t.equal(statSync(join(stateDir, file)).mode & 0o777, 0o644);
+  t.same(readdirSync(join(stateDir, "logs")), ["2026-11-26T07:55:16Z-cron-failure-reindex-exit-3-web01"]);
+});
+
+t.test("never replaces an existing report: the same second takes the next free second", async (t) => {
+  const stateDir = tempDir(t, "boxinit-report-");
+  const first = writeReport(stateDir, run(), Buffer.from("first\n"));
+  const second = writeReport(stateDir, run({ startedAt: new Date("2026-11-26T07:55:16.900Z") }), Buffer.from("second\n"));
+  const third = writeReport(stateDir, run(), Buffer.from("third\n"));
+  t.same([first, second, third], [
+    "logs/2026-11-26T07:55:16Z-cron-failure-reindex-exit-3-web01",
+    "logs/2026-11-26T07:55:17Z-cron-failure-reindex-exit-3-web01",
+    "logs/2026-11-26T07:55:18Z-cron-failure-reindex-exit-3-web01",
+  ]);
+  t.match(readFileSync(join(stateDir, first), "utf8"), /\nfirst\n$/, "the first report is still the first run's");
+  t.match(readFileSync(join(stateDir, second), "utf8"), /\nsecond\n$/);
+  t.match(readFileSync(join(stateDir, third), "utf8"), /\nthird\n$/);
+  const otherCode = writeReport(stateDir, run({ exitCode: 4 }), Buffer.from("four\n"));
+  t.equal(otherCode, "logs/2026-11-26T07:55:16Z-cron-failure-reindex-exit-4-web01", "another exit code is another name: no shift needed");
+});
+
+t.test("a symlink planted at the report's name is neither followed nor replaced", async (t) => {
+  const stateDir = tempDir(t, "boxinit-report-");
+  const outside = tempDir(t, "boxinit-outside-");
+  mkdirSync(join(stateDir, "logs"));
+  const victim = join(outside, "victim");
+  writeFileSync(victim, "precious\n");
+  const planted = join(stateDir, "logs/2026-11-26T07:55:16Z-cron-failure-reindex-exit-3-web01");
+  symlinkSync(victim, planted);
+  const file = writeReport(stateDir, run(), Buffer.from("out\n"));
+  t.equal(file, "logs/2026-11-26T07:55:17Z-cron-failure-reindex-exit-3-web01");
+  t.equal(readFileSync(victim, "utf8"), "precious\n", "the target is untouched");
+  t.ok(lstatSync(planted).isSymbolicLink(), "the link is left as it was");
+  t.equal(readlinkSync(planted), victim);
+});
+
+t.test("hostile names stay one plain file inside logs/", async (t) => {
+  const stateDir = tempDir(t, "boxinit-report-");
+  const file = writeReport(stateDir, run({ name: "../../etc/cron.d/x", hostname: "a/../b\n" }), Buffer.from("x\n"));
+  t.equal(file, "logs/2026-11-26T07:55:16Z-cron-failure-_.._etc_cron.d_x-exit-3-a_.._b_");
+  t.same(readdirSync(stateDir).sort(), ["logs"], "nothing written beside logs/");
+  t.same(readdirSync(join(stateDir, "logs")), [file.slice("logs/".length)]);
+  t.match(readFileSync(join(stateDir, file), "utf8"), /^job: \.\.\/\.\.\/etc\/cron\.d\/x$/m, "the header keeps the real name");
+});
+
+t.test("60 reports in the same second: the 61st is refused, nothing replaced", async (t) => {
+  const stateDir = tempDir(t, "boxinit-report-");
+  for (let i = 0; i < 60; i++) writeReport(stateDir, run(), Buffer.from(`${i}\n`));
+  t.throws(() => writeReport(stateDir, run(), Buffer.from("61\n")), { code: "EEXIST" });
+  t.equal(readdirSync(join(stateDir, "logs")).length, 60, "60 reports and no temp file");
+  t.match(readFileSync(join(stateDir, "logs/2026-11-26T07:55:16Z-cron-failure-reindex-exit-3-web01"), "utf8"), /\n0\n$/);
+});
+
+t.test("an unwritable logs/ throws the system error (the harness logs it)", async (t) => {
+  const stateDir = tempDir(t, "boxinit-report-");
+  writeFileSync(join(stateDir, "logs"), "not a directory");
+  t.throws(() => writeReport(stateDir, run(), Buffer.from("x\n")), { code: "EEXIST" });
+});
