@@ -29,13 +29,23 @@ apt_install() {
     guard=/usr/sbin/policy-rc.d
     printf '#!/bin/sh\nexit 101\n' >"$guard"
     chmod 755 "$guard"
+    # Interrupted or not, the guard goes: left behind, no service would ever start on this machine.
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT INT TERM
   fi
   say "installing $* (apt-get)"
   local status=0
   { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null; } || status=$?
-  if [ -n "$guard" ]; then rm -f "$guard"; fi
+  if [ -n "$guard" ]; then
+    rm -f "$guard"
+    trap - EXIT INT TERM
+  fi
   [ "$status" -eq 0 ] || fail "apt-get install $* failed (exit $status)"
+  # A reboot must not start the packaged dockerd (default bridge, iptables):
+  # only this script starts one, with the safe flags.
+  if [[ " $* " == *" docker.io "* ]] && [ -d /run/systemd/system ]; then
+    systemctl disable docker.service docker.socket >/dev/null 2>&1 || true
+  fi
 }
 
 no_engine_help() {
@@ -102,7 +112,7 @@ import_base_image() {
   say "building $BASE_IMAGE with mmdebstrap --variant=minbase bookworm (about 30 s)"
   local started=$SECONDS
   mmdebstrap --quiet --variant=minbase "${SLIM_DPKG_OPTS[@]/#/--dpkgopt=}" bookworm "$work/rootfs.tar" ||
-    fail "mmdebstrap failed; it needs Debian's apt archive (the same sources as apt-get on this machine)"
+    fail "mmdebstrap failed; it needs Debian's package archive for bookworm (its default mirror, reached the way apt reaches it here)"
   docker import --change 'CMD ["bash"]' "$work/rootfs.tar" "$BASE_IMAGE" >/dev/null
   rm -rf "$work"
   trap - EXIT

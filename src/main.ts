@@ -75,7 +75,8 @@ const main = async (): Promise<number> => {
 };
 
 main().then(
-  (code) => process.exit(code),
+  // A fault during a run that still ended (a job's code 0) must not hide: 70 stands.
+  (code) => process.exit(process.exitCode === EXIT.internal ? EXIT.internal : code),
   (error: unknown) => {
     onFault("startup", error);
   },

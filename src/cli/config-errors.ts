@@ -10,6 +10,8 @@ export interface ConfigArgs {
   stateDir?: string;
   graceMs?: number;
   isGraceExplicit?: boolean;
+  /** See LoadOptions.resolveUsersOf. */
+  resolveUsersOf?: "all" | "jobs";
 }
 
 /** Load and validate; print problems and return undefined when there are any. */
@@ -18,6 +20,7 @@ export const loadConfigOrReport = async (args: ConfigArgs): Promise<Config | und
     path: args.configPath,
     env: process.env,
     overrides: { stateDir: args.stateDir, graceMs: args.isGraceExplicit ? args.graceMs : undefined },
+    ...(args.resolveUsersOf !== undefined && { resolveUsersOf: args.resolveUsersOf }),
   });
   if (!result.ok) {
     const count = `${result.errors.length} problem${result.errors.length === 1 ? "" : "s"}`;

@@ -60,6 +60,7 @@ export const jobCommand = async (argv: readonly string[], faults: FaultHandle): 
     return 0;
   }
   const config = await loadConfigOrReport({
+    resolveUsersOf: "jobs",
     ...(args.configPath !== undefined && { configPath: args.configPath }),
     ...(args.stateDir !== undefined && { stateDir: args.stateDir }),
     ...(args.graceMs !== undefined && { graceMs: args.graceMs, isGraceExplicit: true }),
@@ -73,8 +74,8 @@ export const jobCommand = async (argv: readonly string[], faults: FaultHandle): 
   const log = await createLogger(args.logFormat, args.verbosity);
   const { native, reaper, scope } = bootPid1(log);
 
-  // docker stop (TERM), Ctrl-C (INT), QUIT, HUP: the job gets the signal and
-  // the grace period, then SIGKILL. Other signals are passed on to it. The
+  // docker stop (TERM), Ctrl-C (INT), QUIT: the job gets the signal and the
+  // grace period, then SIGKILL. Other signals (HUP, USR1, ...) are passed on to it. The
   // handlers are in place before the job starts: an early TERM must not kill
   // boxinit by Node's default action and orphan the job.
   let run: JobRun | undefined;

@@ -34,6 +34,12 @@ export interface LoadOptions {
   ownUid?: number;
   /** Default: process.getgid(). */
   ownGid?: number;
+  /**
+   * "jobs": `boxinit job` reads the config only for its job; the services'
+   * users are not resolved (a run as another uid must not fail on a
+   * service's `user:` it never starts). Default "all".
+   */
+  resolveUsersOf?: "all" | "jobs";
 }
 
 export type LoadResult =
@@ -200,7 +206,7 @@ const orderServices = (drafts: ServiceDraft[], issues: Issues): ServiceDraft[] =
 const readServices = (value: unknown, options: LoadOptions, issues: Issues): ServiceConfig[] => {
   const entries = Object.entries(readMap(value, "services", issues, "a map of service names to settings") ?? {});
   const drafts = entries.flatMap(([name, entry]) => readService(name, entry, issues) ?? []);
-  const users = resolveUsers(drafts, options, issues);
+  const users = options.resolveUsersOf === "jobs" ? new Map<string, UserSpec>() : resolveUsers(drafts, options, issues);
   // The only service is the container's reason to exist: when it ends for good, so does the
   // container (as with a plain CMD). With several, none is unless marked, so a side-car
   // such as a log shipper cannot take the app down.

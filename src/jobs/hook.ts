@@ -9,6 +9,7 @@ import { killGroup, signalGroup } from "../pid1/send-signal.ts";
 import { SIGNAL_NUMBERS } from "../pid1/signals.ts";
 import { monotonicMs, settleBefore } from "../shutdown/clock.ts";
 import { startProcess } from "../supervisor/spawn.ts";
+import { escapeControls } from "../control/backoff.ts";
 import type { JobContext } from "./run-job.ts";
 
 // After the hook's SIGTERM at its timeout, SIGKILL follows after this.
@@ -17,7 +18,7 @@ const HOOK_KILL_GRACE_MS = 2000;
 /** Run the hook to its end (or its bound); resolves to its exit code, never throws. */
 export const runHook = async (command: readonly string[], env: Record<string, string>, timeoutMs: number, context: JobContext): Promise<number> => {
   const { native, reaper, log } = context;
-  const job = env.BOXINIT_JOB;
+  const job = escapeControls(env.BOXINIT_JOB ?? "");
   const started = startProcess({ argv: command, env }, native, reaper);
   if (!("pid" in started)) {
     log.warn("job-hook", `on_failure hook of job ${job} could not start: ${started.problem}`, { job });

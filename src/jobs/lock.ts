@@ -6,12 +6,13 @@
 // non-empty file whose lock is free is a run that died without cleaning up.
 // Without the addon there is no flock: the pid and its start time decide,
 // which is exact only inside one PID namespace.
-import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, ftruncateSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Native } from "../native/addon.ts";
 import { errnoCode } from "../control/atomic-write.ts";
+import { ownDir } from "./own-dir.ts";
 
-const { O_RDWR, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = constants;
+const { O_RDONLY, O_RDWR, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = constants;
 
 export const LOCK_DIR = "jobs";
 const MAX_LOCK_BYTES = 4096;
@@ -78,23 +79,33 @@ const rewrite = (fd: number, text: string): void => {
   if (text !== "") writeSync(fd, text, 0);
 };
 
-const openLockFile = (stateDir: string, fileName: string): number => {
-  const dir = join(stateDir, LOCK_DIR);
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
+/** The lock file, open; isWritable is false when another uid's run created it (flock works all the same). */
+const openLockFile = (stateDir: string, fileName: string): { fd: number; isWritable: boolean } => {
+  const path = join(ownDir(stateDir, LOCK_DIR), `${fileName}.lock`);
   // O_NOFOLLOW: a symlink planted at the name is not followed; O_NONBLOCK: nor can a FIFO block us.
-  const fd = openSync(join(dir, `${fileName}.lock`), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o644);
+  let fd: number;
+  let isWritable = true;
+  try {
+    fd = openSync(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o644);
+  } catch (error) {
+    if (errnoCode(error) !== "EACCES") throw error;
+    // A run as another user (docker run --user) made it: flock needs only read access.
+    fd = openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    isWritable = false;
+  }
   if (!fstatSync(fd).isFile()) {
     closeSync(fd);
     throw Object.assign(new Error("not a regular file"), { code: "EINVAL" });
   }
-  return fd;
+  return { fd, isWritable };
 };
 
 /** Try to take the job's lock at once; never throws. */
 export const tryJobLock = (stateDir: string, fileName: string, me: LockOwner, native: Native | undefined): LockAttempt => {
   let fd: number;
+  let isWritable: boolean;
   try {
-    fd = openLockFile(stateDir, fileName);
+    ({ fd, isWritable } = openLockFile(stateDir, fileName));
   } catch (error) {
     return { kind: "unavailable", reason: errnoCode(error) ?? (error as Error).message };
   }
@@ -110,17 +121,18 @@ export const tryJobLock = (stateDir: string, fileName: string, me: LockOwner, na
       closeSync(fd);
       return { kind: "held", owner: previous };
     }
-    const mine = `${JSON.stringify(me)}\n`;
-    rewrite(fd, mine);
+    // Read-only (another user's file): the flock alone protects, the owner line stays as it was.
+    if (isWritable) rewrite(fd, `${JSON.stringify(me)}\n`);
     const lock: JobLock = {
       release: () => {
         try {
-          rewrite(fd, "");
+          if (isWritable) rewrite(fd, "");
         } finally {
           closeSync(fd);
         }
       },
     };
+    if (!isWritable) return { kind: "taken", lock };
     if (previous) return { kind: "taken", lock, stale: previous };
     return previousText.trim() === "" ? { kind: "taken", lock } : { kind: "taken", lock, stale: "unreadable" };
   } catch (error) {

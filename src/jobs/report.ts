@@ -4,14 +4,32 @@
 // so a hostile name cannot forge header lines); the captured output follows. The file
 // is created complete (temp file, then link, which never replaces an existing
 // report) and readable by host tools running as another user.
-import { closeSync, constants, fchmodSync, linkSync, mkdirSync, openSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, copyFileSync, fchmodSync, linkSync, openSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { formatDurationMs } from "../config/duration.ts";
 import { errnoCode } from "../control/atomic-write.ts";
 import { escapeControls } from "../control/backoff.ts";
 import { isoSeconds, reportFileName } from "./report-name.ts";
+import { ownDir } from "./own-dir.ts";
 
 const { O_CREAT, O_EXCL, O_WRONLY, O_NOFOLLOW } = constants;
+const { COPYFILE_EXCL } = constants;
+
+// File systems without chmod or hard links (CIFS, some FUSE mounts) answer these.
+const UNSUPPORTED = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"]);
+
+/**
+ * Put the finished temp file at `target` without replacing anything there:
+ * link(2), or an exclusive copy where the file system has no hard links.
+ */
+const placeNew = (temp: string, target: string): void => {
+  try {
+    linkSync(temp, target);
+  } catch (error) {
+    if (!UNSUPPORTED.has(errnoCode(error) ?? "")) throw error;
+    copyFileSync(temp, target, COPYFILE_EXCL);
+  }
+};
 
 export const LOGS_DIR = "logs";
 
@@ -64,13 +82,16 @@ const writeAllBytes = (fd: number, bytes: Buffer): void => {
  * (`logs/…`). Throws the system error when it cannot be written.
  */
 export const writeReport = (stateDir: string, run: RunSummary, output: Buffer): string => {
-  const dir = join(stateDir, LOGS_DIR);
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const dir = ownDir(stateDir, LOGS_DIR);
   const temp = join(dir, `.report.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
   const fd = openSync(temp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0o644);
   try {
     try {
-      fchmodSync(fd, 0o644);
+      try {
+        fchmodSync(fd, 0o644);
+      } catch (error) {
+        if (!UNSUPPORTED.has(errnoCode(error) ?? "")) throw error;
+      }
       writeAllBytes(fd, Buffer.from(reportHeader(run)));
       writeAllBytes(fd, output);
     } finally {
@@ -81,7 +102,7 @@ export const writeReport = (stateDir: string, run: RunSummary, output: Buffer): 
       const name = reportFileName(at, run.name, run.exitCode, run.hostname);
       try {
         // link(2) fails with EEXIST instead of replacing an earlier report.
-        linkSync(temp, join(dir, name));
+        placeNew(temp, join(dir, name));
         return join(LOGS_DIR, name);
       } catch (error) {
         if (errnoCode(error) !== "EEXIST") throw error;

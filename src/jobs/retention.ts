@@ -5,6 +5,7 @@ import { lstatSync, readdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { errnoCode } from "../control/atomic-write.ts";
 import { parseReportTime } from "./report-name.ts";
+import { isSymlink } from "./own-dir.ts";
 
 export interface RetentionPolicy {
   /** Most reports kept. The config validates keep >= 1; here below 1 counts as 1, Infinity means no count limit. */
@@ -71,6 +72,8 @@ const attempt = <T>(result: PruneResult, name: string, call: () => T): T | undef
  */
 export const pruneReports = (logsDir: string, policy: RetentionPolicy, nowMs = Date.now()): PruneResult => {
   const result: PruneResult = { removed: [], errors: [] };
+  // A symlink planted at logs/ must not make retention delete files elsewhere.
+  if (isSymlink(logsDir)) return result;
   const names = attempt(result, logsDir, () => readdirSync(logsDir));
   if (names === undefined) return result;
   const entries: LogEntry[] = [];

@@ -10,10 +10,11 @@ import type { Native } from "../native/addon.ts";
 import type { Reaper } from "../pid1/reaper.ts";
 import type { UserSpec } from "../config/types.ts";
 import { formatDurationMs } from "../config/duration.ts";
-import { checkBackoff } from "../control/backoff.ts";
+import { checkBackoff, escapeControls } from "../control/backoff.ts";
 import { errnoCode } from "../control/atomic-write.ts";
 import { exitCodeFor, type Ending } from "../pid1/exit-code.ts";
 import { killGroup, signalGroup } from "../pid1/send-signal.ts";
+import { readProcTable } from "../pid1/proc-table.ts";
 import { SIGNAL_NUMBERS, signalLabel } from "../pid1/signals.ts";
 import { monotonicMs, pause, settleBefore } from "../shutdown/clock.ts";
 import { startProcess } from "../supervisor/spawn.ts";
@@ -79,30 +80,56 @@ interface Running {
   pid: number;
   isDone: boolean;
   killTimer?: NodeJS.Timeout;
+  /** monotonicMs() at which killTimer fires. */
+  killAt?: number;
 }
+
+/** What the harness and stop() share: the process, and the stop's deadline once asked. */
+interface RunState {
+  running?: Running;
+  /** monotonicMs() by which everything of this run must be over (a stop was asked for). */
+  stopUntil?: number;
+}
+
+/** SIGKILL to the job's group at `at`, unless one is due sooner already (a timeout's). */
+const killGroupAt = (running: Running, at: number): void => {
+  if (running.killAt !== undefined && running.killAt <= at) return;
+  clearTimeout(running.killTimer);
+  running.killAt = at;
+  running.killTimer = setTimeout(() => killGroup(running.pid), Math.max(0, at - monotonicMs()));
+};
+
+/** The time left before the stop's deadline, capped at ms (all of ms when no stop was asked for). */
+const within = (state: RunState, ms: number): number =>
+  state.stopUntil === undefined ? ms : Math.max(0, Math.min(ms, state.stopUntil - monotonicMs()));
+
+// A job name from the command line may hold newlines: never let it forge log lines.
+const shown = (spec: JobSpec): string => escapeControls(spec.name);
 
 const newRunId = (): string => `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 
 /** Start one run; the outcome resolves when everything about it is done. */
 export const startJob = (spec: JobSpec, context: JobContext): JobRun => {
   const aborted = new AbortController();
-  const holder: { running?: Running } = {};
+  const state: RunState = {};
   const stop = (signal: number, graceMs: number): void => {
     aborted.abort();
-    const running = holder.running;
+    const until = monotonicMs() + graceMs;
+    state.stopUntil = Math.min(state.stopUntil ?? until, until);
+    const running = state.running;
     if (!running || running.isDone) return;
     signalGroup(running.pid, signal);
-    running.killTimer ??= setTimeout(() => killGroup(running.pid), graceMs);
+    killGroupAt(running, state.stopUntil);
   };
   const forward = (signal: number): void => {
-    if (holder.running && !holder.running.isDone) signalGroup(holder.running.pid, signal);
+    if (state.running && !state.running.isDone) signalGroup(state.running.pid, signal);
   };
-  const outcome = runJob(spec, context, aborted.signal, holder);
+  const outcome = runJob(spec, context, aborted.signal, state);
   return { outcome, stop, forward };
 };
 
 const skip = (spec: JobSpec, context: JobContext, reason: string, fields: Record<string, string | number | undefined> = {}): JobOutcome => {
-  context.log.info("job-skipped", `job ${spec.name} not run: ${reason}`, { job: spec.name, ...fields });
+  context.log.info("job-skipped", `job ${shown(spec)} not run: ${reason}`, { job: spec.name, ...fields });
   updateJobRecord(spec.stateDir, spec.name, context.native, context.log, (previous) => ({
     ...previous, lastSkip: { at: new Date().toISOString(), reason },
   }));
@@ -204,8 +231,34 @@ interface Ran {
   captureNote?: string;
 }
 
+const GROUP_POLL_MS = 50;
+
+/** Live members of a process group (zombies are over already). */
+const groupMembers = (pgid: number): number => readProcTable().filter((entry) => entry.pgrp === pgid && entry.state !== "Z").length;
+
+/**
+ * The job's leader has ended: what it left in its process group (a `cmd &`
+ * nobody waited for) gets SIGTERM and the grace period, then SIGKILL, so it
+ * cannot outlive the run and overlap the next one. Processes that left the
+ * group (setsid) are the caller's to stop: `boxinit job` stops everything left.
+ */
+const stopGroupLeft = async (spec: JobSpec, context: JobContext, pgid: number, state: RunState): Promise<void> => {
+  const left = groupMembers(pgid);
+  if (left === 0) return;
+  context.log.info("job", `job ${shown(spec)} ended with ${left} process${left === 1 ? "" : "es"} of its group still running: SIGTERM`, { job: spec.name, pgid });
+  if (signalGroup(pgid, SIGNAL_NUMBERS.SIGTERM!) !== "sent") return;
+  const deadline = monotonicMs() + within(state, spec.killGraceMs);
+  while (groupMembers(pgid) > 0) {
+    if (monotonicMs() >= deadline) {
+      for (const entry of killGroup(pgid)) context.log.warn("killed", "sent SIGKILL", { job: spec.name, pid: entry.pid, comm: entry.comm });
+      return;
+    }
+    await pause(GROUP_POLL_MS);
+  }
+};
+
 /** Spawn the command and wait for its end, the timeout, and its output. */
-const runCommandOf = async (spec: JobSpec, context: JobContext, runId: string, capture: OutputCapture, holder: { running?: Running }): Promise<Ran> => {
+const runCommandOf = async (spec: JobSpec, context: JobContext, runId: string, capture: OutputCapture, state: RunState): Promise<Ran> => {
   const { native, reaper, log } = context;
   const pipes = native ? { out: native.makePipe(), err: native.makePipe() } : undefined;
   const started = startProcess({
@@ -222,20 +275,26 @@ const runCommandOf = async (spec: JobSpec, context: JobContext, runId: string, c
     return { notStarted: started, timedOut: false, ...(captureNote && { captureNote }) };
   }
   const running: Running = { pid: started.pid, isDone: false };
-  holder.running = running;
-  log.info("job", `job ${spec.name} started`, { job: spec.name, run: runId, pid: started.pid });
+  state.running = running;
+  // A stop asked for while the spawn was on its way: it applies now.
+  if (state.stopUntil !== undefined) {
+    signalGroup(started.pid, SIGNAL_NUMBERS.SIGTERM!);
+    killGroupAt(running, state.stopUntil);
+  }
+  log.info("job", `job ${shown(spec)} started`, { job: spec.name, run: runId, pid: started.pid });
   let timedOut = false;
   const timeout = spec.timeoutMs === undefined ? undefined : setTimeout(() => {
     timedOut = true;
-    log.warn("job-failed", `job ${spec.name} timed out after ${formatDurationMs(spec.timeoutMs!)}: SIGTERM, SIGKILL after ${formatDurationMs(spec.killGraceMs)}`, { job: spec.name, pid: started.pid });
+    log.warn("job-failed", `job ${shown(spec)} timed out after ${formatDurationMs(spec.timeoutMs!)}: SIGTERM, SIGKILL after ${formatDurationMs(spec.killGraceMs)}`, { job: spec.name, pid: started.pid });
     signalGroup(started.pid, SIGNAL_NUMBERS.SIGTERM!);
-    running.killTimer ??= setTimeout(() => killGroup(started.pid), spec.killGraceMs);
+    killGroupAt(running, monotonicMs() + spec.killGraceMs);
   }, spec.timeoutMs);
   const ending = await started.ended;
   running.isDone = true;
   clearTimeout(timeout);
   clearTimeout(running.killTimer);
-  const drained = await settleBefore(Promise.all(readers.map((reader) => reader.done)), monotonicMs() + OUTPUT_DRAIN_MS);
+  await stopGroupLeft(spec, context, started.pid, state);
+  const drained = await settleBefore(Promise.all(readers.map((reader) => reader.done)), monotonicMs() + within(state, OUTPUT_DRAIN_MS));
   if (drained === undefined) {
     // Closing the pipe would kill a process the job left with SIGPIPE at its
     // next write, e.g. while it cleans up on the TERM that stops it: keep
@@ -266,10 +325,10 @@ export const judge = (ran: Pick<Ran, "ending" | "notStarted" | "timedOut">, spec
 const saveReport = (spec: JobSpec, log: Logger, summary: RunSummary, output: Buffer): string | undefined => {
   try {
     const file = writeReport(spec.stateDir, summary, output);
-    log.warn("job-failed", `job ${spec.name} failed: ${summary.outcome}; report saved`, { job: spec.name, code: summary.exitCode, report: join(spec.stateDir, file) });
+    log.warn("job-failed", `job ${escapeControls(summary.name)} failed: ${summary.outcome}; report saved`, { job: spec.name, code: summary.exitCode, report: join(spec.stateDir, file) });
     return file;
   } catch (error) {
-    log.error("job-failed", `job ${spec.name} failed: ${summary.outcome}; the report could not be saved: ${errnoCode(error) ?? (error as Error).message}`, { job: spec.name, code: summary.exitCode, dir: spec.stateDir });
+    log.error("job-failed", `job ${escapeControls(summary.name)} failed: ${summary.outcome}; the report could not be saved: ${errnoCode(error) ?? (error as Error).message}`, { job: spec.name, code: summary.exitCode, dir: spec.stateDir });
     return undefined;
   }
 };
@@ -280,7 +339,20 @@ const pruneOld = (spec: JobSpec, log: Logger): void => {
   for (const error of errors) log.warn("job", `cannot remove an old failure report: ${error}`);
 };
 
-const runJob = async (spec: JobSpec, context: JobContext, aborted: AbortSignal, holder: { running?: Running }): Promise<JobOutcome> => {
+// Below this, a hook has no time to do anything useful before the stop's deadline.
+const MIN_HOOK_MS = 500;
+
+/** The hook after a failure, bounded by its timeout and by the stop's deadline. */
+const runHookWithin = async (spec: JobSpec, context: JobContext, state: RunState, env: Record<string, string>): Promise<void> => {
+  const timeoutMs = within(state, spec.hookTimeoutMs);
+  if (timeoutMs < MIN_HOOK_MS) {
+    context.log.warn("job-hook", `on_failure hook of job ${shown(spec)} not run: the stop's grace period is used up`, { job: spec.name });
+    return;
+  }
+  await runHook(spec.onFailure!, env, timeoutMs, context);
+};
+
+const runJob = async (spec: JobSpec, context: JobContext, aborted: AbortSignal, state: RunState): Promise<JobOutcome> => {
   const { log } = context;
   ensureStateDir(spec, log);
   if (isBackedOff(spec, log)) return skip(spec, context, "backoff engaged");
@@ -294,7 +366,7 @@ const runJob = async (spec: JobSpec, context: JobContext, aborted: AbortSignal, 
     updateJobRecord(spec.stateDir, spec.name, context.native, log, (previous) => ({ ...previous, running: true, lastStart: startedAt.toISOString() }));
     const capture = new OutputCapture(spec.captureBytes);
     const startMs = monotonicMs();
-    const ran = await runCommandOf(spec, context, runId, capture, holder);
+    const ran = await runCommandOf(spec, context, runId, capture, state);
     const durationMs = monotonicMs() - startMs;
     const endedAt = new Date();
     const verdict = judge(ran, spec);
@@ -306,16 +378,11 @@ const runJob = async (spec: JobSpec, context: JobContext, aborted: AbortSignal, 
         exitCode: verdict.exitCode, outcome: verdict.outcome, totalBytes: ran.notStarted ? output.length : capture.totalBytes, cutBytes: capture.cutBytes,
         ...(ran.captureNote && { captureNote: ran.captureNote }),
       }, output);
-      if (spec.onFailure) {
-        await runHook(spec.onFailure, {
-          BOXINIT_JOB: spec.name, BOXINIT_RUN_ID: runId, BOXINIT_EXIT_CODE: String(verdict.exitCode), BOXINIT_SIGNAL: verdict.signal ?? "",
-          BOXINIT_LOG_FILE: reportFile ? join(spec.stateDir, reportFile) : "", BOXINIT_HOSTNAME: spec.hostname,
-        }, spec.hookTimeoutMs, context);
-      }
       pruneOld(spec, log);
     } else {
-      log.info("job", `job ${spec.name} succeeded`, { job: spec.name, duration: formatDurationMs(Math.round(durationMs)) });
+      log.info("job", `job ${shown(spec)} succeeded`, { job: spec.name, duration: formatDurationMs(Math.round(durationMs)) });
     }
+    // Recorded before the hook: a stop that ends the hook early must not lose the result.
     updateJobRecord(spec.stateDir, spec.name, context.native, log, (previous): JobRecord => ({
       ...previous,
       running: false,
@@ -329,6 +396,12 @@ const runJob = async (spec: JobSpec, context: JobContext, aborted: AbortSignal, 
       runs: previous.runs + 1,
       failures: previous.failures + (verdict.exitCode === 0 ? 0 : 1),
     }));
+    if (verdict.exitCode !== 0 && spec.onFailure) {
+      await runHookWithin(spec, context, state, {
+        BOXINIT_JOB: spec.name, BOXINIT_RUN_ID: runId, BOXINIT_EXIT_CODE: String(verdict.exitCode), BOXINIT_SIGNAL: verdict.signal ?? "",
+        BOXINIT_LOG_FILE: reportFile ? join(spec.stateDir, reportFile) : "", BOXINIT_HOSTNAME: spec.hostname,
+      });
+    }
     return { kind: "finished", exitCode: verdict.exitCode, result: verdict.result, ...(reportFile && { reportFile }) };
   } finally {
     try {

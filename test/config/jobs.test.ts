@@ -1,32 +1,10 @@
 // `jobs:` and `job_logs:` through loadConfig (readJob, readJobLogs,
 // checkSchedules with the real croner): what loads, and the exact message of
 // each problem, all at once.
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import t from "tap";
-import { loadConfig, type LoadOptions, type LoadResult } from "../../src/config/load.ts";
-import type { Config } from "../../src/config/types.ts";
+import { configOf, errorsOf, textLoader } from "./helpers.ts";
 
-const FIXTURES = join(import.meta.dirname, "../fixtures/config");
-const PASSWD = join(FIXTURES, "passwd");
-const GROUP = join(FIXTURES, "group");
-
-const scratchDir = t.testdir();
-let scratchCount = 0;
-
-/** Load YAML text written to a fresh boxinit-N.yaml. */
-const loadText = async (text: string, options: Partial<LoadOptions> = {}): Promise<LoadResult> => {
-  const path = join(scratchDir, `boxinit-${++scratchCount}.yaml`);
-  writeFileSync(path, text);
-  return await loadConfig({ path, env: {}, passwdFile: PASSWD, groupFile: GROUP, isRoot: true, ...options });
-};
-
-const configOf = (result: LoadResult): Config => {
-  if (!result.ok) throw new Error(`unexpected errors:\n${result.errors.join("\n")}`);
-  return result.config;
-};
-
-const errorsOf = (result: LoadResult): string[] => (result.ok ? [] : result.errors);
+const loadText = textLoader(t);
 
 const FIELDS_MESSAGE = "expected a cron expression of 5 fields (minute hour day month weekday) or 6 (seconds first)";
 
@@ -164,4 +142,12 @@ job_logs: {keep: 0}
     `jobs.a.schedule: ${FIELDS_MESSAGE}, got "* * * *"`,
     "jobs.b.schedule: Invalid value for minute: 61",
   ]);
+});
+
+t.test("job mode (resolveUsersOf: jobs): a service's user: is not checked, a job's still is", async (t) => {
+  const text = "services:\n  web: {command: /web, user: root}\njobs:\n  a: {command: /a}\n";
+  const asUser = { isRoot: false, ownUid: 1000, ownGid: 1000 };
+  t.match(errorsOf(await loadText(text, asUser)), [/^services\.web\.user: switching to user "root" needs root/], "PID 1 mode checks the service's user");
+  t.same(errorsOf(await loadText(text, { ...asUser, resolveUsersOf: "jobs" })), [], "job mode does not");
+  t.match(errorsOf(await loadText("jobs:\n  a: {command: /a, user: root}\n", { ...asUser, resolveUsersOf: "jobs" })), [/^jobs\.a\.user: switching to user "root" needs root/]);
 });

@@ -1,33 +1,11 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
-import { loadConfig, resolveConfigPath, type LoadOptions, type LoadResult } from "../../src/config/load.ts";
-import type { Config } from "../../src/config/types.ts";
+import { loadConfig, resolveConfigPath } from "../../src/config/load.ts";
+import { configOf, errorsOf, FIXTURES, GROUP, load, PASSWD, textLoader } from "./helpers.ts";
 
-const FIXTURES = join(import.meta.dirname, "../fixtures/config");
-const PASSWD = join(FIXTURES, "passwd");
-const GROUP = join(FIXTURES, "group");
-
-const load = async (file: string, options: Partial<LoadOptions> = {}): Promise<LoadResult> =>
-  await loadConfig({ path: join(FIXTURES, file), env: {}, passwdFile: PASSWD, groupFile: GROUP, isRoot: true, ...options });
-
-const scratchDir = t.testdir();
-let scratchCount = 0;
-
-/** Load YAML text written to a fresh boxinit-N.yaml, for cases too small for a fixture of their own. */
-const loadText = async (text: string, options: Partial<LoadOptions> = {}): Promise<LoadResult> => {
-  const path = join(scratchDir, `boxinit-${++scratchCount}.yaml`);
-  writeFileSync(path, text);
-  return await loadConfig({ path, env: {}, passwdFile: PASSWD, groupFile: GROUP, isRoot: true, ...options });
-};
-
-/** The config, or a throw that shows the unexpected errors in the test output. */
-const configOf = (result: LoadResult): Config => {
-  if (!result.ok) throw new Error(`unexpected errors:\n${result.errors.join("\n")}`);
-  return result.config;
-};
-
-const errorsOf = (result: LoadResult): string[] => (result.ok ? [] : result.errors);
+/** Load YAML text, for cases too small for a fixture of their own. */
+const loadText = textLoader(t);
 
 t.test("the SPEC example (without jobs) loads to exactly this", async (t) => {
   const result = await load("good.yaml");
@@ -135,7 +113,7 @@ t.test("which file: --config, then BOXINIT_CONFIG, then the optional default", a
 
 t.test("a missing default file means defaults; a missing named file is an error", async (t) => {
   // The default path is a temp one: the host's /etc/boxinit/boxinit.yaml changes nothing here.
-  const defaultPath = join(scratchDir, "default-boxinit.yaml");
+  const defaultPath = join(t.testdir(), "default-boxinit.yaml");
   t.notOk(existsSync(defaultPath), "the default file is missing");
   const config = configOf(await loadConfig({ env: {}, defaultPath }));
   t.equal(config.source, undefined);

@@ -420,7 +420,44 @@ for (const mode of MODES) {
       t.equal(ended.code, 0, "the job's code, not the leftover's");
       t.match(run.stdout, /^job-done$/m);
       t.equal(readFileSync(join(box.dir, "leftover-term"), "utf8"), "TERM\n", "the leftover was asked to stop with TERM and cleaned up");
-      t.match(run.stderr, /sent SIGTERM to the processes left/);
+      t.match(run.stderr, /job messy ended with \d+ process(es)? of its group still running: SIGTERM/, "stopped by the harness: it was in the job's process group");
+    });
+
+    await t.test("a daemon that left the job's group (setsid) is stopped too, by boxinit job's last phase", async (t) => {
+      const box = jobBox(t);
+      const daemon = box.script("zz-daemon", `exec >/dev/null 2>&1\ntrap 'echo TERM > ${box.dir}/daemon-term; exit 0' TERM\ntouch ${box.dir}/daemon-ready\nwhile :; do sleep 0.05; done\n`);
+      const result = await runBoxinit(mode, job(box, "daemonizer", "--", "/bin/sh", "-c",
+        `setsid ${daemon} & while [ ! -e ${box.dir}/daemon-ready ]; do sleep 0.02; done; echo job-done`));
+      t.equal(result.code, 0);
+      t.equal(readFileSync(join(box.dir, "daemon-term"), "utf8"), "TERM\n", "the daemon got TERM and cleaned up");
+      t.match(result.stderr, /sent SIGTERM to the processes left/);
+    });
+
+    await t.test("docker stop during a run with a slow on_failure hook: everything keeps to the grace, the record is written", async (t) => {
+      const box = jobBox(t);
+      const hookRan = join(box.dir, "hook-ran");
+      const run = startBoxinit(mode, job(box, "slowhook", "--grace", "2s", "--on-failure", `touch ${hookRan}; exec sleep 60`,
+        "--", "/bin/sh", "-c", "echo ready; exec sleep 60"));
+      await run.waitFor(/^ready$/m);
+      await run.signal("SIGTERM");
+      // The hook alone would take 60 s: an exit within 20 s means it was bounded.
+      const ended = await run.result(20_000);
+      t.equal(ended.code, 143, "the job's code: it died of the TERM");
+      t.match(run.stderr, /on_failure hook of job slowhook (still running after \S+: SIGTERM|not run: the stop's grace period is used up)/);
+      t.match(box.statusJson()?.jobs?.slowhook, { running: false, lastExit: 143, lastSignal: "SIGTERM" }, "recorded before the hook");
+      t.match(onlyReport(t, box).name, /-cron-failure-slowhook-exit-143-/);
+    });
+
+    await t.test("logs/ planted as a symlink: the report is not written through it", async (t) => {
+      const box = jobBox(t);
+      const elsewhere = join(box.dir, "elsewhere");
+      mkdirSync(elsewhere);
+      mkdirSync(box.stateDir, { recursive: true });
+      symlinkSync(elsewhere, join(box.stateDir, "logs"));
+      const result = await runBoxinit(mode, job(box, "linked", "--", "/bin/sh", "-c", "exit 3"));
+      t.equal(result.code, 3, "the job's code stands");
+      t.same(readdirSync(elsewhere), [], "nothing written where the link points");
+      t.match(result.stderr, /the report could not be saved: ELOOP/);
     });
 
     await t.test("a process left behind that still writes to the job's output is not killed by SIGPIPE before its TERM cleanup", async (t) => {

@@ -154,5 +154,40 @@ for (const mode of MODES) {
       t.match(box.statusJson()?.jobs?.long, { running: false, lastExit: 0, nextRun: null });
       t.equal(box.statusJson()?.services?.web?.state, "stopped");
     });
+
+    await t.test("a job stopped at shutdown with a slow on_failure hook leaves the services their share of the budget", async (t) => {
+      const order = "BOX/order";
+      // The service needs a moment to stop; the hook would take 60 s. Before
+      // the fix the hook ate the services' time: SIGKILL, exit 137.
+      const box = scheduledBox(t, `  long:
+    command: "echo job-started >> ${order}; exec sleep 100"
+    schedule: "* * * * * *"
+    on_failure: "exec sleep 60"
+`, { extra: "grace: 4s\n", webCommand: `trap 'sleep 0.5; echo web-stopped >> ${order}; exit 0' TERM; echo web-ready; while :; do sleep 0.05; done` });
+      const run = startBoxinit(mode, box.args);
+      t.equal((await box.waitForStatus(["running", ...FINAL])).at(-1), "running");
+      const orderFile = join(box.dir, "order");
+      await watchStatus(box, () => lines(orderFile).includes("job-started"), () => {});
+      await run.signal("SIGTERM");
+      const ended = await run.result(20_000);
+      t.equal(ended.code, 0, "the services stopped in time: no KILL, exit 0");
+      t.ok(lines(orderFile).includes("web-stopped"), "the service ran its whole stop");
+      t.notMatch(run.stderr, /phase=services/, "the services' phase did not overrun");
+      t.match(box.statusJson()?.jobs?.long, { running: false, lastExit: 143 });
+    });
+
+    await t.test("what a scheduled run leaves in its process group is stopped when the run ends", async (t) => {
+      const box = scheduledBox(t, `  sloppy:
+    command: "(trap 'echo TERM >> BOX/left; exit 0' TERM; while :; do sleep 0.05; done) & echo started"
+    schedule: "* * * * * *"
+`);
+      const run = startBoxinit(mode, box.args);
+      t.equal((await box.waitForStatus(["running", ...FINAL])).at(-1), "running");
+      await watchStatus(box, (document) => (document.jobs?.sloppy?.runs ?? 0) >= 2, () => {});
+      t.ok(lines(join(box.dir, "left")).length >= 1, "the background subshell got TERM at the end of its run");
+      t.match(run.stderr, /job sloppy ended with \d+ process(es)? of its group still running: SIGTERM/);
+      await run.signal("SIGTERM");
+      t.equal((await run.result()).code, 0);
+    });
   });
 }

@@ -120,3 +120,11 @@ t.test("an unwritable logs/ throws the system error (the harness logs it)", asyn
   writeFileSync(join(stateDir, "logs"), "not a directory");
   t.throws(() => writeReport(stateDir, run(), Buffer.from("x\n")), { code: "EEXIST" });
 });
+
+t.test("logs/ planted as a symlink is refused (ELOOP): nothing is written where it points", async (t) => {
+  const stateDir = tempDir(t, "boxinit-report-");
+  const elsewhere = tempDir(t, "boxinit-elsewhere-");
+  symlinkSync(elsewhere, join(stateDir, "logs"));
+  t.throws(() => writeReport(stateDir, run(), Buffer.from("x\n")), { code: "ELOOP" });
+  t.same(readdirSync(elsewhere), []);
+});

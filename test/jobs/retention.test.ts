@@ -145,3 +145,13 @@ t.test("the default now is the clock", async (t) => {
   writeFileSync(join(dir, fresh), "");
   t.same(pruneReports(dir, { keep: 10, maxAgeMs: DAY_MS }), { removed: [old], errors: [] });
 });
+
+t.test("a logs/ that is a symlink: nothing is removed where it points", async (t) => {
+  const stateDir = tempDir(t);
+  const elsewhere = tempDir(t);
+  const old = report(400);
+  writeFileSync(join(elsewhere, old), "someone else's file with a report's name\n");
+  symlinkSync(elsewhere, join(stateDir, "logs"));
+  t.same(pruneReports(join(stateDir, "logs"), { keep: 1, maxAgeMs: DAY_MS }, NOW), { removed: [], errors: [] });
+  t.same(readdirSync(elsewhere), [old]);
+});
