@@ -5,10 +5,11 @@
 // Containers only ever get --network none (or host); nothing here sleeps a
 // fixed time.
 import { execFile } from "node:child_process";
-import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, sleep } from "./boxinit.ts";
+import { stateDirReader, type StateDirReader } from "./state-dir.ts";
 
 export const BASE_IMAGE = "boxinit/base:latest";
 /** images/confluence/Dockerfile built from test/fixtures/confluence-standin (make e2e-images). */
@@ -194,14 +195,10 @@ export const runToEnd = async (t: Tap, what: string, spec: ContainerOptions, tim
 };
 
 /** A host directory bind-mounted as a container's state directory (/docker). */
-export interface HostStateDir {
+export interface HostStateDir extends StateDirReader {
   path: string;
   /** -v PATH:/docker */
   mount: string[];
-  status(): string | undefined;
-  statusJson(): Record<string, any> | undefined;
-  /** Poll until `status` says one of the words; every distinct word seen on the way. */
-  waitForStatus(words: string | readonly string[], timeoutMs?: number): Promise<string[]>;
   write(name: string, content: string): void;
 }
 
@@ -215,36 +212,10 @@ export const makeHostStateDir = (t: Pick<Tap, "teardown">, options: { uid?: numb
   chmodSync(path, 0o755);
   if (options.uid !== undefined) chownSync(path, options.uid, options.uid);
   t.teardown(() => rmSync(path, { recursive: true, force: true }));
-  const status = (): string | undefined => {
-    try {
-      return readFileSync(join(path, "status"), "utf8").trim();
-    } catch {
-      return undefined;
-    }
-  };
   return {
     path,
     mount: ["-v", `${path}:/docker`],
-    status,
-    statusJson() {
-      try {
-        return JSON.parse(readFileSync(join(path, "status.json"), "utf8"));
-      } catch {
-        return undefined;
-      }
-    },
-    async waitForStatus(words, timeoutMs = 30_000) {
-      const wanted = typeof words === "string" ? [words] : words;
-      const seen: string[] = [];
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const word = status();
-        if (word !== undefined && seen.at(-1) !== word) seen.push(word);
-        if (word !== undefined && wanted.includes(word)) return seen;
-        if (Date.now() > deadline) throw new Error(`${path}/status never became ${wanted.join("|")}; saw ${seen.join(" -> ") || "nothing"}`);
-        await sleep(20);
-      }
-    },
+    ...stateDirReader(path, 20, 30_000),
     write(name, content) {
       writeFileSync(join(path, name), content);
     },

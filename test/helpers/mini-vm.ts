@@ -6,9 +6,10 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sleep, type Mode } from "./boxinit.ts";
+import type { Mode } from "./boxinit.ts";
+import { stateDirReader, type StateDirReader } from "./state-dir.ts";
 
-export interface Box {
+export interface Box extends StateDirReader {
   dir: string;
   stateDir: string;
   configPath: string;
@@ -16,12 +17,6 @@ export interface Box {
   args: string[];
   /** Write an executable script under the box and return its path. */
   script(name: string, body: string): string;
-  /** The `status` word, or undefined when there is none yet. */
-  status(): string | undefined;
-  /** status.json parsed, or undefined. */
-  statusJson(): Record<string, any> | undefined;
-  /** Poll until `status` says one of the words; returns every distinct word seen on the way. */
-  waitForStatus(words: string | readonly string[], timeoutMs?: number): Promise<string[]>;
   /** Write the backoff file in place. */
   setBackoff(content: string): void;
   /**
@@ -54,13 +49,6 @@ export const makeBox = (t: { teardown: (fn: () => void) => void }, config: strin
   if (!/^init_dir:/m.test(yaml)) yaml = `init_dir: ${join(dir, "init.d")}\n${yaml}`;
   if (!/^finish_dir:/m.test(yaml)) yaml = `finish_dir: ${join(dir, "finish.d")}\n${yaml}`;
   writeFileSync(configPath, yaml);
-  const status = (): string | undefined => {
-    try {
-      return readFileSync(join(stateDir, "status"), "utf8").trim();
-    } catch {
-      return undefined;
-    }
-  };
   return {
     dir,
     stateDir,
@@ -73,26 +61,7 @@ export const makeBox = (t: { teardown: (fn: () => void) => void }, config: strin
       chmodSync(file, 0o755);
       return file;
     },
-    status,
-    statusJson() {
-      try {
-        return JSON.parse(readFileSync(join(stateDir, "status.json"), "utf8"));
-      } catch {
-        return undefined;
-      }
-    },
-    async waitForStatus(words, timeoutMs = 15_000) {
-      const wanted = typeof words === "string" ? [words] : words;
-      const seen: string[] = [];
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const word = status();
-        if (word !== undefined && seen.at(-1) !== word) seen.push(word);
-        if (word !== undefined && wanted.includes(word)) return seen;
-        if (Date.now() > deadline) throw new Error(`status never became ${wanted.join("|")}; saw ${seen.join(" -> ") || "nothing"}`);
-        await sleep(5);
-      }
-    },
+    ...stateDirReader(stateDir, 5, 15_000),
     setBackoff(content) {
       writeFileSync(join(stateDir, "backoff"), content);
     },
