@@ -15,6 +15,7 @@ import type { Config, JobConfig } from "../config/types.ts";
 import { startJob, type JobRun, type JobSpec } from "../jobs/run-job.ts";
 import { rawPassthrough } from "../jobs/passthrough.ts";
 import { loadConfigOrReport } from "./config-errors.ts";
+import { escapeControls } from "../control/backoff.ts";
 import { JOB_USAGE, parseJobArgs, type JobArgs } from "./job-args.ts";
 
 /** The harness's spec from the command line over the config's jobs.NAME; a usage error when there is no command. */
@@ -80,15 +81,19 @@ export const jobCommand = async (argv: readonly string[], faults: FaultHandle): 
   // boxinit by Node's default action and orphan the job.
   let run: JobRun | undefined;
   let stopDeadline: number | undefined;
+  // The job's SIGKILL comes a little before the deadline: its report and
+  // record are written after its end, and must be on disk before Docker's
+  // own SIGKILL (grace 9 s of Docker's 10 s by default).
+  const jobGraceMs = config.graceMs - leftoverReserveMs(config.graceMs);
   const stop = (signal: number): void => {
     if (stopDeadline !== undefined) return;
     stopDeadline = monotonicMs() + config.graceMs;
-    run?.stop(signal, config.graceMs);
+    run?.stop(signal, jobGraceMs);
   };
   const onSignal = (name: NodeJS.Signals): void => {
     const signal = SIGNAL_NUMBERS[name]!;
     if (SIGNAL_ROUTES[name] !== "shutdown") return run?.forward(signal);
-    if (stopDeadline === undefined) log.info("shutdown", `received ${signalLabel(signal)}: stopping job ${spec.name}`, { grace: formatDurationMs(config.graceMs) });
+    if (stopDeadline === undefined) log.info("shutdown", `received ${signalLabel(signal)}: stopping job ${escapeControls(spec.name)}`, { grace: formatDurationMs(config.graceMs) });
     stop(signal);
   };
   for (const name of HANDLED_SIGNALS) process.on(name, onSignal);
@@ -97,7 +102,7 @@ export const jobCommand = async (argv: readonly string[], faults: FaultHandle): 
   faults.onFault = () => stop(SIGNAL_NUMBERS.SIGTERM!);
 
   run = startJob(spec, { native, reaper, log });
-  if (stopDeadline !== undefined) run.stop(SIGNAL_NUMBERS.SIGTERM!, config.graceMs);
+  if (stopDeadline !== undefined) run.stop(SIGNAL_NUMBERS.SIGTERM!, jobGraceMs);
   const outcome = await run.outcome;
   // What the job left behind (daemons, children of a killed shell) is stopped
   // too: a batch job must not leave processes in the container. A stop that

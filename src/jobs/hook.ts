@@ -5,18 +5,27 @@
 // failure is logged without changing the job's exit code.
 import { formatDurationMs } from "../config/duration.ts";
 import { exitCodeFor } from "../pid1/exit-code.ts";
-import { killGroup, signalGroup } from "../pid1/send-signal.ts";
+import { signalGroup } from "../pid1/send-signal.ts";
 import { SIGNAL_NUMBERS } from "../pid1/signals.ts";
-import { monotonicMs, settleBefore } from "../shutdown/clock.ts";
+import { monotonicMs } from "../shutdown/clock.ts";
 import { startProcess } from "../supervisor/spawn.ts";
 import { escapeControls } from "../control/backoff.ts";
+import { killGroupAt, type Running } from "./job-process.ts";
 import type { JobContext } from "./run-job.ts";
 
-// After the hook's SIGTERM at its timeout, SIGKILL follows after this.
-const HOOK_KILL_GRACE_MS = 2000;
+/** How long the hook may run: SIGTERM at timeoutMs, SIGKILL killGraceMs later. */
+export interface HookBound {
+  timeoutMs: number;
+  killGraceMs: number;
+}
 
-/** Run the hook to its end (or its bound); resolves to its exit code, never throws. */
-export const runHook = async (command: readonly string[], env: Record<string, string>, timeoutMs: number, context: JobContext): Promise<number> => {
+/**
+ * Run the hook to its end (or its bound); resolves to its exit code, never
+ * throws. onStart hands its process to the caller, so a stop can reach it.
+ */
+export const runHook = async (
+  command: readonly string[], env: Record<string, string>, bound: HookBound, context: JobContext, onStart: (hook: Running) => void,
+): Promise<number> => {
   const { native, reaper, log } = context;
   const job = escapeControls(env.BOXINIT_JOB ?? "");
   const started = startProcess({ argv: command, env }, native, reaper);
@@ -24,16 +33,17 @@ export const runHook = async (command: readonly string[], env: Record<string, st
     log.warn("job-hook", `on_failure hook of job ${job} could not start: ${started.problem}`, { job });
     return started.exitCode;
   }
-  let ending = await settleBefore(started.ended, monotonicMs() + timeoutMs);
-  if (ending === undefined) {
-    log.warn("job-hook", `on_failure hook of job ${job} still running after ${formatDurationMs(timeoutMs)}: SIGTERM`, { job, pid: started.pid });
+  const hook: Running = { pid: started.pid, isDone: false };
+  onStart(hook);
+  const timeout = setTimeout(() => {
+    log.warn("job-hook", `on_failure hook of job ${job} still running after ${formatDurationMs(bound.timeoutMs)}: SIGTERM`, { job, pid: started.pid });
     signalGroup(started.pid, SIGNAL_NUMBERS.SIGTERM!);
-    ending = await settleBefore(started.ended, monotonicMs() + HOOK_KILL_GRACE_MS);
-    if (ending === undefined) {
-      killGroup(started.pid);
-      ending = await started.ended;
-    }
-  }
+    killGroupAt(hook, monotonicMs() + bound.killGraceMs);
+  }, bound.timeoutMs);
+  const ending = await started.ended;
+  hook.isDone = true;
+  clearTimeout(timeout);
+  clearTimeout(hook.killTimer);
   const code = exitCodeFor(ending);
   if (code === 0) log.info("job-hook", `on_failure hook of job ${job} ran`, { job });
   else log.warn("job-hook", `on_failure hook of job ${job} failed (exit ${code}); the job's exit code stands`, { job, code });

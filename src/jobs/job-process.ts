@@ -26,9 +26,11 @@ export interface Running {
   killAt?: number;
 }
 
-/** What the harness and stop() share: the process, and the stop's deadline once asked. */
+/** What the harness and stop() share: the processes, and the stop's deadline once asked. */
 export interface RunState {
   running?: Running;
+  /** The on_failure hook while it runs: a stop reaches it too. */
+  hook?: Running;
   /** monotonicMs() by which everything of this run must be over (a stop was asked for). */
   stopUntil?: number;
 }
@@ -82,6 +84,9 @@ const readOutput = (fd: number, to: 1 | 2, capture: OutputCapture, passthrough: 
 
 export interface Ran {
   ending?: Ending;
+  /** When the job's own process ended (monotonicMs and wall clock), before its leftovers were stopped. */
+  endedMs?: number;
+  endedAt?: Date;
   /** Set when it could not be started: 126/127 and why. */
   notStarted?: { problem: string; exitCode: number };
   timedOut: boolean;
@@ -90,23 +95,28 @@ export interface Ran {
 
 const GROUP_POLL_MS = 50;
 
-/** Live members of a process group (zombies are over already). */
+/** Live members of a process group as /proc shows them (0 also when /proc is not this namespace's). */
 const groupMembers = (pgid: number): number => readProcTable().filter((entry) => entry.pgrp === pgid && entry.state !== "Z").length;
+
+/** Anyone left in the group: kill(-pgid, 0), zombies included (the reaper clears ours at once). */
+const isGroupAlive = (pgid: number): boolean => signalGroup(pgid, 0) !== "gone";
 
 /**
  * The job's leader has ended: what it left in its process group (a `cmd &`
- * nobody waited for) gets SIGTERM and the grace period, then SIGKILL, so it
- * cannot outlive the run and overlap the next one. Processes that left the
- * group (setsid) are the caller's to stop: `boxinit job` stops everything left.
+ * nobody waited for) gets SIGTERM (and SIGCONT, should it be stopped) and the
+ * grace period, then SIGKILL, so it cannot outlive the run and overlap the
+ * next one. A stop asked for meanwhile shortens the wait. Processes that left
+ * the group (setsid) are the caller's to stop: `boxinit job` stops everything left.
  */
 const stopGroupLeft = async (spec: JobSpec, context: JobContext, pgid: number, state: RunState): Promise<void> => {
+  if (!isGroupAlive(pgid)) return;
   const left = groupMembers(pgid);
-  if (left === 0) return;
-  context.log.info("job", `job ${shown(spec)} ended with ${left} process${left === 1 ? "" : "es"} of its group still running: SIGTERM`, { job: spec.name, pgid });
-  if (signalGroup(pgid, SIGNAL_NUMBERS.SIGTERM!) !== "sent") return;
-  const deadline = monotonicMs() + within(state, spec.killGraceMs);
-  while (groupMembers(pgid) > 0) {
-    if (monotonicMs() >= deadline) {
+  if (left > 0) context.log.info("job", `job ${shown(spec)} ended with ${left} process${left === 1 ? "" : "es"} of its group still running: SIGTERM`, { job: spec.name, pgid });
+  signalGroup(pgid, SIGNAL_NUMBERS.SIGTERM!);
+  signalGroup(pgid, SIGNAL_NUMBERS.SIGCONT!);
+  const graceEnd = monotonicMs() + within(state, spec.killGraceMs);
+  while (isGroupAlive(pgid)) {
+    if (monotonicMs() >= Math.min(graceEnd, state.stopUntil ?? Infinity)) {
       for (const entry of killGroup(pgid)) context.log.warn("killed", "sent SIGKILL", { job: spec.name, pid: entry.pid, comm: entry.comm });
       return;
     }
@@ -147,6 +157,8 @@ export const runCommandOf = async (spec: JobSpec, context: JobContext, runId: st
     killGroupAt(running, monotonicMs() + spec.killGraceMs);
   }, spec.timeoutMs);
   const ending = await started.ended;
+  const endedMs = monotonicMs();
+  const endedAt = new Date();
   running.isDone = true;
   clearTimeout(timeout);
   clearTimeout(running.killTimer);
@@ -162,6 +174,6 @@ export const runCommandOf = async (spec: JobSpec, context: JobContext, runId: st
     for (const reader of readers) reader.close();
   }
   spec.passthrough.flush();
-  return { ending, timedOut, ...(captureNote && { captureNote }) };
+  return { ending, endedMs, endedAt, timedOut, ...(captureNote && { captureNote }) };
 };
 

@@ -82,10 +82,12 @@ export const startJob = (spec: JobSpec, context: JobContext): JobRun => {
     aborted.abort();
     const until = monotonicMs() + graceMs;
     state.stopUntil = Math.min(state.stopUntil ?? until, until);
-    const running = state.running;
-    if (!running || running.isDone) return;
-    signalGroup(running.pid, signal);
-    killGroupAt(running, state.stopUntil);
+    // The job, or its on_failure hook when that is what runs now.
+    for (const target of [state.running, state.hook]) {
+      if (!target || target.isDone) continue;
+      signalGroup(target.pid, signal);
+      killGroupAt(target, state.stopUntil);
+    }
   };
   const forward = (signal: number): void => {
     if (state.running && !state.running.isDone) signalGroup(state.running.pid, signal);
@@ -191,14 +193,24 @@ const pruneOld = (spec: JobSpec, log: Logger): void => {
 // Below this, a hook has no time to do anything useful before the stop's deadline.
 const MIN_HOOK_MS = 500;
 
-/** The hook after a failure, bounded by its timeout and by the stop's deadline. */
+// After the hook's SIGTERM at its timeout, SIGKILL follows after this.
+const HOOK_KILL_GRACE_MS = 2000;
+
+/**
+ * The hook after a failure, bounded by its timeout and by the stop's deadline:
+ * when a stop is on, its SIGKILL lands by that deadline. A stop that comes
+ * while it runs reaches it through state.hook.
+ */
 const runHookWithin = async (spec: JobSpec, context: JobContext, state: RunState, env: Record<string, string>): Promise<void> => {
-  const timeoutMs = within(state, spec.hookTimeoutMs);
-  if (timeoutMs < MIN_HOOK_MS) {
+  const availableMs = within(state, spec.hookTimeoutMs + HOOK_KILL_GRACE_MS);
+  if (availableMs < MIN_HOOK_MS) {
     context.log.warn("job-hook", `on_failure hook of job ${shown(spec)} not run: the stop's grace period is used up`, { job: spec.name });
     return;
   }
-  await runHook(spec.onFailure!, env, timeoutMs, context);
+  const killGraceMs = Math.min(HOOK_KILL_GRACE_MS, availableMs / 4);
+  await runHook(spec.onFailure!, env, { timeoutMs: Math.min(spec.hookTimeoutMs, availableMs - killGraceMs), killGraceMs }, context, (hook) => {
+    state.hook = hook;
+  });
 };
 
 const runJob = async (spec: JobSpec, context: JobContext, aborted: AbortSignal, state: RunState): Promise<JobOutcome> => {
@@ -216,8 +228,9 @@ const runJob = async (spec: JobSpec, context: JobContext, aborted: AbortSignal, 
     const capture = new OutputCapture(spec.captureBytes);
     const startMs = monotonicMs();
     const ran = await runCommandOf(spec, context, runId, capture, state);
-    const durationMs = monotonicMs() - startMs;
-    const endedAt = new Date();
+    // The run's own length: stopping what it left behind is not part of it.
+    const durationMs = (ran.endedMs ?? monotonicMs()) - startMs;
+    const endedAt = ran.endedAt ?? new Date();
     const verdict = judge(ran, spec);
     let reportFile: string | undefined;
     if (verdict.exitCode !== 0) {

@@ -37,6 +37,9 @@ interface CronHandle {
   stop(): void;
 }
 
+// At most this much of the jobs' stop budget is kept for writing their results.
+const RECORD_MARGIN_MAX_MS = 1000;
+
 type CronWithCallback = new (pattern: string, options: { timezone?: string }, run: () => void) => CronHandle;
 
 
@@ -83,11 +86,14 @@ export class Scheduler {
     const runs = [...this.#running.entries()];
     if (runs.length === 0) return;
     const { log } = this.#context;
+    // SIGKILL comes a little before `until`: a killed job's report and record
+    // are written after its end, and must be on disk before the box moves on.
+    const leftMs = Math.max(0, until - monotonicMs());
+    const killAfterMs = leftMs - Math.min(RECORD_MARGIN_MAX_MS, leftMs / 4);
     for (const [name, run] of runs) {
       log.info("shutdown", `stopping job ${name}`, { job: name });
-      run.stop(SIGNAL_NUMBERS.SIGTERM!, Math.max(0, until - monotonicMs()));
+      run.stop(SIGNAL_NUMBERS.SIGTERM!, killAfterMs);
     }
-    // The harness bounds everything after a stop (output, hook) by `until` too.
     await settleBefore(Promise.all(runs.map(([, run]) => run.outcome)), until);
   }
 

@@ -448,6 +448,22 @@ for (const mode of MODES) {
       t.match(onlyReport(t, box).name, /-cron-failure-slowhook-exit-143-/);
     });
 
+    await t.test("a stop that comes while the on_failure hook runs reaches the hook: the exit keeps to the grace", async (t) => {
+      const box = jobBox(t);
+      const hookStarted = join(box.dir, "hook-started");
+      const hookTerm = join(box.dir, "hook-term");
+      const run = startBoxinit(mode, job(box, "hooked", "--grace", "2s",
+        "--on-failure", `trap 'echo TERM > ${hookTerm}; exit 0' TERM; touch ${hookStarted}; while :; do sleep 0.05; done`,
+        "--", "/bin/sh", "-c", "exit 3"));
+      await until("the hook to start", () => existsSync(hookStarted));
+      await run.signal("SIGTERM");
+      // The hook alone would run for its whole 60 s timeout: an end within 20 s means the stop reached it.
+      const ended = await run.result(20_000);
+      t.equal(ended.code, 3, "the job's code: the hook does not change it");
+      t.equal(readFileSync(hookTerm, "utf8"), "TERM\n", "the hook got the stop's TERM");
+      t.match(box.statusJson()?.jobs?.hooked, { running: false, lastExit: 3 });
+    });
+
     await t.test("logs/ planted as a symlink: the report is not written through it", async (t) => {
       const box = jobBox(t);
       const elsewhere = join(box.dir, "elsewhere");
@@ -464,8 +480,10 @@ for (const mode of MODES) {
       const box = jobBox(t);
       // dash reports its killed `sleep` ("Terminated") on stderr, the job's
       // pipe: the cleanup must not die on a pipe boxinit closed meanwhile.
-      const leftover = box.script("zz-talker", `trap 'echo cleaning up >&2; echo TERM > ${box.dir}/talker-term; exit 0' TERM\necho talker-ready\nwhile :; do sleep 0.05; done\n`);
-      const result = await runBoxinit(mode, job(box, "talky", "--", "/bin/sh", "-c", `(${leftover} &); echo job-done`));
+      // The job ends only once the leftover's trap is set: a TERM before that would end it outright.
+      const leftover = box.script("zz-talker", `trap 'echo cleaning up >&2; echo TERM > ${box.dir}/talker-term; exit 0' TERM\necho talker-ready\ntouch ${box.dir}/talker-ready\nwhile :; do sleep 0.05; done\n`);
+      const result = await runBoxinit(mode, job(box, "talky", "--", "/bin/sh", "-c",
+        `(${leftover} &); while [ ! -e ${box.dir}/talker-ready ]; do sleep 0.02; done; echo job-done`));
       t.equal(result.code, 0);
       t.match(result.stdout, /^talker-ready$/m);
       t.equal(readFileSync(join(box.dir, "talker-term"), "utf8"), "TERM\n", "the leftover ran its TERM trap, writing to stderr on the way");

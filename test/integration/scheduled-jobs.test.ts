@@ -4,7 +4,7 @@
 // lost); an overlapping run skipped; backoff stops the box and the runs; a
 // SIGTERM stops the running job before the services, within the one budget.
 import t from "tap";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { MODES, killAllRuns, missingPrerequisite, sleep, startBoxinit } from "../helpers/boxinit.ts";
 import { loggedAt, makeBox, parseJsonLog, type Box } from "../helpers/mini-vm.ts";
@@ -174,6 +174,22 @@ for (const mode of MODES) {
       t.ok(lines(orderFile).includes("web-stopped"), "the service ran its whole stop");
       t.notMatch(run.stderr, /phase=services/, "the services' phase did not overrun");
       t.match(box.statusJson()?.jobs?.long, { running: false, lastExit: 143 });
+    });
+
+    await t.test("a scheduled job that ignores TERM at shutdown is killed in its phase; its report and record are on disk", async (t) => {
+      const box = scheduledBox(t, `  deaf:
+    command: "trap '' TERM; echo deaf-started >> BOX/deaf; exec sleep 100"
+    schedule: "* * * * * *"
+`, { extra: "grace: 3s\n" });
+      const run = startBoxinit(mode, box.args);
+      t.equal((await box.waitForStatus(["running", ...FINAL])).at(-1), "running");
+      await watchStatus(box, () => lines(join(box.dir, "deaf")).length > 0, () => {});
+      await run.signal("SIGTERM");
+      await run.result(20_000);
+      t.match(box.statusJson()?.jobs?.deaf, { running: false, lastExit: 137, lastSignal: "SIGKILL" }, "the killed run is recorded");
+      const reports = existsSync(join(box.stateDir, "logs")) ? readdirSync(join(box.stateDir, "logs")) : [];
+      t.ok(reports.some((name) => /-cron-failure-deaf-exit-137-/.test(name)), `its report was written: ${reports.join(", ")}`);
+      t.notMatch(run.stderr, /sent SIGTERM to the processes left/, "nothing of the job was left for the last phase");
     });
 
     await t.test("what a scheduled run leaves in its process group is stopped when the run ends", async (t) => {
