@@ -12,6 +12,7 @@ import { leftoverReserveMs, stopAll } from "../shutdown/stop-all.ts";
 import { monotonicMs } from "../shutdown/clock.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import type { Config, JobConfig } from "../config/types.ts";
+import { JOB_DEFAULTS } from "../config/defaults.ts";
 import { startJob, type JobRun, type JobSpec } from "../jobs/run-job.ts";
 import { rawPassthrough } from "../jobs/passthrough.ts";
 import { loadConfigOrReport } from "./config-errors.ts";
@@ -38,8 +39,8 @@ export const jobSpecFor = (args: JobArgs, config: Config, host: string): JobSpec
     ...(timeoutMs !== undefined && { timeoutMs }),
     ...(onFailure !== undefined && { onFailure }),
     killGraceMs: config.graceMs,
-    hookTimeoutMs: configured?.onFailureTimeoutMs ?? 60_000,
-    captureBytes: configured?.captureBytes ?? 1024 * 1024,
+    hookTimeoutMs: configured?.onFailureTimeoutMs ?? JOB_DEFAULTS.onFailureTimeoutMs,
+    captureBytes: configured?.captureBytes ?? JOB_DEFAULTS.captureBytes,
     retention: { keep: config.jobLogs.keep, maxAgeMs: config.jobLogs.maxAgeMs },
     stateDir: config.stateDir,
     hostname: host,

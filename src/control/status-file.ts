@@ -39,7 +39,7 @@ export const DEFAULT_HEARTBEAT_MS = 30_000;
 const DEFAULT_RETRY_MS = 1000;
 
 // status.json is small; the cap only bounds what a planted huge file can cost.
-const MAX_STATUS_JSON_BYTES = 1024 * 1024;
+export const MAX_STATUS_JSON_BYTES = 1024 * 1024;
 // A writer holds its temp file for microseconds; one this old is from a killed run.
 const STALE_TEMP_AGE_MS = 60_000;
 

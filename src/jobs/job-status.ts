@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Logger } from "../log/logger.ts";
 import type { Native } from "../native/addon.ts";
 import { errnoCode, isMissing, readRegularFile, writeFileAtomic } from "../control/atomic-write.ts";
-import { STATUS_JSON_FILE, STATUS_SCHEMA_VERSION } from "../control/status-file.ts";
+import { MAX_STATUS_JSON_BYTES, STATUS_JSON_FILE, STATUS_SCHEMA_VERSION } from "../control/status-file.ts";
 import { withStatusLock } from "../control/status-lock.ts";
 
 /** How the last run ended. */
@@ -39,8 +39,6 @@ export const EMPTY_RECORD: JobRecord = {
   running: false, lastStart: null, lastEnd: null, lastExit: null, lastSignal: null, lastResult: null,
   lastDurationMs: null, logFile: null, runs: 0, failures: 0, lastSkip: null,
 };
-
-const MAX_STATUS_JSON_BYTES = 1024 * 1024;
 
 // A job's record waits longer for the lock than PID 1's own writes (100 ms):
 // a lost update would be a lost run in the counts. At most twice per run.
