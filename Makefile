@@ -32,7 +32,7 @@ dist/boxinit.node: native/boxinit.c node_modules/.installed
 
 # The main bundle holds only what PID 1 needs to start; libraries used off that
 # path are bundled on their own (src/lazy/) and embedded as assets.
-LAZY_LIBS := pino execa yaml croner modes
+LAZY_LIBS := pino execa yaml croner dockerode modes host
 LAZY_BUNDLES := $(LAZY_LIBS:%=build/lazy/%.cjs) $(LAZY_LIBS:%=build/lazy/%.cache)
 ESBUILD_NODE := --bundle --platform=node --target=node24 --format=cjs --log-level=warning
 
@@ -49,11 +49,17 @@ build/lazy/%.cjs: src/lazy/%.ts node_modules/.installed
 build/lazy/%.cache: build/lazy/%.cjs scripts/make-code-cache.ts src/lazy/libraries.ts
 	$(NODE24) scripts/make-code-cache.ts $* $< $@
 
-# Mini-VM mode and the side commands: our own code, so it depends on all of it;
-# the libraries it uses stay in their own bundles.
-build/lazy/modes.cjs: $(SOURCES) package.json node_modules/.installed
+# dockerode's ssh2 tries native addons (cpu-features, sshcrypto.node) inside
+# try/catch and falls back to JavaScript: left out, they are simply absent.
+build/lazy/dockerode.cjs: src/lazy/dockerode.ts node_modules/.installed
 	@mkdir -p build/lazy
-	esbuild src/lazy/modes.ts $(ESBUILD_NODE) $(patsubst %,--external:%,$(filter-out modes,$(LAZY_LIBS))) \
+	esbuild $< $(ESBUILD_NODE) --external:*.node --external:cpu-features --outfile=$@
+
+# Mini-VM mode and the side commands (modes), the host tool (host): our own
+# code, so each depends on all of it; the libraries they use stay in their own bundles.
+build/lazy/modes.cjs build/lazy/host.cjs: build/lazy/%.cjs: $(SOURCES) package.json node_modules/.installed
+	@mkdir -p build/lazy
+	esbuild src/lazy/$*.ts $(ESBUILD_NODE) $(patsubst %,--external:%,$(filter-out $*,$(LAZY_LIBS))) \
 	  --define:BOXINIT_VERSION='"$(VERSION)"' --outfile=$@
 
 build/boxinit.blob: build/boxinit.cjs $(LAZY_BUNDLES) sea-config.json dist/boxinit.node

@@ -23,6 +23,9 @@ const WARM_UPS: Record<string, (exports: any) => void> = {
   croner: ({ Cron }) => {
     new Cron("*/5 * * * *", { paused: true }).nextRun();
   },
+  dockerode: ({ Dockerode }) => {
+    new Dockerode({ socketPath: "/nonexistent/docker.sock" }).getContainer("warm-up");
+  },
   pino: ({ default: pino }) => {
     pino({ base: { name: "boxinit" }, level: "trace", timestamp: pino.stdTimeFunctions.isoTime }, { write: () => {} }).info({ event: "exit" }, "warm-up");
   },

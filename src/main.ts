@@ -6,10 +6,6 @@ import { EXIT } from "./pid1/exit-code.ts";
 import type { FaultHandle } from "./pid1/run-command.ts";
 import { loadLibrary } from "./lazy/libraries.ts";
 
-// Commands of the full product that this build does not have yet: named so a
-// user gets a clear answer instead of "command not found" from the shell.
-const RESERVED_COMMANDS = new Set(["host"]);
-
 // The commands that run beside PID 1; their code lives in the "modes" bundle.
 const SIDE_COMMAND_NAMES = new Set(["status", "backoff", "health", "check"]);
 
@@ -54,9 +50,14 @@ const verbIndex = (argv: readonly string[]): number => {
 const main = async (): Promise<number> => {
   const at = verbIndex(userArgs);
   const first = userArgs[at];
-  if (first !== undefined && RESERVED_COMMANDS.has(first)) {
-    writeLine(2, `boxinit: usage: "boxinit ${first}" is not available in this version yet\n`);
-    return EXIT.usage;
+  if (first === "host") {
+    if (at > 0) {
+      writeLine(2, "boxinit: usage: --config and --state-dir do not apply to host (the book says where the state directory is)\n");
+      return EXIT.usage;
+    }
+    // The host tool, on the Docker host: no PID 1 duties, its own bundle.
+    const { hostCommand } = await loadLibrary("host");
+    return hostCommand(userArgs.slice(1));
   }
   if (first === "job") {
     process.on("uncaughtException", (error) => onFault("uncaught exception", error));

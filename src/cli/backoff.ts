@@ -24,6 +24,30 @@ const HINTS: Record<string, string> = {
   ENOSPC: "the file system is full",
 };
 
+export type BackoffWord = keyof typeof CONTENT;
+
+/** The outcome of writing the backoff file: whether it already said so, or why it failed. */
+export type BackoffWrite = { ok: true; file: string; wasAlready: boolean } | { ok: false; file: string; message: string };
+
+/** Write "true" (on) or "false" (off) to <stateDir>/backoff atomically; never throws for file errors. */
+export const writeBackoffWord = (stateDir: string, word: BackoffWord): BackoffWrite => {
+  const file = join(stateDir, BACKOFF_FILE);
+  const before = checkBackoff(stateDir).engaged;
+  try {
+    writeFileAtomic(stateDir, BACKOFF_FILE, CONTENT[word]);
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === undefined) throw error;
+    const hint = HINTS[code];
+    return { ok: false, file, message: `cannot write ${file}: ${error instanceof Error ? error.message : code}${hint ? `\n  hint: ${hint}` : ""}` };
+  }
+  return { ok: true, file, wasAlready: before === (word === "on") };
+};
+
+/** What writeBackoffWord did, in words. */
+export const describeBackoffWrite = (word: BackoffWord, written: BackoffWrite & { ok: true }): string =>
+  `${word}: wrote "${CONTENT[word].trim()}" to ${written.file}${written.wasAlready ? ` (it was already ${word})` : ""}`;
+
 /** `boxinit backoff on|off` for the state directory; returns the exit code. */
 export const backoffCommand = (args: readonly string[], stateDir: string, io: CommandIo = processIo): number => {
   const [word, ...extra] = args;
@@ -36,18 +60,11 @@ export const backoffCommand = (args: readonly string[], stateDir: string, io: Co
     io.stderr(`boxinit backoff: expected on or off, got ${got}\n${USAGE}`);
     return 2;
   }
-  const file = join(stateDir, BACKOFF_FILE);
-  const before = checkBackoff(stateDir).engaged;
-  try {
-    writeFileAtomic(stateDir, BACKOFF_FILE, CONTENT[word]);
-  } catch (error) {
-    const code = errnoCode(error);
-    if (code === undefined) throw error;
-    const hint = HINTS[code];
-    io.stderr(`boxinit backoff: cannot write ${file}: ${error instanceof Error ? error.message : code}\n${hint ? `  hint: ${hint}\n` : ""}`);
+  const written = writeBackoffWord(stateDir, word);
+  if (!written.ok) {
+    io.stderr(`boxinit backoff: ${written.message}\n`);
     return 1;
   }
-  const wasAlready = before === (word === "on");
-  io.stdout(`boxinit backoff: ${word}: wrote "${CONTENT[word].trim()}" to ${file}${wasAlready ? ` (it was already ${word})` : ""}\n`);
+  io.stdout(`boxinit backoff: ${describeBackoffWrite(word, written)}\n`);
   return 0;
 };

@@ -3,7 +3,7 @@
 import { writeLine } from "../log/logger.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import { escapeControls } from "../control/backoff.ts";
-import { ageMs, FINAL_STATES, formatAge, JOBS_ONLY_STATE, maxAgeFor, readStatus, type StatusDocument } from "../control/status-read.ts";
+import { ageMs, formatAge, isStale, JOBS_ONLY_STATE, maxAgeFor, readStatus, type StatusDocument } from "../control/status-read.ts";
 
 /** Where a state-directory command writes, and its clock; tests substitute both. */
 export interface CommandIo {
@@ -82,7 +82,7 @@ export const formatStatus = (document: StatusDocument, nowMs: number, maxAgeMs =
   const sinceAge = ageMs(document.since, nowMs);
   const updatedAge = ageMs(document.updatedAt, nowMs);
   let updated = updatedAge === undefined ? "unknown" : `${formatAge(updatedAge)} ago`;
-  if (updatedAge !== undefined && updatedAge > maxAgeMs && !FINAL_STATES.has(document.state)) {
+  if (isStale(document, nowMs, maxAgeMs)) {
     updated += ` (stale: no heartbeat for over ${formatAge(maxAgeMs)}; boxinit may be frozen or gone)`;
   }
   const lines = [

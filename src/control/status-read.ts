@@ -34,6 +34,12 @@ export const FINAL_STATES: ReadonlySet<string> = new Set(["stopped", "backedoff"
 export const maxAgeFor = (document: StatusDocument): number =>
   typeof document.heartbeatMs === "number" && document.heartbeatMs > 0 ? 3 * document.heartbeatMs : DEFAULT_MAX_AGE_MS;
 
+/** A document whose writer should still be writing, but has not for longer than maxAgeFor. */
+export const isStale = (document: StatusDocument, nowMs: number, maxAgeMs = maxAgeFor(document)): boolean => {
+  const age = ageMs(document.updatedAt, nowMs);
+  return age !== undefined && age > maxAgeMs && !FINAL_STATES.has(document.state);
+};
+
 export type StatusRead =
   | { ok: true; text: string; document: StatusDocument }
   | { ok: false; problem: "missing" | "unreadable" | "invalid"; message: string };

@@ -72,9 +72,79 @@ export const reportHeader = (run: RunSummary): string => {
 // Two failures of one job in the same second: the later gets the next free second.
 const NAME_ATTEMPTS = 60;
 
-const writeAllBytes = (fd: number, bytes: Buffer): void => {
+/** A report being written: its temp file in logs/, open for writing. */
+export interface ReportDraft {
+  dir: string;
+  temp: string;
+  fd: number;
+}
+
+/**
+ * Open a fresh temp file in <stateDir>/logs for a report, readable by host
+ * tools running as another user. Throws the system error.
+ */
+export const startReport = (stateDir: string): ReportDraft => {
+  const dir = ownDir(stateDir, LOGS_DIR);
+  const temp = join(dir, `.report.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
+  const fd = openSync(temp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0o644);
+  try {
+    fchmodSync(fd, 0o644);
+  } catch (error) {
+    if (!UNSUPPORTED.has(errnoCode(error) ?? "")) {
+      closeSync(fd);
+      unlinkSync(temp);
+      throw error;
+    }
+  }
+  return { dir, temp, fd };
+};
+
+/** Append bytes to a report being written. */
+export const writeAllBytes = (fd: number, bytes: Uint8Array): void => {
   let written = 0;
   while (written < bytes.length) written += writeSync(fd, bytes, written);
+};
+
+/**
+ * Close the draft and give it its name, `nameAt(at)` for the first free second
+ * from `at` on; returns the path relative to the state directory (`logs/…`).
+ * The temp file is gone afterwards, whether it worked or threw.
+ */
+export const finishReport = (draft: ReportDraft, at: Date, nameAt: (at: Date) => string): string => {
+  try {
+    closeSync(draft.fd);
+    for (let attempt = 0; attempt < NAME_ATTEMPTS; attempt++) {
+      const name = nameAt(new Date(at.getTime() + attempt * 1000));
+      try {
+        // link(2) fails with EEXIST instead of replacing an earlier report.
+        placeNew(draft.temp, join(draft.dir, name));
+        return join(LOGS_DIR, name);
+      } catch (error) {
+        if (errnoCode(error) !== "EEXIST") throw error;
+      }
+    }
+    throw Object.assign(new Error(`no free report name in ${NAME_ATTEMPTS} s after ${isoSeconds(at)}`), { code: "EEXIST" });
+  } finally {
+    discardTemp(draft.temp);
+  }
+};
+
+/** Give up on a draft (its writer failed): close it and remove the temp file. */
+export const abandonReport = (draft: ReportDraft): void => {
+  try {
+    closeSync(draft.fd);
+  } catch {
+    // Already closed by finishReport.
+  }
+  discardTemp(draft.temp);
+};
+
+const discardTemp = (temp: string): void => {
+  try {
+    unlinkSync(temp);
+  } catch {
+    // Already gone; nothing else to clean.
+  }
 };
 
 /**
@@ -82,38 +152,13 @@ const writeAllBytes = (fd: number, bytes: Buffer): void => {
  * (`logs/…`). Throws the system error when it cannot be written.
  */
 export const writeReport = (stateDir: string, run: RunSummary, output: Buffer): string => {
-  const dir = ownDir(stateDir, LOGS_DIR);
-  const temp = join(dir, `.report.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
-  const fd = openSync(temp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0o644);
+  const draft = startReport(stateDir);
   try {
-    try {
-      try {
-        fchmodSync(fd, 0o644);
-      } catch (error) {
-        if (!UNSUPPORTED.has(errnoCode(error) ?? "")) throw error;
-      }
-      writeAllBytes(fd, Buffer.from(reportHeader(run)));
-      writeAllBytes(fd, output);
-    } finally {
-      closeSync(fd);
-    }
-    for (let attempt = 0; attempt < NAME_ATTEMPTS; attempt++) {
-      const at = new Date(run.startedAt.getTime() + attempt * 1000);
-      const name = reportFileName(at, run.name, run.exitCode, run.hostname);
-      try {
-        // link(2) fails with EEXIST instead of replacing an earlier report.
-        placeNew(temp, join(dir, name));
-        return join(LOGS_DIR, name);
-      } catch (error) {
-        if (errnoCode(error) !== "EEXIST") throw error;
-      }
-    }
-    throw Object.assign(new Error(`no free report name in ${NAME_ATTEMPTS} s after ${isoSeconds(run.startedAt)}`), { code: "EEXIST" });
-  } finally {
-    try {
-      unlinkSync(temp);
-    } catch {
-      // Already gone; nothing else to clean.
-    }
+    writeAllBytes(draft.fd, Buffer.from(reportHeader(run)));
+    writeAllBytes(draft.fd, output);
+  } catch (error) {
+    abandonReport(draft);
+    throw error;
   }
+  return finishReport(draft, run.startedAt, (at) => reportFileName(at, run.name, run.exitCode, run.hostname));
 };

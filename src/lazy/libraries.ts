@@ -8,6 +8,8 @@ import type * as ExecaEntry from "./execa.ts";
 import type * as YamlEntry from "./yaml.ts";
 import type * as ModesEntry from "./modes.ts";
 import type * as CronerEntry from "./croner.ts";
+import type * as DockerodeEntry from "./dockerode.ts";
+import type * as HostEntry from "./host.ts";
 
 interface Libraries {
   pino: typeof PinoEntry;
@@ -15,6 +17,8 @@ interface Libraries {
   yaml: typeof YamlEntry;
   modes: typeof ModesEntry;
   croner: typeof CronerEntry;
+  dockerode: typeof DockerodeEntry;
+  host: typeof HostEntry;
 }
 
 const loaded = new Map<keyof Libraries, unknown>();

@@ -1,0 +1,116 @@
+// `boxinit host status BOOK [--json]`: the container as the engine sees it
+// (state, exit code, health, image) beside what boxinit inside last wrote to
+// the state directory (status, status.json, and whether that is stale).
+import { join } from "node:path";
+import type Dockerode from "dockerode";
+import { readRegularFile } from "../control/atomic-write.ts";
+import { checkBackoff } from "../control/backoff.ts";
+import { isStale, readStatus, type StatusDocument } from "../control/status-read.ts";
+import { STATUS_FILE } from "../control/status-file.ts";
+import { formatStatus } from "../cli/status.ts";
+import type { Book } from "./book-types.ts";
+import { containerName, imageRef, TAGS } from "./container-spec.ts";
+import { findContainer, findImage, type Engine } from "./engine.ts";
+import { HOST_EXIT } from "./errors.ts";
+
+/** The container part of the report; null when there is no container. */
+export interface ContainerReport {
+  name: string;
+  id: string;
+  status: string;
+  isRunning: boolean;
+  exitCode: number;
+  startedAt: string;
+  finishedAt: string;
+  /** Docker's health status (starting, healthy, unhealthy), or null without a health check. */
+  health: string | null;
+  image: string;
+  imageId: string;
+  /** Whether it runs what IMAGE:run is now (false after a promote, until the next start). */
+  isCurrentRunImage: boolean | null;
+}
+
+export interface HostStatusReport {
+  book: string;
+  container: ContainerReport | null;
+  stateDir: {
+    path: string;
+    /** The one-word status file, trimmed; null when missing or unreadable. */
+    status: string | null;
+    statusJson: StatusDocument | null;
+    /** Why status.json could not be used, when it could not. */
+    problem: string | null;
+    isStale: boolean;
+    isBackoffEngaged: boolean;
+  };
+}
+
+const containerReport = (info: Dockerode.ContainerInspectInfo, runImageId: string | undefined): ContainerReport => ({
+  name: info.Name.replace(/^\//, ""),
+  id: info.Id,
+  status: info.State.Status,
+  isRunning: info.State.Running,
+  exitCode: info.State.ExitCode,
+  startedAt: info.State.StartedAt,
+  finishedAt: info.State.FinishedAt,
+  health: info.State.Health?.Status ?? null,
+  image: info.Config.Image,
+  imageId: info.Image,
+  isCurrentRunImage: runImageId === undefined ? null : runImageId === info.Image,
+});
+
+// Only the first line matters; bounded like every read of a file others write.
+const STATUS_WORD_BYTES = 256;
+
+const readStatusWord = (home: string): string | null => {
+  try {
+    return readRegularFile(join(home, STATUS_FILE), STATUS_WORD_BYTES, { noFollow: true }).toString("utf8").split("\n")[0]!.trim();
+  } catch {
+    return null; // missing or unreadable: status.json's problem line says why
+  }
+};
+
+/** Gather the report: two engine calls and two file reads. */
+export const hostStatus = async (engine: Engine, book: Book, nowMs: number): Promise<HostStatusReport> => {
+  const info = await findContainer(engine, containerName(book));
+  const runImage = info === undefined ? undefined : await findImage(engine, imageRef(book, TAGS.run));
+  const read = readStatus(book.home);
+  return {
+    book: book.file,
+    container: info === undefined ? null : containerReport(info, runImage?.Id),
+    stateDir: {
+      path: book.home,
+      status: readStatusWord(book.home),
+      statusJson: read.ok ? read.document : null,
+      problem: read.ok ? null : read.message,
+      isStale: read.ok && isStale(read.document, nowMs),
+      isBackoffEngaged: checkBackoff(book.home).engaged,
+    },
+  };
+};
+
+const containerLines = (book: Book, container: ContainerReport | null): string[] => {
+  if (container === null) return [`container: ${containerName(book)}: none`];
+  const ended = container.isRunning ? `since ${container.startedAt}` : `exit ${container.exitCode} at ${container.finishedAt}`;
+  const image = container.isCurrentRunImage === false ? " (not the current :run: a promote is waiting for the next start)" : "";
+  return [
+    `container: ${container.name} (${container.id.slice(0, 12)}): ${container.status} ${ended}`,
+    `health:    ${container.health ?? "no health check"}`,
+    `image:     ${container.image} ${container.imageId.replace(/^sha256:/, "").slice(0, 12)}${image}`,
+  ];
+};
+
+/** The report for people (pure): the container, then the state directory as `boxinit status` shows it. */
+export const formatHostStatus = (book: Book, report: HostStatusReport, nowMs: number): string => {
+  const dir = report.stateDir;
+  const lines = [
+    ...containerLines(book, report.container),
+    `state dir: ${dir.path}: status ${dir.status ?? "-"}, backoff ${dir.isBackoffEngaged ? "engaged" : "not engaged"}`,
+  ];
+  const inside = dir.statusJson === null ? `  ${dir.problem}\n` : formatStatus(dir.statusJson, nowMs).replace(/^(?=.)/gm, "  ");
+  return `${lines.join("\n")}\n${inside}`;
+};
+
+/** Exit code of `host status`: 0 while the container runs, 3 otherwise (as LSB status commands). */
+export const statusExitCode = (report: HostStatusReport): number =>
+  report.container?.isRunning === true ? HOST_EXIT.ok : HOST_EXIT.notRunning;
