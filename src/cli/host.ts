@@ -10,7 +10,8 @@ import { dockerRunLine } from "../host/container-spec.ts";
 import { cronBook } from "../host/cron.ts";
 import { connectEngine } from "../host/engine.ts";
 import { formatHostError, HOST_EXIT, HostError } from "../host/errors.ts";
-import { stdoutOutput } from "../host/output.ts";
+import { stdoutOutput, type HostOutput } from "../host/output.ts";
+import { heldError, lockBook } from "../host/book-lock.ts";
 import { promoteBook, rollbackBook } from "../host/promote.ts";
 import { runBook } from "../host/run.ts";
 import { formatHostStatus, hostStatus, statusExitCode } from "../host/status.ts";
@@ -102,6 +103,22 @@ const loadBookOrReport = async (path: string): Promise<Book | undefined> => {
   return result.book;
 };
 
+// The verbs that change the container hold the book's lock. An overlapping
+// cron line is normal (the previous one is still starting): it says so, exit 0.
+const withBookLock = async (args: HostArgs, book: Book, out: HostOutput, work: () => Promise<number>): Promise<number> => {
+  const taken = lockBook(book, args.verb, out);
+  if ("heldBy" in taken) {
+    if (args.verb === "run") throw heldError(book, taken.heldBy);
+    out.say(`${book.name}: another boxinit host command is at work on this book (${taken.heldBy}): nothing to do`);
+    return HOST_EXIT.ok;
+  }
+  try {
+    return await work();
+  } finally {
+    taken.lock?.release();
+  }
+};
+
 const runVerb = async (args: HostArgs, book: Book): Promise<number> => {
   const out = stdoutOutput(args.verb);
   if (args.verb === "run" && args.flags.has("--dry-run")) {
@@ -112,11 +129,11 @@ const runVerb = async (args: HostArgs, book: Book): Promise<number> => {
   const engine = await connectEngine(process.env);
   switch (args.verb) {
     case "run":
-      return await runBook(engine, book, out);
+    case "cron":
+      return await withBookLock(args, book, out, async () =>
+        args.verb === "run" ? await runBook(engine, book, out) : await cronBook(engine, book, out, args.flags.has("--run")));
     case "promote":
       return args.flags.has("--rollback") ? await rollbackBook(engine, book, out) : await promoteBook(engine, book, out);
-    case "cron":
-      return await cronBook(engine, book, out, args.flags.has("--run"));
     case "status": {
       const report = await hostStatus(engine, book, Date.now());
       writeLine(1, args.flags.has("--json") ? `${JSON.stringify(report, null, 2)}\n` : formatHostStatus(book, report, Date.now()));

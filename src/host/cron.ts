@@ -8,7 +8,7 @@ import type Dockerode from "dockerode";
 import { BACKOFF_FILE, checkBackoff } from "../control/backoff.ts";
 import { LOGS_DIR } from "../jobs/report.ts";
 import type { Book } from "./book-types.ts";
-import { containerName } from "./container-spec.ts";
+import { BOOK_LABEL, containerName } from "./container-spec.ts";
 import { engineCall, findContainer, type Engine } from "./engine.ts";
 import { HOST_EXIT, HostError } from "./errors.ts";
 import { saveFailureLog } from "./failure-log.ts";
@@ -55,6 +55,9 @@ export const isBackoffOn = (book: Book, out: HostOutput): boolean => {
   return value.engaged;
 };
 
+/** Whether `host run` created this container from this book (its label says so). */
+export const isFromBook = (info: Dockerode.ContainerInspectInfo, book: Book): boolean => info.Config.Labels?.[BOOK_LABEL] === book.name;
+
 const removeContainer = async (engine: Engine, info: Dockerode.ContainerInspectInfo): Promise<void> => {
   const name = info.Name.replace(/^\//, "");
   // Not forced: if it was started again since the inspect, the engine refuses and we say so.
@@ -79,6 +82,13 @@ export const cleanUpFinished = async (engine: Engine, book: Book, out: HostOutpu
   const name = containerName(book);
   const info = await findContainer(engine, name);
   const decision = decideCron(factsOf(info), isBackoffOn(book, out));
+  if ((decision === "remove" || decision === "save-and-remove") && !isFromBook(info!, book)) {
+    // Not ours to delete: a container made by hand (or by the seed's script) under the same name.
+    throw new HostError(
+      HOST_EXIT.nameConflict, `${name} exists (${info!.State.Status}, exit ${info!.State.ExitCode}) but was not created by boxinit host from this book (no label ${BOOK_LABEL}=${book.name}): left alone`,
+      `remove it yourself (docker rm ${name}) once its logs are saved`,
+    );
+  }
   if (decision === "nothing-there") out.say(`${name}: no container`);
   if (decision === "remove") {
     await removeContainer(engine, info!);
