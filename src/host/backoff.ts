@@ -1,6 +1,7 @@
 // `boxinit host backoff BOOK on|off [--wait] [--timeout D]`: write HOME/backoff
 // (atomically, as `boxinit backoff` does inside), and with --wait follow the
 // box down until its status says backedoff, within a bound.
+import { mkdirSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describeBackoffWrite, writeBackoffWord, type BackoffWord } from "../cli/backoff.ts";
 import { formatDurationMs } from "../config/duration.ts";
@@ -60,6 +61,13 @@ const waitForBackedoff = async (engine: Engine, book: Book, out: HostOutput, tim
 
 /** Write the word; with --wait (on only), follow the box until it has backed off. */
 export const backoffBook = async (engine: Engine | undefined, book: Book, out: HostOutput, word: BackoffWord, waitMs: number | undefined): Promise<number> => {
+  // Backoff before the first run is a real case (hold a box that was never
+  // started): make HOME as `docker run -v` would, rather than refuse.
+  try {
+    mkdirSync(book.home, { recursive: true, mode: 0o755 });
+  } catch (error) {
+    throw new HostError(HOST_EXIT.failed, `${book.home}: cannot create the state directory: ${(error as Error).message}`, "create it, or fix home: in the book", error);
+  }
   const written = writeBackoffWord(book.home, word);
   if (!written.ok) throw new HostError(HOST_EXIT.failed, written.message.replace(/\n {2}hint: /, "; "));
   out.say(describeBackoffWrite(word, written));

@@ -16,10 +16,19 @@ export interface HostResult {
   stderr: string;
 }
 
+export interface HostRunOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Run as this uid (and gid), e.g. to meet the socket's permissions. */
+  uid?: number;
+  timeoutMs?: number;
+}
+
 /** `boxinit host ARGS`; resolves with its exit code and output (rejects only at the deadline). */
-export const boxinitHost = (args: readonly string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 60_000): Promise<HostResult> =>
+export const boxinitHost = (args: readonly string[], options: HostRunOptions = {}): Promise<HostResult> =>
   new Promise((resolve, reject) => {
-    execFile(BOXINIT, ["host", ...args], { env, timeout: timeoutMs, killSignal: "SIGKILL" }, (error, stdout, stderr) => {
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    const user = options.uid === undefined ? {} : { uid: options.uid, gid: options.uid };
+    execFile(BOXINIT, ["host", ...args], { env: options.env ?? process.env, timeout: timeoutMs, killSignal: "SIGKILL", ...user }, (error, stdout, stderr) => {
       if (error && (error as { killed?: boolean }).killed) {
         reject(new Error(`boxinit host ${args.join(" ")}: no end within ${timeoutMs} ms\n${stdout}${stderr}`));
         return;
