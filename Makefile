@@ -19,8 +19,10 @@ all: dist/boxinit
 deps: node_modules/.installed
 # tap compiles its plugin set into node_modules at install time; ours drops the
 # TypeScript plugin (package.json "tap"), so rebuild it after every install.
+# --ignore-scripts: no package needs its install script here (esbuild ships its
+# binary as a dependency), and ssh2's optional native builds would fetch headers.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --ignore-scripts
 	tap build
 	touch $@
 
@@ -51,9 +53,14 @@ build/lazy/%.cache: build/lazy/%.cjs scripts/make-code-cache.ts src/lazy/librari
 
 # dockerode's ssh2 tries native addons (cpu-features, sshcrypto.node) inside
 # try/catch and falls back to JavaScript: left out, they are simply absent.
-build/lazy/dockerode.cjs: src/lazy/dockerode.ts node_modules/.installed
+# Its BuildKit session libraries (grpc-js, proto-loader, protobufjs) are half
+# the bundle and ~20 ms of every host command's start; boxinit builds no
+# images, so a stand-in that throws on use takes their place.
+DOCKERODE_UNUSED := @grpc/grpc-js @grpc/proto-loader protobufjs
+build/lazy/dockerode.cjs: src/lazy/dockerode.ts src/lazy/not-bundled.cjs node_modules/.installed
 	@mkdir -p build/lazy
-	esbuild $< $(ESBUILD_NODE) --external:*.node --external:cpu-features --outfile=$@
+	esbuild $< $(ESBUILD_NODE) --external:*.node --external:cpu-features \
+	  $(DOCKERODE_UNUSED:%=--alias:%=./src/lazy/not-bundled.cjs) --outfile=$@
 
 # Mini-VM mode and the side commands (modes), the host tool (host): our own
 # code, so each depends on all of it; the libraries they use stay in their own bundles.

@@ -7,7 +7,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_built
 
-SCENARIOS=(startup rss orphans signals shutdown backoff mini-vm-start job)
+SCENARIOS=(startup rss orphans signals shutdown backoff mini-vm-start job host)
 started=$(date +%s)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 rm -f "$RESULTS_DIR"/*.md "$RESULTS_DIR"/*.summary

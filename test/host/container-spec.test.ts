@@ -8,6 +8,7 @@ import {
 } from "../../src/host/container-spec.ts";
 
 const FULL_BOOK = join(import.meta.dirname, "../fixtures/books/full.book.yaml");
+const CONFLUENCE_BOOK = join(import.meta.dirname, "../../images/confluence/confluence.book.yaml");
 
 /** A valid book with every optional setting at its default; `over` sets the ones under test. */
 const bookWith = (over: Partial<Book> = {}): Book => ({
@@ -16,8 +17,8 @@ const bookWith = (over: Partial<Book> = {}): Book => ({
   network: undefined, hostname: undefined, ...over,
 });
 
-const loadFullBook = async (): Promise<Book> => {
-  const result = await loadBook(FULL_BOOK);
+const loadBookFile = async (file = FULL_BOOK): Promise<Book> => {
+  const result = await loadBook(file);
   if (!result.ok) throw new Error(`unexpected errors:\n${result.errors.join("\n")}`);
   return result.book;
 };
@@ -87,7 +88,7 @@ t.test("createOptions of a minimal book: the image's entrypoint and command, not
 });
 
 t.test("createOptions: every key of a full book in its Engine API field", async (t) => {
-  t.strictSame(createOptions(await loadFullBook()), {
+  t.strictSame(createOptions(await loadBookFile()), {
     name: "wiki.app_2-production",
     Image: "registry.example.com:5000/team/wiki:run",
     Entrypoint: ["/sbin/boxinit"],
@@ -191,8 +192,14 @@ t.test("dockerRunArgv of a minimal book", async (t) => {
   t.equal(dockerRunLine(bookWith()), "docker run --detach --name app-production --label boxinit.book=app team/app:run", "nothing needs quoting");
 });
 
+t.test("the dry run of the shipped confluence book", async (t) => {
+  t.equal(dockerRunLine(await loadBookFile(CONFLUENCE_BOOK)), "docker run --detach --name confluence-production --label boxinit.book=confluence"
+    + " --publish 8090:8090 --volume /home/ubuntu/confluence:/docker --volume /home/ubuntu/confluence-data:/var/atlassian/application-data/confluence"
+    + " --entrypoint /sbin/boxinit boxinit/confluence:run");
+});
+
 t.test("dockerRunArgv: every key of a full book as a docker run flag", async (t) => {
-  t.strictSame(dockerRunArgv(await loadFullBook()), [
+  t.strictSame(dockerRunArgv(await loadBookFile()), [
     "docker", "run", "--detach", "--name", "wiki.app_2-production", "--label", "boxinit.book=wiki.app_2",
     "--hostname", "wiki.example.com", "--network", "wiki-net", "--restart", "on-failure:5",
     "--publish", "8080:8080", "--publish", "8080:8080/udp", "--publish", "2222:22",
@@ -267,7 +274,7 @@ const createBodyOfDockerRun = (argv: readonly string[]): Record<string, unknown>
 /** Books that between them set every key, to compare the two forms on. */
 const variedBooks = async (): Promise<[string, Book][]> => [
   ["minimal", bookWith()],
-  ["full fixture", await loadFullBook()],
+  ["full fixture", await loadBookFile()],
   ["entrypoint true", bookWith({ entrypoint: true, command: ["/start", "it's", ""] })],
   ["image entrypoint with a command", bookWith({ command: ["--flag", "$x"] })],
   ["health none, stop timeout, host network", bookWith({ healthcheck: "none", stopTimeoutS: 5, network: "host", restart: "always" })],
