@@ -9,6 +9,7 @@ import { readStatus } from "../control/status-read.ts";
 import type { Book } from "./book-types.ts";
 import { containerName } from "./container-spec.ts";
 import { findContainer, type Engine } from "./engine.ts";
+import { isFromEarlierRun } from "./status.ts";
 import { HOST_EXIT, HostError } from "./errors.ts";
 import type { HostOutput } from "./output.ts";
 
@@ -36,7 +37,8 @@ const waitForBackedoff = async (engine: Engine, book: Book, out: HostOutput, tim
   for (;;) {
     const read = readStatus(book.home);
     const info = await findContainer(engine, name);
-    const progress = judgeProgress(read.ok ? read.document.state : undefined, info === undefined ? undefined : { isRunning: info.State.Running });
+    const state = read.ok && !isFromEarlierRun(read.document.updatedAt, info?.State.StartedAt) ? read.document.state : undefined;
+    const progress = judgeProgress(state, info === undefined ? undefined : { isRunning: info.State.Running });
     const took = formatDurationMs(Date.now() - startedMs);
     if (progress === "backedoff") {
       const exit = info === undefined ? "no container" : info.State.Running ? "still running (exiting)" : `exited ${info.State.ExitCode}`;
@@ -49,6 +51,7 @@ const waitForBackedoff = async (engine: Engine, book: Book, out: HostOutput, tim
     }
     if (progress === "stopped-otherwise") {
       const state = read.ok ? read.document.state : "unknown (no status.json)";
+      // (A status of an earlier run is shown as it is: the exit code says what this run did.)
       throw new HostError(HOST_EXIT.failed, `${name}: exited ${info!.State.ExitCode} with status ${state}, not backedoff`, `see \`boxinit host status ${book.file}\` and docker logs ${name}`);
     }
     if (Date.now() - startedMs >= timeoutMs) {

@@ -273,6 +273,9 @@ const readBookMap = (root: RawMap, file: string, issues: Issues): Book | undefin
   const hostname = readHostname(root.hostname, issues);
   const stopTimeoutMs = readDuration(root.stop_timeout, "stop_timeout", issues, true);
   if (stopTimeoutMs !== undefined && stopTimeoutMs % 1000 !== 0) expected(issues, "stop_timeout", "whole seconds (docker run --stop-timeout), such as 70s or 2m", root.stop_timeout);
+  if (entrypoint === false && command?.length === 0) {
+    issues.warnings.push("command: [] with the image's entrypoint runs the image's CMD (Docker cannot pass no arguments); leave command out to say so, or set entrypoint");
+  }
   if (network === "host" && ports.length > 0) issues.warnings.push("port: ignored with network host (the container uses the host's ports directly)");
   if (issues.errors.length > 0 || name === undefined || image === undefined || entrypoint === undefined || home === undefined) return undefined;
   return {

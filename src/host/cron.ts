@@ -69,7 +69,7 @@ export const leaveLine = (decision: "leave-running" | "leave-backoff", book: Boo
   const name = containerName(book);
   if (decision === "leave-running") return `${name}: ${info!.State.Status} since ${info!.State.StartedAt}: nothing to do`;
   const what = info === undefined ? "no container" : `${info.State.Status} (exit ${info.State.ExitCode})`;
-  return `${name}: ${what}; backoff is engaged (${book.home}/backoff says true): nothing to do`;
+  return `${name}: ${what}; backoff is engaged (${join(book.home, BACKOFF_FILE)} says true): nothing to do`;
 };
 
 /**

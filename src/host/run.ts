@@ -1,5 +1,7 @@
 // `boxinit host run BOOK`: refuse while the container runs or backoff is
 // engaged, handle a finished one as cron does, then start a new one.
+import { join } from "node:path";
+import { BACKOFF_FILE } from "../control/backoff.ts";
 import type { Book } from "./book-types.ts";
 import { containerName } from "./container-spec.ts";
 import { cleanUpFinished } from "./cron.ts";
@@ -23,7 +25,7 @@ export const runBook = async (engine: Engine, book: Book, out: HostOutput): Prom
   }
   if (decision === "leave-backoff") {
     throw new HostError(
-      HOST_EXIT.backoff, `${name}: not started: backoff is engaged (${book.home}/backoff says true), so the box would stop at once`,
+      HOST_EXIT.backoff, `${name}: not started: backoff is engaged (${join(book.home, BACKOFF_FILE)} says true), so the box would stop at once`,
       `\`boxinit host backoff ${book.file} off\`, then run again`,
     );
   }

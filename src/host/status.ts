@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import type Dockerode from "dockerode";
 import { readRegularFile } from "../control/atomic-write.ts";
-import { checkBackoff } from "../control/backoff.ts";
+import { checkBackoff, escapeControls } from "../control/backoff.ts";
 import { isStale, readStatus, type StatusDocument } from "../control/status-read.ts";
 import { STATUS_FILE } from "../control/status-file.ts";
 import { formatStatus } from "../cli/status.ts";
@@ -41,9 +41,23 @@ export interface HostStatusReport {
     /** Why status.json could not be used, when it could not. */
     problem: string | null;
     isStale: boolean;
+    /** status.json was last written before the container started: by an earlier run. */
+    isFromEarlierRun: boolean;
     isBackoffEngaged: boolean;
   };
 }
+
+/**
+ * A status.json last written before the container started belongs to an
+ * earlier run: its "backedoff" says nothing about this one, which may not
+ * have written yet. Host and container share one clock.
+ */
+export const isFromEarlierRun = (updatedAt: unknown, containerStartedAt: string | undefined): boolean => {
+  if (containerStartedAt === undefined || typeof updatedAt !== "string") return false;
+  const written = Date.parse(updatedAt);
+  const started = Date.parse(containerStartedAt);
+  return !Number.isNaN(written) && !Number.isNaN(started) && written < started;
+};
 
 const containerReport = (info: Dockerode.ContainerInspectInfo, runImageId: string | undefined): ContainerReport => ({
   name: info.Name.replace(/^\//, ""),
@@ -84,6 +98,7 @@ export const hostStatus = async (engine: Engine, book: Book, nowMs: number): Pro
       statusJson: read.ok ? read.document : null,
       problem: read.ok ? null : read.message,
       isStale: read.ok && isStale(read.document, nowMs),
+      isFromEarlierRun: read.ok && isFromEarlierRun(read.document.updatedAt, info?.State.StartedAt),
       isBackoffEngaged: checkBackoff(book.home).engaged,
     },
   };
@@ -91,7 +106,7 @@ export const hostStatus = async (engine: Engine, book: Book, nowMs: number): Pro
 
 const containerLines = (book: Book, container: ContainerReport | null): string[] => {
   if (container === null) return [`container: ${containerName(book)}: none`];
-  const ended = container.isRunning ? `since ${container.startedAt}` : `exit ${container.exitCode} at ${container.finishedAt}`;
+  const ended = container.isRunning ? `since ${container.startedAt}` : `(exit ${container.exitCode}) at ${container.finishedAt}`;
   const image = container.isCurrentRunImage === false ? " (not the current :run: a promote is waiting for the next start)" : "";
   return [
     `container: ${container.name} (${container.id.slice(0, 12)}): ${container.status} ${ended}`,
@@ -105,9 +120,11 @@ export const formatHostStatus = (book: Book, report: HostStatusReport, nowMs: nu
   const dir = report.stateDir;
   const lines = [
     ...containerLines(book, report.container),
-    `state dir: ${dir.path}: status ${dir.status ?? "-"}, backoff ${dir.isBackoffEngaged ? "engaged" : "not engaged"}`,
+    `state dir: ${dir.path}: status ${escapeControls(dir.status ?? "-")}, backoff ${dir.isBackoffEngaged ? "engaged" : "not engaged"}`,
+    ...(dir.isFromEarlierRun ? ["  (status.json was written before this container started: by an earlier run; this one has not written yet)"] : []),
   ];
-  const inside = dir.statusJson === null ? `  ${dir.problem}\n` : formatStatus(dir.statusJson, nowMs).replace(/^(?=.)/gm, "  ");
+  // The problem can quote the file's own bytes (JSON.parse does): escaped, it stays one line.
+  const inside = dir.statusJson === null ? `  ${escapeControls(dir.problem ?? "")}\n` : formatStatus(dir.statusJson, nowMs).replace(/^(?=.)/gm, "  ");
   return `${lines.join("\n")}\n${inside}`;
 };
 

@@ -118,7 +118,11 @@ t.test("a minimal book is all defaults, home from the map to /docker", async (t)
 t.test("empty values are the defaults where an empty list or map makes sense", async (t) => {
   const book = bookOf(await readText(withHome("port:\nmaps:\nenv:\ncommand: []\n")));
   t.same({ ports: book.ports, maps: book.maps, env: book.env, command: book.command, home: book.home },
-    { ports: [], maps: [], env: {}, command: [], home: "/srv/app" }, "command: [] is no arguments, not the image's CMD");
+    { ports: [], maps: [], env: {}, command: [], home: "/srv/app" });
+  // Neither the Engine API nor docker run can say "no arguments" to the image's own entrypoint.
+  t.same(warningsOf(await readText(withHome("command: []\n"))),
+    [`${FILE}: command: [] with the image's entrypoint runs the image's CMD (Docker cannot pass no arguments); leave command out to say so, or set entrypoint`]);
+  t.same(warningsOf(await readText(withHome("entrypoint: [/sbin/boxinit]\ncommand: []\n"))), [], "with an entrypoint argv, [] is no arguments");
   t.equal(bookOf(await readText("name: app\nhome:\nmaps: [{src: /s, dst: /docker}]\n")).home, "/s", "home: with no value takes the default");
 });
 
