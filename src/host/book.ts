@@ -4,7 +4,7 @@
 import { posix } from "node:path";
 import { readRegularFile } from "../control/atomic-write.ts";
 import {
-  checkKeys, describeValue, expected, keyPath, readAbsolutePath, readBoolean, readChoice, readCommand, readCount,
+  checkKeys, describeValue, expected, keyPath, readAbsolutePath, readWritablePath, readBoolean, readChoice, readCommand, readCount,
   readDuration, readMap, type Issues, type RawMap,
 } from "../config/schema.ts";
 import { readEnv } from "../config/services.ts";
@@ -186,9 +186,10 @@ const readHome = (value: unknown, maps: readonly BindMapping[], hasStateDirMap: 
     if (!hasStateDirMap) {
       issues.errors.push(`home: expected an absolute path (the host side of the state directory), got nothing; or map a host directory to ${STATE_DIR}`);
     }
-    return mapped;
+    // The host tool creates files in home; under /proc a recursive mkdir never returns.
+    return mapped === undefined ? undefined : readWritablePath(mapped, "home (from the map to /docker)", issues);
   }
-  const home = readAbsolutePath(value, "home", issues);
+  const home = readWritablePath(value, "home", issues);
   if (home !== undefined && mapped !== undefined && directoryKey(home) !== directoryKey(mapped)) {
     issues.warnings.push(`home: ${JSON.stringify(home)} is not the directory mapped to ${STATE_DIR} (${JSON.stringify(mapped)}); host status and backoff read ${home}`);
   }
@@ -256,6 +257,22 @@ const readHostname = (value: unknown, issues: Issues): string | undefined => {
   return expected(issues, "hostname", "a hostname of letters, digits and -, in labels of at most 63 joined by . (at most 253)", value);
 };
 
+// C0 controls other than tab and newline, and DEL: no command or variable
+// needs them, and `--dry-run` prints these values, where an ESC would reach
+// the terminal (POSIX sh has no quoting that shows it as text).
+const CONTROL_CHARACTER = /[\u0000-\u0008\u000b-\u001f\u007f]/;
+
+/** Refuse control characters in the values that end up in a command line. */
+const checkNoControls = (values: Record<string, readonly string[] | Record<string, string>>, issues: Issues): void => {
+  for (const [key, words] of Object.entries(values)) {
+    for (const [index, word] of Object.entries(words)) {
+      if (!CONTROL_CHARACTER.test(word)) continue;
+      const path = Array.isArray(words) ? `${key}[${index}]` : keyPath(key, index);
+      expected(issues, key === "healthcheck" ? `${key}.test` : path, "text without control characters (tab and newline are fine)", word);
+    }
+  }
+};
+
 /** Every key of the top-level map; the Book when nothing was wrong. */
 const readBookMap = (root: RawMap, file: string, issues: Issues): Book | undefined => {
   checkKeys(root, TOP_KEYS, "", issues);
@@ -273,6 +290,7 @@ const readBookMap = (root: RawMap, file: string, issues: Issues): Book | undefin
   const hostname = readHostname(root.hostname, issues);
   const stopTimeoutMs = readDuration(root.stop_timeout, "stop_timeout", issues, true);
   if (stopTimeoutMs !== undefined && stopTimeoutMs % 1000 !== 0) expected(issues, "stop_timeout", "whole seconds (docker run --stop-timeout), such as 70s or 2m", root.stop_timeout);
+  checkNoControls({ entrypoint: Array.isArray(entrypoint) ? entrypoint : [], command: command ?? [], env, healthcheck: typeof healthcheck === "object" ? healthcheck.test.slice(1) : [] }, issues);
   if (entrypoint === false && command?.length === 0) {
     issues.warnings.push("command: [] with the image's entrypoint runs the image's CMD (Docker cannot pass no arguments); leave command out to say so, or set entrypoint");
   }

@@ -29,10 +29,14 @@ export interface ContainerFacts {
 // restart policy bringing it back, a removal already under way).
 const BUSY_STATUSES = new Set(["running", "paused", "restarting", "removing"]);
 
-/** The seed's decision, in the seed's order (pure). */
-export const decideCron = (container: ContainerFacts | undefined, isBackoffEngaged: boolean): CronDecision => {
+/**
+ * The seed's decision, in the seed's order. The backoff file is read only
+ * when the decision gets that far: a running box is left alone whatever the
+ * file holds, even one that cannot be read.
+ */
+export const decideCron = (container: ContainerFacts | undefined, isBackoffEngaged: () => boolean): CronDecision => {
   if (container !== undefined && BUSY_STATUSES.has(container.status)) return "leave-running";
-  if (isBackoffEngaged) return "leave-backoff";
+  if (isBackoffEngaged()) return "leave-backoff";
   if (container === undefined) return "nothing-there";
   return container.exitCode === 0 ? "remove" : "save-and-remove";
 };
@@ -58,9 +62,18 @@ export const isBackoffOn = (book: Book, out: HostOutput): boolean => {
 /** Whether `host run` created this container from this book (its label says so). */
 export const isFromBook = (info: Dockerode.ContainerInspectInfo, book: Book): boolean => info.Config.Labels?.[BOOK_LABEL] === book.name;
 
-const removeContainer = async (engine: Engine, info: Dockerode.ContainerInspectInfo): Promise<void> => {
+/**
+ * Remove the run that was inspected, and only that one: if it was started
+ * again meanwhile (a `docker start` by hand), its StartedAt changed and this
+ * run's decision no longer holds. Not forced either, so a running one is refused.
+ */
+const removeContainer = async (engine: Engine, info: Dockerode.ContainerInspectInfo, book: Book): Promise<void> => {
   const name = info.Name.replace(/^\//, "");
-  // Not forced: if it was started again since the inspect, the engine refuses and we say so.
+  const now = await findContainer(engine, info.Id);
+  if (now !== undefined && now.State.StartedAt !== info.State.StartedAt) {
+    throw new HostError(HOST_EXIT.failed, `${name} was started again while cron looked at it (at ${now.State.StartedAt}): left alone`, `run \`boxinit host cron ${book.file}\` again`);
+  }
+  if (now === undefined) return; // removed by someone else meanwhile: the outcome wanted
   await engineCall(engine, `remove ${name}`, async (docker) => await docker.getContainer(info.Id).remove({ v: false }));
 };
 
@@ -81,7 +94,7 @@ export const leaveLine = (decision: "leave-running" | "leave-backoff", book: Boo
 export const cleanUpFinished = async (engine: Engine, book: Book, out: HostOutput): Promise<{ decision: CronDecision; info: Dockerode.ContainerInspectInfo | undefined }> => {
   const name = containerName(book);
   const info = await findContainer(engine, name);
-  const decision = decideCron(factsOf(info), isBackoffOn(book, out));
+  const decision = decideCron(factsOf(info), () => isBackoffOn(book, out));
   if ((decision === "remove" || decision === "save-and-remove") && !isFromBook(info!, book)) {
     // Not ours to delete: a container made by hand (or by the seed's script) under the same name.
     throw new HostError(
@@ -91,12 +104,12 @@ export const cleanUpFinished = async (engine: Engine, book: Book, out: HostOutpu
   }
   if (decision === "nothing-there") out.say(`${name}: no container`);
   if (decision === "remove") {
-    await removeContainer(engine, info!);
+    await removeContainer(engine, info!, book);
     out.say(`${name}: exited 0 at ${info!.State.FinishedAt}: removed`);
   }
   if (decision === "save-and-remove") {
     const saved = await saveLogsOrKeep(engine, book, info!);
-    await removeContainer(engine, info!);
+    await removeContainer(engine, info!, book);
     out.say(`${name}: exited ${info!.State.ExitCode} at ${info!.State.FinishedAt}: logs saved to ${join(book.home, saved)}; removed`);
   }
   return { decision, info };

@@ -4,7 +4,7 @@
 // HostError with its exit code.
 import type Dockerode from "dockerode";
 import { loadLibrary } from "../lazy/libraries.ts";
-import { classifyEngineError, HOST_EXIT, HostError } from "./errors.ts";
+import { classifyEngineError, DEFAULT_SOCKET, HOST_EXIT, HostError } from "./errors.ts";
 
 export type { default as Dockerode } from "dockerode";
 
@@ -23,7 +23,10 @@ const ENGINE_IDLE_TIMEOUT_MS = 60_000;
 export const connectEngine = async (env: NodeJS.ProcessEnv): Promise<Engine> => {
   const { Dockerode } = await loadLibrary("dockerode");
   try {
-    return { docker: new Dockerode({ timeout: ENGINE_IDLE_TIMEOUT_MS }), env };
+    // docker-modem would prefer ~/.docker/run/docker.sock (Docker Desktop) when
+    // DOCKER_HOST is unset; the docker CLI, and our messages, mean this one.
+    const socket = env.DOCKER_HOST ? {} : { socketPath: DEFAULT_SOCKET };
+    return { docker: new Dockerode({ timeout: ENGINE_IDLE_TIMEOUT_MS, ...socket }), env };
   } catch (error) {
     // docker-modem parses DOCKER_HOST in its constructor and throws on a bad one.
     throw new HostError(HOST_EXIT.usage, `DOCKER_HOST=${JSON.stringify(env.DOCKER_HOST ?? "")}: ${(error as Error).message}`, undefined, error);

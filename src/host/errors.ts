@@ -2,6 +2,7 @@
 // the Docker engine answered, turned into one line that says what to do.
 // Each failure a user meets in practice has its own code, so a crontab or a
 // deploy script can tell "no engine" from "image not built yet".
+import { escapeControls } from "../control/backoff.ts";
 
 /** Exit codes of `boxinit host` (README: "host exit codes"). */
 export const HOST_EXIT = {
@@ -46,11 +47,15 @@ export class HostError extends Error {
 }
 
 /** The Docker engine's address as the user configured it (for messages). */
-export const engineAddress = (env: NodeJS.ProcessEnv): string => env.DOCKER_HOST || "unix:///var/run/docker.sock";
+export const engineAddress = (env: NodeJS.ProcessEnv): string => env.DOCKER_HOST || `unix://${DEFAULT_SOCKET}`;
+
+/** The engine's socket when DOCKER_HOST is unset, as the docker CLI's. */
+export const DEFAULT_SOCKET = "/var/run/docker.sock";
 
 /** What docker-modem attaches to an HTTP error, and Node to a socket error. */
 interface EngineFailure {
   code?: string;
+  syscall?: string;
   statusCode?: number;
   json?: { message?: string } | null;
   message?: string;
@@ -63,8 +68,11 @@ export const engineMessage = (error: unknown): string => {
   return text.trim().replace(/\s+/g, " ");
 };
 
-// Socket errors that mean nobody is listening at the address.
-const NO_LISTENER = new Set(["ECONNREFUSED", "ENOENT", "ENOTFOUND", "EHOSTUNREACH", "ECONNRESET", "ETIMEDOUT", "EAI_AGAIN"]);
+// Errors of the connect phase (or the name lookup before it) that mean nobody
+// is listening at the address. The same codes later in a request (a reset, a
+// timeout) mean an engine that was there and stopped answering: not "start dockerd".
+const NO_LISTENER = new Set(["ECONNREFUSED", "ENOENT", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "EAI_AGAIN"]);
+const CONNECT_SYSCALLS = new Set(["connect", "getaddrinfo"]);
 
 // How the engine words a taken host port: the userland proxy's bind, or its
 // own allocator (moby's portallocator, "Bind for 0.0.0.0:8090 failed: port is already allocated").
@@ -92,10 +100,17 @@ export const classifyEngineError = (error: unknown, action: EngineAction): HostE
       "run as root, or add this user to the docker group (and log in again)", error,
     );
   }
-  if (NO_LISTENER.has(code)) {
+  if (NO_LISTENER.has(code) && CONNECT_SYSCALLS.has(failure.syscall ?? "")) {
     return new HostError(
       HOST_EXIT.noEngine, `${action.what}: no Docker engine answers at ${address} (${code})`,
       "start dockerd, or point DOCKER_HOST at the engine", error,
+    );
+  }
+  if (failure.statusCode === undefined && code !== "") {
+    // docker-modem drops a request after 60 s without a byte; the socket says "socket hang up".
+    return new HostError(
+      HOST_EXIT.failed, `${action.what}: the connection to the Docker engine at ${address} broke: ${engineMessage(error)} (${code})`,
+      "the engine may be overloaded, frozen or restarting (60 s without an answer ends a call); try again", error,
     );
   }
   const said = engineMessage(error);
@@ -113,4 +128,5 @@ export const classifyEngineError = (error: unknown, action: EngineAction): HostE
 
 /** The one-line report of a HostError, hint included, as printed on stderr. */
 export const formatHostError = (error: HostError): string =>
-  `boxinit host: error: ${error.message}${error.hint === undefined ? "" : `; ${error.hint}`}\n`;
+  // Messages quote the engine, the book and files a container can write: escaped, they stay one line.
+  `boxinit host: error: ${escapeControls(`${error.message}${error.hint === undefined ? "" : `; ${error.hint}`}`)}\n`;

@@ -69,6 +69,22 @@ export const failureHeader = (info: Dockerode.ContainerInspectInfo, bookName: st
   return `${lines.join("\n")}\n`;
 };
 
+/**
+ * The container's whole log as a stream that ends at its last line. Through
+ * docker-modem's dial, because dockerode's logs() either buffers it all in
+ * memory (follow false) or, with follow, keeps streaming if the container is
+ * started again meanwhile.
+ */
+const logStream = async (docker: Dockerode, id: string): Promise<Readable> =>
+  await new Promise<Readable>((resolve, reject) => {
+    const request = {
+      path: `/containers/${id}/logs?`, method: "GET", isStream: true,
+      statusCodes: { 200: true, 404: "no such container", 500: "server error" },
+      options: { stdout: true, stderr: true, follow: false },
+    };
+    docker.modem.dial(request, (error, stream) => (error ? reject(error) : resolve(stream as Readable)));
+  });
+
 const streamInto = async (stream: Readable, onChunk: (chunk: Buffer) => void): Promise<void> => {
   for await (const chunk of stream) onChunk(chunk as Buffer);
 };
@@ -85,12 +101,11 @@ export const saveFailureLog = async (engine: Engine, info: Dockerode.ContainerIn
     const write = (bytes: Buffer) => writeAllBytes(draft.fd, bytes);
     const reader = frameReader(write);
     await engineCall(engine, `read the logs of ${info.Name.replace(/^\//, "")}`, async (docker) => {
-      // follow: the engine then streams (a plain request buffers the whole log in memory);
-      // the container has stopped, so the stream ends after the last line.
-      const stream = (await docker.getContainer(info.Id).logs({ follow: true, stdout: true, stderr: true })) as unknown as Readable;
+      const stream = await logStream(docker, info.Id);
       await streamInto(stream, info.Config.Tty ? write : (chunk) => reader.push(chunk));
     });
-    if (!info.Config.Tty && reader.isCut()) write(Buffer.from("\n[boxinit: the log stream ended inside a frame]\n"));
+    // A cut stream is not a saved log: the caller keeps the container.
+    if (!info.Config.Tty && reader.isCut()) throw new Error("the engine's log stream ended inside a frame");
   } catch (error) {
     abandonReport(draft);
     throw error;

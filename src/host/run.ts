@@ -3,8 +3,8 @@
 import { join } from "node:path";
 import { BACKOFF_FILE } from "../control/backoff.ts";
 import type { Book } from "./book-types.ts";
-import { containerName } from "./container-spec.ts";
-import { cleanUpFinished } from "./cron.ts";
+import { BOOK_LABEL, containerName } from "./container-spec.ts";
+import { cleanUpFinished, isFromBook } from "./cron.ts";
 import type { Engine } from "./engine.ts";
 import { HOST_EXIT, HostError } from "./errors.ts";
 import type { HostOutput } from "./output.ts";
@@ -17,6 +17,12 @@ import { startContainer } from "./start.ts";
 export const runBook = async (engine: Engine, book: Book, out: HostOutput): Promise<number> => {
   const name = containerName(book);
   const { decision, info } = await cleanUpFinished(engine, book, out);
+  if (decision === "leave-running" && !isFromBook(info!, book)) {
+    throw new HostError(
+      HOST_EXIT.nameConflict, `${name} is ${info!.State.Status} but was not created by boxinit host from this book (no label ${BOOK_LABEL}=${book.name})`,
+      `stop and remove it yourself (docker stop ${name} && docker rm ${name}) to let the book take the name`,
+    );
+  }
   if (decision === "leave-running") {
     throw new HostError(
       HOST_EXIT.alreadyRunning, `${name} is already ${info!.State.Status} (since ${info!.State.StartedAt})`,

@@ -72,8 +72,10 @@ export const startContainer = async (engine: Engine, book: Book, out: HostOutput
   try {
     await container.start();
   } catch (error) {
-    // Leave no created-but-never-started container behind to block the next run's name.
-    await container.remove({ force: true }).catch(() => undefined);
+    // Leave no created-but-never-started container behind to block the next
+    // run's name. Only when the engine said no: after a broken connection it
+    // may have started, and cron will find it either way.
+    if ((error as { statusCode?: number }).statusCode !== undefined) await container.remove({ force: true }).catch(() => undefined);
     throw classifyEngineError(error, { what: `start ${name}`, env: engine.env });
   }
   out.say(`${name}: started ${container.id.slice(0, 12)} from ${imageRef(book, TAGS.run)} (${image.Id})`);

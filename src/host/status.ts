@@ -108,10 +108,11 @@ const containerLines = (book: Book, container: ContainerReport | null): string[]
   if (container === null) return [`container: ${containerName(book)}: none`];
   const ended = container.isRunning ? `since ${container.startedAt}` : `(exit ${container.exitCode}) at ${container.finishedAt}`;
   const image = container.isCurrentRunImage === false ? " (not the current :run: a promote is waiting for the next start)" : "";
+  // Engine values are escaped like the state directory's: names and images are anyone's to choose.
   return [
-    `container: ${container.name} (${container.id.slice(0, 12)}): ${container.status} ${ended}`,
-    `health:    ${container.health ?? "no health check"}`,
-    `image:     ${container.image} ${container.imageId.replace(/^sha256:/, "").slice(0, 12)}${image}`,
+    escapeControls(`container: ${container.name} (${container.id.slice(0, 12)}): ${container.status} ${ended}`),
+    escapeControls(`health:    ${container.health ?? "no health check"}`),
+    escapeControls(`image:     ${container.image} ${container.imageId.replace(/^sha256:/, "").slice(0, 12)}${image}`),
   ];
 };
 

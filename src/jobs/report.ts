@@ -4,7 +4,7 @@
 // so a hostile name cannot forge header lines); the captured output follows. The file
 // is created complete (temp file, then link, which never replaces an existing
 // report) and readable by host tools running as another user.
-import { closeSync, constants, copyFileSync, fchmodSync, linkSync, openSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, copyFileSync, fchmodSync, fsyncSync, linkSync, openSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { formatDurationMs } from "../config/duration.ts";
 import { errnoCode } from "../control/atomic-write.ts";
@@ -112,12 +112,16 @@ export const writeAllBytes = (fd: number, bytes: Uint8Array): void => {
  */
 export const finishReport = (draft: ReportDraft, at: Date, nameAt: (at: Date) => string): string => {
   try {
+    // On disk before it has its name: the host tool removes the only other
+    // copy (the container) right after, and a crash must not leave an empty report.
+    fsyncSync(draft.fd);
     closeSync(draft.fd);
     for (let attempt = 0; attempt < NAME_ATTEMPTS; attempt++) {
       const name = nameAt(new Date(at.getTime() + attempt * 1000));
       try {
         // link(2) fails with EEXIST instead of replacing an earlier report.
         placeNew(draft.temp, join(draft.dir, name));
+        syncDirectory(draft.dir);
         return join(LOGS_DIR, name);
       } catch (error) {
         if (errnoCode(error) !== "EEXIST") throw error;
@@ -137,6 +141,19 @@ export const abandonReport = (draft: ReportDraft): void => {
     // Already closed by finishReport.
   }
   discardTemp(draft.temp);
+};
+
+// The new name itself is a change of the directory; fsync(2) it too. File
+// systems that cannot (some FUSE mounts) say EINVAL: the data is synced already.
+const syncDirectory = (dir: string): void => {
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    fsyncSync(fd);
+  } catch (error) {
+    if (!UNSUPPORTED.has(errnoCode(error) ?? "") && errnoCode(error) !== "EINVAL") throw error;
+  } finally {
+    closeSync(fd);
+  }
 };
 
 const discardTemp = (temp: string): void => {

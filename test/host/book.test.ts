@@ -364,3 +364,20 @@ t.test("stop_timeout: whole seconds, for docker run --stop-timeout", async (t) =
   t.same(await errorsOfText(withHome("stop_timeout: 1500ms\n")), ['stop_timeout: expected whole seconds (docker run --stop-timeout), such as 70s or 2m, got "1500ms"']);
   t.same(await errorsOfText(withHome("stop_timeout: 0s\n")), ['stop_timeout: expected a duration above 0, got "0s"']);
 });
+
+t.test("home is where the host tool writes: not under /proc or /sys", async (t) => {
+  t.same(await errorsOfText("name: app\nhome: /proc/x\n"), ['home: expected a path outside /proc and /sys, got "/proc/x"']);
+  t.same(await errorsOfText("name: app\nmaps: [{src: /sys/x, dst: /docker}]\n"), ['home (from the map to /docker): expected a path outside /proc and /sys, got "/sys/x"']);
+});
+
+t.test("no control characters in what reaches a command line (tab and newline are fine)", async (t) => {
+  const what = "expected text without control characters (tab and newline are fine)";
+  t.same(await errorsOfText(withHome('env: {A: "x\\e]0;pwn\\a", B: "line1\\nline2\\tend"}\ncommand: [run, "a\\x00b"]\n')), [
+    `command[1]: ${what}, got "a\\u0000b"`,
+    `env.A: ${what}, got "x\\u001b]0;pwn\\u0007"`,
+  ]);
+  t.same(await errorsOfText(withHome('entrypoint: ["/bin/x\\x7f"]\nhealthcheck: {test: [a, "\\r"]}\n')), [
+    `entrypoint[0]: ${what}, got "/bin/x\u007f"`, // JSON leaves DEL as it is
+    `healthcheck.test: ${what}, got "\\r"`,
+  ]);
+});

@@ -77,7 +77,6 @@ t.test("anything else: exit 1 with the engine's own words", async (t) => {
     ["another 409", httpError(409, "removal of container abc123 is already in progress"), "removal of container abc123 is already in progress"],
     ["a server error", httpError(500, "OCI runtime create failed: exec: \"/start\": no such file"), "OCI runtime create failed: exec: \"/start\": no such file"],
     ["no JSON body", Object.assign(new Error("(HTTP code 502) bad gateway"), { statusCode: 502, json: null }), "(HTTP code 502) bad gateway"],
-    ["another socket error", socketError("EPIPE", "write"), "write EPIPE /var/run/docker.sock"],
   ];
   for (const [label, engineError, said] of cases) {
     const error = classifyEngineError(engineError, ACTION);
@@ -86,6 +85,30 @@ t.test("anything else: exit 1 with the engine's own words", async (t) => {
     t.equal(error.hint, undefined, label);
     t.equal(error.cause, engineError, `${label}: the engine's error is the cause`);
   }
+});
+
+t.test("a connection that breaks after it was made: exit 1, not \"no engine\"", async (t) => {
+  // docker-modem's 60 s idle timeout destroys the request: Node reports a reset without a syscall.
+  const hangUp = Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
+  const cases: [string, Error][] = [
+    ["the idle timeout", hangUp],
+    ["a reset mid-stream", socketError("ECONNRESET", "read")],
+    ["a broken pipe", socketError("EPIPE", "write")],
+    ["a timeout while reading", socketError("ETIMEDOUT", "read")],
+  ];
+  for (const [label, engineError] of cases) {
+    const error = classifyEngineError(engineError, ACTION);
+    t.equal(error.exitCode, HOST_EXIT.failed, label);
+    t.match(error.message, /^create app-production: the connection to the Docker engine at unix:\/\/\/var\/run\/docker\.sock broke: /, label);
+    t.match(error.hint, /overloaded, frozen or restarting/, label);
+  }
+  t.equal(classifyEngineError(hangUp, ACTION).message,
+    "create app-production: the connection to the Docker engine at unix:///var/run/docker.sock broke: socket hang up (ECONNRESET)");
+});
+
+t.test("formatHostError escapes what the engine, a book or a container's files put in a message", async (t) => {
+  const line = formatHostError(new HostError(HOST_EXIT.failed, "app-production: status \u001b]0;pwn\u0007\nforged: line", "hint\r"));
+  t.equal(line, "boxinit host: error: app-production: status \\x1b]0;pwn\\x07\\nforged: line; hint\\r\n");
 });
 
 t.test("the engine's words: its JSON message, on one line", async (t) => {
