@@ -4,7 +4,9 @@
 // engaged, or no container: nothing done; --run starts the next run; a
 // container of the same name not made from the book is left alone.
 import t from "tap";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
 import { BASE_IMAGE, dockerOk, requireDocker } from "../helpers/docker.ts";
 import { inspectContainer, makeBook, waitExit } from "../helpers/host.ts";
@@ -106,5 +108,63 @@ t.test("host cron", async (t) => {
     t.equal(cron.code, 13);
     t.match(cron.stderr, new RegExp(`^boxinit host: error: ${book.container} exists \\(exited, exit 2\\) but was not created by boxinit host from this book .*; remove it yourself`));
     t.ok(await inspectContainer(book.container), "still there");
+  });
+});
+
+t.test("host cron keeps what it cannot account for", async (t) => {
+  if (!(await requireDocker(t, [BASE_IMAGE]))) return;
+
+  await t.test("logs that cannot be saved: the container is kept, exit 1", async (t) => {
+    const book = makeBook(t, jobBook("echo precious; exit 6"));
+    await book.tag(BASE_IMAGE, "run");
+    t.equal((await book.host("cron", "--run")).code, 0);
+    t.equal(await waitExit(book.container), 6);
+    // logs/ planted as a symlink: root's cron refuses to write through it.
+    rmSync(join(book.home, "logs"), { recursive: true, force: true });
+    symlinkSync("/tmp", join(book.home, "logs"));
+    const cron = await book.host("cron", "--run");
+    t.equal(cron.code, 1);
+    t.match(cron.stderr, new RegExp(`^boxinit host: error: ${book.container}: exited 6, but its logs could not be saved under ${join(book.home, "logs")}: .*; the container is kept`));
+    t.equal(cron.stderr.split("\n").length, 2, "one line");
+    t.equal((await inspectContainer(book.container))?.State.ExitCode, 6, "still there, with its logs");
+    unlinkSync(join(book.home, "logs"));
+    const retry = await book.host("cron");
+    t.equal(retry.code, 0, retry.stderr);
+    t.equal(failuresIn(book.home, book.name).length, 1, "saved once the directory is fixed");
+    t.equal(await inspectContainer(book.container), undefined);
+  });
+
+  await t.test("a backoff file that cannot be read: a running box is still left alone (exit 0), a finished one is not touched (exit 1)", async (t) => {
+    const book = makeBook(t, "command: [--, sleep, '300']");
+    await book.tag(BASE_IMAGE, "run");
+    t.equal((await book.host("run")).code, 0);
+    mkdirSync(join(book.home, "backoff"));
+    const running = await book.host("cron", "--run");
+    t.equal(running.code, 0, running.stderr);
+    t.match(running.stdout, /running since \S+: nothing to do\n$/);
+    await dockerOk(["kill", book.container]);
+    await waitExit(book.container);
+    const stopped = await book.host("cron", "--run");
+    t.equal(stopped.code, 1);
+    t.match(stopped.stderr, /backoff: cannot read it \(EINVAL\), so whether backoff is engaged is unknown: nothing was done/);
+    t.equal((await inspectContainer(book.container))?.State.Status, "exited", "kept, not restarted");
+  });
+
+  await t.test("one command per book at a time: an overlapping cron exits 0, a run exits 3", async (t) => {
+    const book = makeBook(t);
+    await book.tag(BASE_IMAGE, "run");
+    mkdirSync(join(book.home, "jobs"), { recursive: true });
+    // Another holder of the lock: flock(1) on the same file, until the test ends.
+    const holder = spawn("flock", [join(book.home, "jobs", ".host.lock"), "sleep", "60"], { stdio: "ignore" });
+    t.teardown(() => holder.kill("SIGKILL"));
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && spawnSync("flock", ["-n", join(book.home, "jobs", ".host.lock"), "true"]).status === 0) await sleep(20);
+    const cron = await book.host("cron", "--run");
+    t.equal(cron.code, 0);
+    t.match(cron.stdout, /another boxinit host command is at work on this book \(another process\): nothing to do\n$/);
+    const run = await book.host("run");
+    t.equal(run.code, 3);
+    t.match(run.stderr, /another boxinit host command is at work on this book/);
+    t.equal(await inspectContainer(book.container), undefined, "nothing started");
   });
 });
