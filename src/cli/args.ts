@@ -35,6 +35,8 @@ const VALUE_OPTIONS = new Set(["--config", "--state-dir", "--grace", "--log-form
 
 export const USAGE = `usage: boxinit [OPTIONS] [--] [CMD [ARGS...]]
        boxinit status [--json] | backoff on|off | health | check
+       boxinit job NAME [options] [-- CMD ARGS...]     (boxinit job --help)
+       boxinit host run|promote|cron|status|backoff BOOK  (on the Docker host; boxinit host --help)
 
 Runs the services of the config file (Mini-VM mode) and/or CMD as the main
 command under a PID 1 that reaps zombies, forwards signals, stops everything
