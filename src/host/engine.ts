@@ -44,24 +44,20 @@ export const engineCall = async <T>(engine: Engine, what: string, call: (docker:
 
 const isNotFound = (error: unknown): boolean => (error as { statusCode?: number }).statusCode === 404;
 
+/** The call's answer, or undefined when the engine says 404: the thing asked about does not exist. */
+const unlessMissing = async <T>(call: () => Promise<T>): Promise<T | undefined> => {
+  try {
+    return await call();
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+};
+
 /** A container's inspect output, or undefined when there is no container of that name. */
 export const findContainer = async (engine: Engine, name: string): Promise<Dockerode.ContainerInspectInfo | undefined> =>
-  await engineCall(engine, `inspect container ${name}`, async (docker) => {
-    try {
-      return await docker.getContainer(name).inspect();
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
-  });
+  await engineCall(engine, `inspect container ${name}`, async (docker) => await unlessMissing(() => docker.getContainer(name).inspect()));
 
 /** An image's inspect output, or undefined when the reference names no image. */
 export const findImage = async (engine: Engine, ref: string): Promise<Dockerode.ImageInspectInfo | undefined> =>
-  await engineCall(engine, `inspect image ${ref}`, async (docker) => {
-    try {
-      return await docker.getImage(ref).inspect();
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
-  });
+  await engineCall(engine, `inspect image ${ref}`, async (docker) => await unlessMissing(() => docker.getImage(ref).inspect()));
