@@ -77,9 +77,10 @@ label() {
   echo
   echo "| command | median ms | p90 ms | vs docker inspect |"
   echo "|---|---:|---:|---:|"
-  for name in "${NAMES[@]}"; do
-    read -r median p90 _ < <(stats "$work/wall-$name")
-    echo "| $(label "$name") | $(ns_to_ms "$median") | $(ns_to_ms "$p90") | $(ratio "$median" "$docker_median") |"
+  # (row, not name: $name is the container the EXIT trap removes)
+  for row in "${NAMES[@]}"; do
+    read -r median p90 _ < <(stats "$work/wall-$row")
+    echo "| $(label "$row") | $(ns_to_ms "$median") | $(ns_to_ms "$p90") | $(ratio "$median" "$docker_median") |"
   done
   echo
 } >"$RESULTS_DIR/host.md"
