@@ -27,7 +27,7 @@ const HINTS: Record<string, string> = {
 export type BackoffWord = keyof typeof CONTENT;
 
 /** The outcome of writing the backoff file: whether it already said so, or why it failed. */
-export type BackoffWrite = { ok: true; file: string; wasAlready: boolean } | { ok: false; file: string; message: string };
+export type BackoffWrite = { ok: true; file: string; wasAlready: boolean } | { ok: false; file: string; message: string; hint: string | undefined };
 
 /** Write "true" (on) or "false" (off) to <stateDir>/backoff atomically; never throws for file errors. */
 export const writeBackoffWord = (stateDir: string, word: BackoffWord): BackoffWrite => {
@@ -38,8 +38,7 @@ export const writeBackoffWord = (stateDir: string, word: BackoffWord): BackoffWr
   } catch (error) {
     const code = errnoCode(error);
     if (code === undefined) throw error;
-    const hint = HINTS[code];
-    return { ok: false, file, message: `cannot write ${file}: ${error instanceof Error ? error.message : code}${hint ? `\n  hint: ${hint}` : ""}` };
+    return { ok: false, file, message: `cannot write ${file}: ${error instanceof Error ? error.message : code}`, hint: HINTS[code] };
   }
   return { ok: true, file, wasAlready: before === (word === "on") };
 };
@@ -62,7 +61,7 @@ export const backoffCommand = (args: readonly string[], stateDir: string, io: Co
   }
   const written = writeBackoffWord(stateDir, word);
   if (!written.ok) {
-    io.stderr(`boxinit backoff: ${written.message}\n`);
+    io.stderr(`boxinit backoff: ${written.message}\n${written.hint ? `  hint: ${written.hint}\n` : ""}`);
     return 1;
   }
   io.stdout(`boxinit backoff: ${describeBackoffWrite(word, written)}\n`);

@@ -72,7 +72,7 @@ export const backoffBook = async (engine: Engine | undefined, book: Book, out: H
     throw new HostError(HOST_EXIT.failed, `${book.home}: cannot create the state directory: ${(error as Error).message}`, "create it, or fix home: in the book", error);
   }
   const written = writeBackoffWord(book.home, word);
-  if (!written.ok) throw new HostError(HOST_EXIT.failed, written.message.replace(/\n {2}hint: /, "; "));
+  if (!written.ok) throw new HostError(HOST_EXIT.failed, written.message, written.hint);
   out.say(describeBackoffWrite(word, written));
   if (waitMs === undefined || engine === undefined) return HOST_EXIT.ok;
   if (word === "off") {
