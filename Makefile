@@ -12,7 +12,7 @@ SEA_FUSE := NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2
 FIXTURES := $(patsubst test/fixtures/%.c,build/fixtures/%,$(wildcard test/fixtures/*.c))
 
 .PHONY: all deps typecheck test test-unit test-integration bench demo clean fixtures \
-  engine image image-base image-confluence image-standin e2e-images e2e
+  engine image image-base image-confluence image-standin image-tomcat image-postgres e2e-images e2e
 
 all: dist/boxinit
 
@@ -149,8 +149,19 @@ image-confluence: image-base
 	  -t boxinit/confluence:latest $(CONFLUENCE_CONTEXT)
 endif
 
-# What the e2e tests run: the base image and the stand-in Confluence image.
-e2e-images: image-base image-standin
+# Real applications from Debian's packages on the base image: Tomcat 10
+# (images/tomcat) and PostgreSQL 15 (examples/postgres). apt runs inside the
+# build (--network host); Docker's layer cache keeps a rebuild short until the
+# base image changes.
+image-tomcat: image-base
+	$(DOCKER_BUILD) -t boxinit/tomcat:latest images/tomcat
+
+image-postgres: image-base
+	$(DOCKER_BUILD) -t boxinit/postgres:latest examples/postgres
+
+# What the e2e tests run: the base image, the stand-in Confluence image and
+# the two real applications.
+e2e-images: image-base image-standin image-tomcat image-postgres
 
 e2e: all fixtures e2e-images
 	bash test/run.sh test/e2e/*.test.ts
