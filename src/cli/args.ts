@@ -34,7 +34,7 @@ export type ParseResult = { ok: true; args: InitArgs } | { ok: false; errors: st
 const VALUE_OPTIONS = new Set(["--config", "--state-dir", "--grace", "--log-format", "--remap-exit", "--rewrite", "--preserve-fds", "--x-selftest-spawn"]);
 
 export const USAGE = `usage: boxinit [OPTIONS] [--] [CMD [ARGS...]]
-       boxinit status [--json] | backoff on|off | health | check
+       boxinit status [--json] | backoff on|off | health [--live|--ready] | check
        boxinit job NAME [options] [-- CMD ARGS...]     (boxinit job --help)
        boxinit host run|promote|cron|status|backoff BOOK  (on the Docker host; boxinit host --help)
 

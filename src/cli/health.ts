@@ -1,28 +1,43 @@
-// `boxinit health [--max-age D]`: for Docker HEALTHCHECK and Kubernetes exec
-// probes. Exit 0 only when status.json says `running` and its heartbeat is
-// fresh; 1 unhealthy (Docker's meaning), 2 usage. The verdict goes to stdout,
-// which Docker keeps in `docker inspect`'s health log.
+// `boxinit health [--live | --ready] [--max-age D]`: for Docker HEALTHCHECK
+// and Kubernetes exec probes. --ready (the default): exit 0 only when
+// status.json says `running` with a fresh heartbeat; --live: exit 0 while PID 1
+// manages the box with a fresh heartbeat (also degraded, booting, stopping,
+// idle in backoff). 1 unhealthy (Docker's meaning), 2 usage. The verdict goes
+// to stdout, which Docker keeps in `docker inspect`'s health log.
 import { parseDurationMs } from "../config/duration.ts";
-import { ageMs, DEFAULT_MAX_AGE_MS, formatAge, maxAgeFor, readStatus } from "../control/status-read.ts";
-import { escapeControls } from "../control/backoff.ts";
+import { judgeHealth, type HealthMode } from "../control/health-verdict.ts";
+import { DEFAULT_MAX_AGE_MS, formatAge, readStatus } from "../control/status-read.ts";
 import { processIo, type CommandIo } from "./status.ts";
 
 export const HEALTH_EXIT = { healthy: 0, unhealthy: 1, usage: 2 } as const;
 
-const USAGE = `usage: boxinit health [--max-age DURATION]
+const USAGE = `usage: boxinit health [--live | --ready] [--max-age DURATION]
 
-Exit 0 when boxinit is running and updated status.json within DURATION
-(default ${formatAge(DEFAULT_MAX_AGE_MS)}: three 30s heartbeats, or three of the heartbeatMs
-that status.json names), else print why and exit 1.
+  --ready  (the default) exit 0 only when the state is running: every critical
+           service is up. For Docker's HEALTHCHECK and readiness probes.
+  --live   exit 0 while boxinit manages the box: also while it boots, is
+           degraded (a critical service is down, waiting for its restart),
+           stops, or idles in backoff; 1 once it has ended. For liveness probes.
+
+Both also demand that status.json was updated within DURATION
+(default ${formatAge(DEFAULT_MAX_AGE_MS)}: three 30s heartbeats, or three of the heartbeatMs that
+status.json names); otherwise they print why and exit 1. See docs/health.md.
 `;
 
-type Parsed = { ok: true; maxAgeMs: number | undefined; showHelp: boolean } | { ok: false; error: string };
+type Parsed = { ok: true; mode: HealthMode; maxAgeMs: number | undefined; showHelp: boolean } | { ok: false; error: string };
 
 const parseHealthArgs = (args: readonly string[]): Parsed => {
   let maxAgeMs: number | undefined;
+  let mode: HealthMode | undefined;
   for (let index = 0; index < args.length; index++) {
     const arg = args[index]!;
-    if (arg === "-h" || arg === "--help") return { ok: true, maxAgeMs, showHelp: true };
+    if (arg === "-h" || arg === "--help") return { ok: true, mode: mode ?? "ready", maxAgeMs, showHelp: true };
+    if (arg === "--live" || arg === "--ready") {
+      const asked = arg === "--live" ? "live" : "ready";
+      if (mode !== undefined && mode !== asked) return { ok: false, error: "--live and --ready ask different questions: give one" };
+      mode = asked;
+      continue;
+    }
     let value: string | undefined;
     if (arg === "--max-age") value = args[++index];
     else if (arg.startsWith("--max-age=")) value = arg.slice("--max-age=".length);
@@ -31,7 +46,13 @@ const parseHealthArgs = (args: readonly string[]): Parsed => {
     if (ms === undefined || ms <= 0) return { ok: false, error: `--max-age: expected a duration such as 90s or 5m, got ${value === undefined ? "nothing" : JSON.stringify(value)}` };
     maxAgeMs = ms;
   }
-  return { ok: true, maxAgeMs, showHelp: false };
+  return { ok: true, mode: mode ?? "ready", maxAgeMs, showHelp: false };
+};
+
+// The words before the reason: the default mode keeps the output it always had.
+const WORDS: Record<HealthMode, { healthy: string; unhealthy: string }> = {
+  ready: { healthy: "healthy", unhealthy: "unhealthy" },
+  live: { healthy: "live", unhealthy: "not live" },
 };
 
 /** `boxinit health` for the state directory; returns the exit code. */
@@ -45,20 +66,13 @@ export const healthCommand = (args: readonly string[], stateDir: string, io: Com
     io.stdout(USAGE);
     return HEALTH_EXIT.healthy;
   }
-  const unhealthy = (why: string): number => {
-    io.stdout(`unhealthy: ${why}\n`);
-    return HEALTH_EXIT.unhealthy;
-  };
+  const words = WORDS[parsed.mode];
   const read = readStatus(stateDir);
-  if (!read.ok) return unhealthy(read.message);
-  const { state, updatedAt } = read.document;
-  if (state !== "running") return unhealthy(`state is ${escapeControls(state)}, not running`);
-  const age = ageMs(updatedAt, io.nowMs());
-  if (age === undefined) return unhealthy("status.json has no valid updatedAt");
-  const maxAgeMs = parsed.maxAgeMs ?? maxAgeFor(read.document);
-  if (age > maxAgeMs) {
-    return unhealthy(`status is stale: updated ${formatAge(age)} ago, more than ${formatAge(maxAgeMs)} (boxinit frozen or gone?)`);
+  if (!read.ok) {
+    io.stdout(`${words.unhealthy}: ${read.message}\n`);
+    return HEALTH_EXIT.unhealthy;
   }
-  io.stdout(`healthy: running, updated ${formatAge(age)} ago\n`);
-  return HEALTH_EXIT.healthy;
+  const verdict = judgeHealth(parsed.mode, read.document, io.nowMs(), parsed.maxAgeMs);
+  io.stdout(`${verdict.isHealthy ? words.healthy : words.unhealthy}: ${verdict.why}\n`);
+  return verdict.isHealthy ? HEALTH_EXIT.healthy : HEALTH_EXIT.unhealthy;
 };

@@ -9,7 +9,15 @@ import type { Native } from "../native/addon.ts";
 import { errnoCode, isMissing, readRegularFile, removeStaleTemps, writeFileAtomic } from "./atomic-write.ts";
 import { withStatusLock } from "./status-lock.ts";
 
-export type BoxState = "starting" | "warming" | "running" | "stopping" | "stopped" | "backedoff" | "failed";
+/** `degraded`: booted, but a critical service is down (waiting for its restart, or starting again). */
+export type BoxState = "starting" | "warming" | "running" | "degraded" | "stopping" | "stopped" | "backedoff" | "failed";
+
+/**
+ * Service states of a service on its way back (it died and waits for its
+ * restart, or is being started or warmed up once more): a critical service in
+ * one of them makes a booted box `degraded`.
+ */
+export const COMING_BACK_STATES: ReadonlySet<string> = new Set(["restarting", "starting", "warming"]);
 
 export interface ServiceStatus {
   state: string;

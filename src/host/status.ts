@@ -1,11 +1,13 @@
 // `boxinit host status BOOK [--json]`: the container as the engine sees it
 // (state, exit code, health, image) beside what boxinit inside last wrote to
-// the state directory (status, status.json, and whether that is stale).
+// the state directory (status, status.json, whether that is stale, and what
+// `boxinit health --live` and `--ready` would answer).
 import { join } from "node:path";
 import type Dockerode from "dockerode";
 import { readRegularFile } from "../control/atomic-write.ts";
 import { checkBackoff, escapeControls } from "../control/backoff.ts";
 import { isStale, readStatus, type StatusDocument } from "../control/status-read.ts";
+import { judgeHealth, type HealthVerdict } from "../control/health-verdict.ts";
 import { STATUS_FILE } from "../control/status-file.ts";
 import { formatStatus } from "../cli/status.ts";
 import type { Book } from "./book-types.ts";
@@ -44,6 +46,10 @@ export interface HostStatusReport {
     /** status.json was last written before the container started: by an earlier run. */
     isFromEarlierRun: boolean;
     isBackoffEngaged: boolean;
+    /** `boxinit health --live` on this status.json, and whether the container runs; null without a usable status.json. */
+    live: HealthVerdict | null;
+    /** `boxinit health --ready` likewise: ready only in `running`, not `degraded`. */
+    ready: HealthVerdict | null;
   };
 }
 
@@ -84,14 +90,33 @@ const readStatusWord = (home: string): string | null => {
   }
 };
 
+/**
+ * Both health verdicts as seen from the host. A container that is not running
+ * answers neither, whatever status.json says: a killed boxinit leaves a fresh
+ * `running` behind for up to three heartbeats.
+ */
+export const hostVerdicts = (
+  document: StatusDocument | null,
+  container: { name: string; isRunning: boolean } | null,
+  nowMs: number,
+): { live: HealthVerdict | null; ready: HealthVerdict | null } => {
+  if (document === null) return { live: null, ready: null };
+  if (container?.isRunning !== true) {
+    const down: HealthVerdict = { isHealthy: false, why: container === null ? "no container" : `container ${container.name} is not running` };
+    return { live: down, ready: down };
+  }
+  return { live: judgeHealth("live", document, nowMs), ready: judgeHealth("ready", document, nowMs) };
+};
+
 /** Gather the report: two engine calls and two file reads. */
 export const hostStatus = async (engine: Engine, book: Book, nowMs: number): Promise<HostStatusReport> => {
   const info = await findContainer(engine, containerName(book));
   const runImage = info === undefined ? undefined : await findImage(engine, imageRef(book, TAGS.run));
   const read = readStatus(book.home);
+  const container = info === undefined ? null : containerReport(info, runImage?.Id);
   return {
     book: book.file,
-    container: info === undefined ? null : containerReport(info, runImage?.Id),
+    container,
     stateDir: {
       path: book.home,
       status: readStatusWord(book.home),
@@ -100,6 +125,7 @@ export const hostStatus = async (engine: Engine, book: Book, nowMs: number): Pro
       isStale: read.ok && isStale(read.document, nowMs),
       isFromEarlierRun: read.ok && isFromEarlierRun(read.document.updatedAt, info?.State.StartedAt),
       isBackoffEngaged: checkBackoff(book.home).engaged,
+      ...hostVerdicts(read.ok ? read.document : null, container, nowMs),
     },
   };
 };
@@ -116,13 +142,17 @@ const containerLines = (book: Book, container: ContainerReport | null): string[]
   ];
 };
 
-/** The report for people (pure): the container, then the state directory as `boxinit status` shows it. */
+const verdictText = (verdict: HealthVerdict): string => (verdict.isHealthy ? "yes" : `no: ${verdict.why}`);
+
+/** The report for people (pure): the container, the health verdicts, then the state directory as `boxinit status` shows it. */
 export const formatHostStatus = (book: Book, report: HostStatusReport, nowMs: number): string => {
   const dir = report.stateDir;
   const lines = [
     ...containerLines(book, report.container),
     `state dir: ${dir.path}: status ${escapeControls(dir.status ?? "-")}, backoff ${dir.isBackoffEngaged ? "engaged" : "not engaged"}`,
     ...(dir.isFromEarlierRun ? ["  (status.json was written before this container started: by an earlier run; this one has not written yet)"] : []),
+    ...(dir.live === null ? [] : [`  live:      ${verdictText(dir.live)}`]),
+    ...(dir.ready === null ? [] : [`  ready:     ${verdictText(dir.ready)}`]),
   ];
   // The problem can quote the file's own bytes (JSON.parse does): escaped, it stays one line.
   const inside = dir.statusJson === null ? `  ${escapeControls(dir.problem ?? "")}\n` : formatStatus(dir.statusJson, nowMs).replace(/^(?=.)/gm, "  ");

@@ -1,16 +1,22 @@
-// The container's lifecycle as a table (starting → warming → running →
-// stopping → stopped | backedoff | failed), and the pure rule that turns the
-// reason for stopping into the final state and exit code.
+// The container's lifecycle as a table (starting → warming → running ⇄
+// degraded → stopping → stopped | backedoff | failed), the pure rule that says
+// when a booted box is degraded, and the one that turns the reason for
+// stopping into the final state and exit code.
 import { EXIT, exitCodeFor, type Ending } from "../pid1/exit-code.ts";
-import type { BoxState } from "../control/status-file.ts";
+import { COMING_BACK_STATES, type BoxState } from "../control/status-file.ts";
 
 export type { BoxState };
 
-/** Allowed next states; backedoff and failed may also be reached before anything started. */
+/**
+ * Allowed next states; backedoff and failed may also be reached before
+ * anything started. `degraded` is only reached from `running`: before the
+ * boot is over a service that is down is part of starting or warming.
+ */
 export const BOX_TRANSITIONS: Record<BoxState, readonly BoxState[]> = {
   starting: ["warming", "running", "stopping", "backedoff"],
   warming: ["running", "stopping"],
-  running: ["stopping"],
+  running: ["degraded", "stopping"],
+  degraded: ["running", "stopping"],
   stopping: ["stopped", "backedoff", "failed"],
   stopped: [],
   backedoff: [],
@@ -18,6 +24,24 @@ export const BOX_TRANSITIONS: Record<BoxState, readonly BoxState[]> = {
 };
 
 export const canMoveBox = (from: BoxState, to: BoxState): boolean => from === to || BOX_TRANSITIONS[from].includes(to);
+
+/** What the box-state rule needs to know of a service. */
+export interface ServiceView {
+  state: string;
+  isCritical: boolean;
+}
+
+/**
+ * Where a booted box goes when a service changes: `degraded` while a critical
+ * service is on its way back, `running` once every one is running again.
+ * Other states are left alone: before the boot ends the box is starting or
+ * warming, and once the box is stopping nothing comes back. A critical service
+ * that ended for good does not degrade the box: it stops it, in the same turn.
+ */
+export const bootedBoxState = (current: BoxState, services: readonly ServiceView[]): BoxState => {
+  if (current !== "running" && current !== "degraded") return current;
+  return services.some((service) => service.isCritical && COMING_BACK_STATES.has(service.state)) ? "degraded" : "running";
+};
 
 /** Why boxinit is stopping; the first reason wins. */
 export type StopReason =

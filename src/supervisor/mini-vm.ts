@@ -4,7 +4,7 @@
 // main command. The first stop reason (signal, backoff, critical service end,
 // main command end, boot failure, fault) spends the one budget and decides
 // the final state and exit code.
-import type { Logger } from "../log/logger.ts";
+import type { Fields, Logger } from "../log/logger.ts";
 import type { Config } from "../config/types.ts";
 import { EXIT, exitCodeFor, remapExitCode, type Ending, type RemapTable } from "../pid1/exit-code.ts";
 import { bootPid1, settleSignalMask } from "../pid1/boot.ts";
@@ -12,14 +12,14 @@ import { HANDLED_SIGNALS, SIGNAL_NUMBERS, SIGNAL_ROUTES, rewriteSignal, signalLa
 import { signalEverythingLeft, signalGroup } from "../pid1/send-signal.ts";
 import { takeTerminalBack } from "../pid1/terminal.ts";
 import type { FaultHandle } from "../pid1/run-command.ts";
-import { StatusFile } from "../control/status-file.ts";
+import { COMING_BACK_STATES, StatusFile } from "../control/status-file.ts";
 import { BackoffWatch } from "../control/backoff-watch.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import { drainServiceOutput } from "../log/service-output.ts";
 import { monotonicMs } from "../shutdown/clock.ts";
 import { boxReserveMs, stopBox } from "../shutdown/stop-box.ts";
 import { VERSION } from "../version.ts";
-import { canMoveBox, finalOutcome, type BoxState, type StopReason, type StopResults } from "./box-states.ts";
+import { bootedBoxState, canMoveBox, finalOutcome, type BoxState, type StopReason, type StopResults } from "./box-states.ts";
 import { startMainCommand, type MainCommand } from "./main-command.ts";
 import { makeLinks } from "./links.ts";
 import { listScripts, runScripts } from "./scripts.ts";
@@ -101,7 +101,7 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
       if (isPublishScheduled) publishNow();
     });
   };
-  const moveBox = (to: BoxState): void => {
+  const moveBox = (to: BoxState, fields?: Fields): void => {
     if (!canMoveBox(boxState, to)) {
       log.error("internal-error", "bug: state change not in the table", { from: boxState, to });
       return;
@@ -109,7 +109,7 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
     if (to !== boxState) {
       boxState = to;
       since = new Date().toISOString();
-      log.info("state", `state ${to}`);
+      log.info("state", `state ${to}`, fields);
     }
     // The box's own state is written at once (a host tool, or the main
     // command started right after `running`, must find it on disk); service
@@ -159,6 +159,15 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
   }
 
   // --- services ---
+  // After the boot, running ⇄ degraded follows the critical services; true when the box moved.
+  const settleBootedState = (): boolean => {
+    if (stopReason) return false;
+    const next = bootedBoxState(boxState, services.map((service) => ({ state: service.state, isCritical: service.config.critical })));
+    if (next === boxState) return false;
+    const down = services.filter((service) => service.config.critical && COMING_BACK_STATES.has(service.state)).map((service) => `${service.name} (${service.state})`);
+    moveBox(next, next === "degraded" ? { down } : undefined);
+    return true;
+  };
   const context = {
     native,
     reaper,
@@ -167,7 +176,7 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
     isStopping: () => stopReason !== undefined,
     onChange: () => {
       if (boxState === "starting" && services.some((service) => service.state === "warming")) moveBox("warming");
-      else publish();
+      else if (!settleBootedState()) publish();
     },
     onEndedForGood: (service: Service, ending: { code: number | null; signal: number | null }) => {
       if (stopReason) return;
@@ -194,6 +203,8 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
       retention: config.jobLogs,
       hostname: hostname(),
       shouldPrefixOutput: config.services.length + (options.command.length > 0 ? 1 : 0) > 0,
+      // Not while degraded either: the jobs of an app image are the app's batch work
+      // (a reindex needs the app); a run due then is skipped, logged and kept in lastSkip.
       whyNotNow: () => (boxState === "running" && !stopReason ? undefined : `the box is ${stopReason ? "stopping" : boxState}`),
     }, { native, reaper, log })
     : undefined;
@@ -236,6 +247,8 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
     const readiness = await Promise.race([Promise.all(services.map((service) => service.ready)), stopped]);
     if (stopReason || readiness === undefined) return;
     moveBox("running");
+    // A critical service may have died between its warm-up and this turn: no later change would say so until its restart.
+    settleBootedState();
     if (scheduler) scheduler.start((await loadLibrary("croner")).Cron as unknown as CronFactory);
     const upServices = services.filter((_, index) => readiness[index]);
     if (upServices.length === services.length) log.info("state", "every service is up", { services: upServices.map((service) => service.name) });

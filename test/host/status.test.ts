@@ -2,7 +2,7 @@ import t from "tap";
 import type { StatusDocument } from "../../src/control/status-read.ts";
 import type { Book } from "../../src/host/book-types.ts";
 import { HOST_EXIT } from "../../src/host/errors.ts";
-import { formatHostStatus, isFromEarlierRun, statusExitCode, type ContainerReport, type HostStatusReport } from "../../src/host/status.ts";
+import { formatHostStatus, hostVerdicts, isFromEarlierRun, statusExitCode, type ContainerReport, type HostStatusReport } from "../../src/host/status.ts";
 
 const NOW_MS = Date.parse("2026-11-26T08:00:00Z");
 const isoBefore = (ms: number): string => new Date(NOW_MS - ms).toISOString();
@@ -26,10 +26,17 @@ const document = (over: Partial<StatusDocument> = {}): StatusDocument => ({
   state: "running", since: isoBefore(3_600_000), updatedAt: isoBefore(10_000), pid: 1, version: "0.1.0", backoff: false, services: {}, ...over,
 });
 
-const reportOf = (container: ContainerReport | null, stateDir: Partial<HostStatusReport["stateDir"]> = {}): HostStatusReport => ({
-  book: book.file, container,
-  stateDir: { path: "/srv/app", status: "running", statusJson: document(), problem: null, isStale: false, isFromEarlierRun: false, isBackoffEngaged: false, ...stateDir },
-});
+// The verdicts are derived as hostStatus does, from the status.json and container given.
+const reportOf = (container: ContainerReport | null, stateDir: Partial<HostStatusReport["stateDir"]> = {}): HostStatusReport => {
+  const statusJson = stateDir.statusJson === undefined ? document() : stateDir.statusJson;
+  return {
+    book: book.file, container,
+    stateDir: {
+      path: "/srv/app", status: "running", statusJson, problem: null, isStale: false, isFromEarlierRun: false, isBackoffEngaged: false,
+      ...hostVerdicts(statusJson, container, NOW_MS), ...stateDir,
+    },
+  };
+};
 
 const NO_STATUS = "no status in /srv/app (is boxinit running with --state-dir /srv/app?)";
 
@@ -48,6 +55,8 @@ t.test("a running container beside a fresh status.json", async (t) => {
     "health:    healthy",
     "image:     team/app:run feedfacecafe",
     "state dir: /srv/app: status running, backoff not engaged",
+    "  live:      yes",
+    "  ready:     yes",
     `  state:     running since ${isoBefore(3_600_000)} (1h 0m)`,
     "  updated:   10s ago",
     "  pid:       1",
@@ -63,7 +72,9 @@ t.test("an exited container whose status.json stopped in mid-run: stale", async 
   const lines = text.split("\n");
   t.equal(lines[0], "container: app-production (0123456789ab): exited (exit 143) at 2026-11-26T07:55:16Z");
   t.equal(lines[1], "health:    no health check");
-  t.equal(lines[5], "  updated:   5m 0s ago (stale: no heartbeat for over 1m 30s; boxinit may be frozen or gone)");
+  t.equal(lines[4], "  live:      no: container app-production is not running");
+  t.equal(lines[5], "  ready:     no: container app-production is not running");
+  t.equal(lines[7], "  updated:   5m 0s ago (stale: no heartbeat for over 1m 30s; boxinit may be frozen or gone)");
 });
 
 t.test("an exited container whose status.json says how it ended: not stale", async (t) => {
@@ -98,7 +109,7 @@ t.test("what the state directory's files say cannot reach the terminal as contro
   t.match(status, /status running\\x1b\[2J\\r, backoff/, "the status word, escaped");
   const problem = "/srv/app/status.json: not valid JSON: Unexpected token 'g', \"garbage\u001b[2J\nforged: line\" is not valid JSON";
   const text = formatHostStatus(book, reportOf(RUNNING, { statusJson: null, problem }), NOW_MS);
-  t.equal(text.split("\n").length, 6, "the problem stays one line");
+  t.equal(text.split("\n").length, 6, "the problem stays one line (and no verdicts without a status.json)");
   t.notMatch(text, /\u001b/, "no terminal escape from the file");
 });
 
@@ -124,4 +135,31 @@ t.test("isFromEarlierRun: written strictly before the container's start", async 
   t.equal(isFromEarlierRun("2026-11-26T07:00:00Z", undefined), false, "no container: nothing to compare");
   t.equal(isFromEarlierRun(undefined, started), false, "no updatedAt: not judged");
   t.equal(isFromEarlierRun("garbage", started), false);
+});
+
+t.test("a degraded box: live, not ready, and why", async (t) => {
+  const services = { app: { state: "restarting", pid: null, restarts: 0, lastExit: { code: null, signal: "SIGKILL", at: isoBefore(2000) }, readyAt: null } };
+  const report = reportOf(RUNNING, { status: "degraded", statusJson: document({ state: "degraded", since: isoBefore(2000), services }) });
+  t.same(report.stateDir.live, { isHealthy: true, why: "degraded, updated 10s ago" });
+  t.same(report.stateDir.ready, { isHealthy: false, why: "state is degraded, not running: down: app (restarting)" });
+  const lines = formatHostStatus(book, report, NOW_MS).split("\n");
+  t.equal(lines[3], "state dir: /srv/app: status degraded, backoff not engaged");
+  t.equal(lines[4], "  live:      yes");
+  t.equal(lines[5], "  ready:     no: state is degraded, not running: down: app (restarting)");
+  t.match(lines[6], /^ {2}state: {5}degraded since /);
+});
+
+t.test("hostVerdicts: the engine first, then status.json", async (t) => {
+  t.same(hostVerdicts(null, RUNNING, NOW_MS), { live: null, ready: null }, "no status.json: nothing to judge (the problem line says why)");
+  const none = { isHealthy: false, why: "no container" };
+  t.same(hostVerdicts(document(), null, NOW_MS), { live: none, ready: none });
+  const exited = { isHealthy: false, why: "container app-production is not running" };
+  t.same(hostVerdicts(document(), EXITED, NOW_MS), { live: exited, ready: exited }, "a fresh running left by a killed boxinit is not believed");
+  const stale = hostVerdicts(document({ updatedAt: isoBefore(300_000) }), RUNNING, NOW_MS);
+  t.equal(stale.live?.isHealthy, false, "a frozen boxinit is not live");
+  t.match(stale.live?.why, /^status is stale/);
+  t.same(hostVerdicts(document({ state: "warming" }), RUNNING, NOW_MS), {
+    live: { isHealthy: true, why: "warming, updated 10s ago" },
+    ready: { isHealthy: false, why: "state is warming, not running" },
+  });
 });
