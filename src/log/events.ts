@@ -25,6 +25,7 @@ export type LogEvent =
   | "warmup-passed"
   | "warmup"
   | "pidfile"
+  | "leftovers"
   | "service-exited"
   | "service-stopped"
   | "state"

@@ -10,6 +10,10 @@ export interface ProcEntry {
   state: string;
   /** process group */
   pgrp: number;
+  /** session id (the pid of the session's leader, which setsid made) */
+  session: number;
+  /** start time in clock ticks after boot (field 22): tells a reused pid from the process once seen */
+  startTicks: number;
   comm: string;
 }
 
@@ -19,11 +23,12 @@ export const parseStat = (line: string): ProcEntry | undefined => {
   const close = line.lastIndexOf(")");
   if (open < 0 || close < open) return undefined;
   const pid = Number(line.slice(0, open).trim());
-  const [state, ppidText, pgrpText] = line.slice(close + 2).split(" ");
-  const ppid = Number(ppidText);
-  const pgrp = Number(pgrpText);
-  if (!Number.isInteger(pid) || !Number.isInteger(ppid) || !Number.isInteger(pgrp) || state === undefined) return undefined;
-  return { pid, ppid, state, pgrp, comm: line.slice(open + 1, close) };
+  const fields = line.slice(close + 2).split(" ");
+  const [state, ppid, pgrp, session] = [fields[0], Number(fields[1]), Number(fields[2]), Number(fields[3])];
+  // Field 22 counted from 1, of which the first two (pid, comm) are cut off above.
+  const startTicks = Number(fields[19]);
+  if (![pid, ppid, pgrp, session, startTicks].every(Number.isInteger) || state === undefined) return undefined;
+  return { pid, ppid, state, pgrp, session, startTicks, comm: line.slice(open + 1, close) };
 };
 
 /** Every process visible in /proc now; processes that vanish mid-scan are skipped. */
@@ -70,3 +75,32 @@ export const descendantsOf = (root: number, table: readonly ProcEntry[]): ProcEn
 /** Descendants that are still running (zombies are gone already, only unreaped). */
 export const liveDescendants = (root = process.pid): ProcEntry[] =>
   descendantsOf(root, readProcTable()).filter((entry) => entry.state !== "Z");
+
+/** The stat entry of one process, or undefined when it is gone (or there is no /proc). */
+export const readProcEntry = (pid: number | "self"): ProcEntry | undefined => {
+  try {
+    return parseStat(readFileSync(`/proc/${pid}/stat`, "latin1"));
+  } catch {
+    return undefined;
+  }
+};
+
+// A process's environment can be a few hundred KiB; the entry looked for is
+// short, so a bounded read of the start is enough and keeps a scan cheap.
+const ENVIRON_READ_LIMIT_BYTES = 256 * 1024;
+
+/**
+ * Whether a process's initial environment (/proc/PID/environ) holds exactly
+ * `entry` ("NAME=value"). False when it cannot be read (gone, another user's
+ * process and boxinit not root) or when the process rewrote that memory
+ * (PostgreSQL reuses it for its process title).
+ */
+export const hasEnvironmentEntry = (pid: number, entry: string): boolean => {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/environ`, "latin1").slice(0, ENVIRON_READ_LIMIT_BYTES);
+  } catch {
+    return false;
+  }
+  return text.split("\0").includes(entry);
+};

@@ -27,6 +27,9 @@ const sendRaw = (target: number, signal: number): SendResult => {
  */
 export const signalGroup = (pgid: number, signal: number): SendResult => sendRaw(-pgid, signal);
 
+/** Signal one process by pid (ESRCH: gone, not an error). */
+export const signalProcess = (pid: number, signal: number): SendResult => sendRaw(pid, signal);
+
 // SIGKILL's number (Linux): a literal keeps the signal table out of this module.
 const SIGKILL = 9;
 

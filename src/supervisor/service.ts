@@ -1,7 +1,6 @@
 // One configured service through its life: spawn (or start script + pidfile),
 // warm-up, exit and restart policy, orderly stop within a deadline. State
 // changes go through the table in service-states.ts.
-import { rmSync, readFileSync } from "node:fs";
 import type { Logger } from "../log/logger.ts";
 import type { Native } from "../native/addon.ts";
 import type { Reaper } from "../pid1/reaper.ts";
@@ -9,13 +8,15 @@ import type { ServiceConfig } from "../config/types.ts";
 import { EXIT, exitCodeFor, type Ending } from "../pid1/exit-code.ts";
 import { killGroup, signalGroup } from "../pid1/send-signal.ts";
 import { signalLabel } from "../pid1/signals.ts";
-import { liveDescendants, parseStat, type ProcEntry } from "../pid1/proc-table.ts";
+import { liveDescendants, readProcEntry, type ProcEntry } from "../pid1/proc-table.ts";
 import { formatDurationMs } from "../config/duration.ts";
+import { GLOBAL_DEFAULTS } from "../config/defaults.ts";
 import { monotonicMs, settleBefore } from "../shutdown/clock.ts";
 import { prefixedOutput } from "../log/service-output.ts";
 import { environmentFor, startProcess, type ProcessSpec } from "./spawn.ts";
 import { decideAfterExit, describeEnding } from "./restart-policy.ts";
-import { isProcessAlive, waitForPidfile } from "./pidfile.ts";
+import { isProcessAlive, pidfileIdentity, waitForPidfile, type PidfileIdentity } from "./pidfile.ts";
+import { serviceMarker, SERVICE_MARKER_VARIABLE, stopLeftovers, type MovableDeadline, type StartTrace } from "./start-leftovers.ts";
 import { runWarmup } from "./warmup.ts";
 import { addonCheckStarter } from "./check-process.ts";
 import { nextServiceState, isFinalServiceState, type ServiceEvent, type ServiceState } from "./service-states.ts";
@@ -41,6 +42,8 @@ export interface ServiceContext {
   onWarmupFailed: (service: Service, problem: string) => void;
   /** Whether the box is still booting (a warm-up failure then fails the boot). */
   isBooting: () => boolean;
+  /** The budget for stopping what a failed start left behind (default: the default grace). */
+  graceMs?: number;
 }
 
 /** The part of the status file about one service. */
@@ -61,18 +64,10 @@ export interface StopOutcome {
 }
 
 
-const statOf = (pid: number | "self"): ProcEntry | undefined => {
-  try {
-    return parseStat(readFileSync(`/proc/${pid}/stat`, "latin1"));
-  } catch {
-    return undefined; // gone already, or no /proc
-  }
-};
-
 /** The process group to signal for a pid: its own group, unless that is boxinit's. */
 const groupOf = (pid: number): number | undefined => {
-  const entry = statOf(pid);
-  const own = statOf("self");
+  const entry = readProcEntry(pid);
+  const own = readProcEntry("self");
   if (entry && entry.pgrp > 1 && entry.pgrp !== own?.pgrp && entry.pgrp !== process.pid) return entry.pgrp;
   return undefined;
 };
@@ -86,8 +81,8 @@ const groupOf = (pid: number): number | undefined => {
  */
 export const pidfileRefusal = (pid: number): string | undefined => {
   if (pid === process.pid) return `it names boxinit itself (pid ${pid})`;
-  const own = statOf("self");
-  if (own && statOf(pid)?.pgrp === own.pgrp) return `pid ${pid} is in boxinit's own process group`;
+  const own = readProcEntry("self");
+  if (own && readProcEntry(pid)?.pgrp === own.pgrp) return `pid ${pid} is in boxinit's own process group`;
   if (!liveDescendants().some((entry) => entry.pid === pid)) return `pid ${pid} is not a process started by this service (not a descendant of boxinit)`;
   return undefined;
 };
@@ -120,6 +115,12 @@ export class Service {
   #readyAt: string | null = null;
   #abort = new AbortController();
   #restartTimer: NodeJS.Timeout | undefined;
+  /** Where this run's processes can be found, for stopping them when it does not come up. */
+  #trace: StartTrace | undefined;
+  /** Stopping what a failed start left behind; a stop that comes meanwhile waits for it. */
+  #cleanup: { done: Promise<unknown>; deadline: MovableDeadline } | undefined;
+  /** The first failure of the current series of restarts in a row: the cause worth reporting. */
+  #firstFailure: string | undefined;
   #resolveReady: (isReady: boolean) => void = () => {};
   /** True once the first warm-up passed; false when it ended for good (or was stopped) before. */
   readonly ready: Promise<boolean>;
@@ -165,7 +166,9 @@ export class Service {
   #spec(argv: readonly string[]): ProcessSpec {
     const { native } = this.#context;
     const output = this.#context.shouldPrefixOutput && native ? prefixedOutput(native, this.name) : undefined;
-    return { argv, env: this.config.env, cwd: this.config.cwd, user: this.config.user, output };
+    // The marker comes last: the config cannot remove it (start-leftovers.ts relies on it).
+    const env = { ...this.config.env, [SERVICE_MARKER_VARIABLE]: this.name };
+    return { argv, env, cwd: this.config.cwd, user: this.config.user, output };
   }
 
   async #run(): Promise<void> {
@@ -176,16 +179,20 @@ export class Service {
     this.#pgid = undefined;
     this.#ended = undefined;
     this.#starter = undefined;
+    this.#trace = undefined;
     const begunAt = monotonicMs();
-    if (this.config.pidfile) this.#removeStalePidfile(this.config.pidfile);
+    // The pidfile is the application's (postmaster.pid is PostgreSQL's lock):
+    // never removed; what it is now tells an old one from the one this start writes.
+    const pidfileBefore = this.config.pidfile ? pidfileIdentity(this.config.pidfile) : undefined;
     const started = startProcess(this.#spec(this.config.command), this.#context.native, this.#context.reaper);
     if ("problem" in started) {
       log.error("spawn-failed", `service ${this.name}: cannot start ${started.problem}`, { service: this.name, exitCode: started.exitCode });
-      return this.#afterExit({ code: started.exitCode, signal: null }, 0, "it cannot be run at all");
+      return this.#afterExit({ code: started.exitCode, signal: null }, 0, { cannotRun: "it cannot be run at all" });
     }
+    this.#trace = { starterPid: started.pid, service: this.name };
     log.info("spawned", `started service ${this.name}`, { service: this.name, pid: started.pid, command: this.config.command });
     if (this.config.pidfile) {
-      const followed = await this.#followPidfile(this.config.pidfile, started, begunAt);
+      const followed = await this.#followPidfile(this.config.pidfile, pidfileBefore, started, begunAt);
       if (!followed) return;
     } else {
       this.#follow(started.pid, started.pid, started.ended, begunAt);
@@ -220,10 +227,9 @@ export class Service {
     }
     log.error("warmup", `service ${this.name}: ${problem}`, { service: this.name });
     if (this.#context.isBooting()) return this.#context.onWarmupFailed(this, problem);
-    // After boot (a restart's warm-up) it is a failed run: kill it, and its
-    // exit goes through the restart policy like any other.
-    const pid = this.#pid;
-    if (pid !== null) killNow(pid, this.#pgid);
+    // After boot (a restart's warm-up) it is a failed run: stopped like any
+    // start that did not come up, then the restart policy decides.
+    return this.#failStart(`service ${this.name}: ${problem}`, { code: EXIT.unavailable, signal: null }, begunAt);
   }
 
   #becameReady(): void {
@@ -232,20 +238,46 @@ export class Service {
     this.#resolveReady(true);
   }
 
-  // A pidfile left by an earlier run (a restarted container) would be read
-  // before the new daemon writes its own, and might name an unrelated process.
-  #removeStalePidfile(path: string): void {
+  // A start that did not come up (the start command hung or failed, the
+  // pidfile, a warm-up after boot): what it left behind is stopped first, its
+  // stop command then the stop signal, SIGKILL only at the deadline, so a
+  // retry starts clean; then the restart policy decides, with this cause.
+  async #failStart(problem: string, ending: Ending, begunAt: number): Promise<void> {
+    const { log } = this.#context;
+    const stateAtFailure = this.#state;
+    const trace = this.#trace;
+    const followed = this.#pid;
+    // Detached first: the followed process's end is this cleanup's doing, not a new exit.
+    this.#pid = null;
+    this.#pgid = undefined;
+    this.#starter = undefined;
+    this.#context.onChange();
+    const budgetMs = this.#context.graceMs ?? GLOBAL_DEFAULTS.graceMs;
+    const deadline: MovableDeadline = { at: monotonicMs() + budgetMs };
+    const cleanup = (async () => {
+      if (this.config.stop) {
+        // Two thirds for the stop command, the rest for the stop signal to what it left.
+        const stopCommandDeadline = monotonicMs() + (budgetMs * 2) / 3;
+        await this.#runStopCommand(this.config.stop, Math.min(stopCommandDeadline, deadline.at), { killed: [] });
+      }
+      if (trace) await stopLeftovers({ ...trace, ...(followed !== null && { followedPid: followed }) }, this.config.stopSignal, deadline, log);
+    })();
+    this.#cleanup = { done: cleanup, deadline };
     try {
-      rmSync(path, { force: true });
+      await cleanup;
     } catch (error) {
-      this.#context.log.warn("pidfile", `service ${this.name}: could not remove the old pidfile ${path}: ${(error as Error).message}`);
+      log.error("internal-error", `service ${this.name}: stopping what the failed start left behind failed: ${(error as Error).message}`, { service: this.name });
+    } finally {
+      this.#cleanup = undefined;
     }
+    if (this.#state !== stateAtFailure) return; // a stop took over meanwhile
+    this.#afterExit(ending, monotonicMs() - begunAt, { problem });
   }
 
   // The start command forks the daemon and exits 0; the daemon's pid comes
   // from the pidfile. Processes reaped meanwhile are remembered, so a daemon
   // that dies before its pidfile is read still reports its real ending.
-  async #followPidfile(pidfile: string, starter: { pid: number; ended: Promise<Ending> }, begunAt: number): Promise<boolean> {
+  async #followPidfile(pidfile: string, before: PidfileIdentity | undefined, starter: { pid: number; ended: Promise<Ending> }, begunAt: number): Promise<boolean> {
     const { log, reaper } = this.#context;
     const reaped = new Map<number, Ending>();
     const stopCollecting = reaper.onReaped((pid, ending) => reaped.set(pid, ending));
@@ -256,39 +288,29 @@ export class Service {
       const startDeadline = monotonicMs() + this.config.pidfileTimeoutMs;
       const startEnding = await settleBefore(Promise.race([starter.ended, this.#aborted()]), startDeadline);
       if (this.#state !== "starting") return false;
-      if (startEnding === undefined) {
-        log.error("pidfile", `service ${this.name}: the start command did not exit within ${formatDurationMs(this.config.pidfileTimeoutMs)} (a pidfile service's command must fork and exit)`, { service: this.name });
-        this.#starter = undefined;
-        this.#pid = null;
-        killNow(starter.pid, starter.pid);
-        this.#afterExit({ code: EXIT.unavailable, signal: null }, monotonicMs() - begunAt);
+      const fail = (problem: string, ending: Ending = { code: EXIT.unavailable, signal: null }): false => {
+        log.error("pidfile", `service ${this.name}: ${problem}`, { service: this.name });
+        void this.#failStart(`service ${this.name}: ${problem}`, ending, begunAt);
         return false;
+      };
+      if (startEnding === undefined) {
+        // Still this service's to stop: #failStart sends it TERM (after the stop command), not SIGKILL.
+        return fail(`the start command did not exit within pidfile_timeout (${formatDurationMs(this.config.pidfileTimeoutMs)}): a pidfile service's command must fork and exit (a foreground command needs no pidfile:)`);
       }
       this.#starter = undefined;
       this.#pid = null;
       this.#pgid = undefined;
-      if (startEnding.code !== 0) {
-        log.error("pidfile", `service ${this.name}: the start command ${describeEnding(startEnding)}`, { service: this.name });
-        this.#afterExit(startEnding, monotonicMs() - begunAt);
-        return false;
-      }
-      const found = await waitForPidfile(pidfile, Math.max(0, startDeadline - monotonicMs()), this.#abort.signal);
+      if (startEnding.code !== 0) return fail(`the start command ${describeEnding(startEnding)}`, startEnding);
+      // One deadline covers the start command and the wait: name the setting, not the time left.
+      const found = await waitForPidfile(pidfile, Math.max(0, startDeadline - monotonicMs()), {
+        before,
+        signal: this.#abort.signal,
+        timeoutLabel: `pidfile_timeout (${formatDurationMs(this.config.pidfileTimeoutMs)}, counted from the start command's launch)`,
+      });
       if (this.#state !== "starting") return false;
-      if ("problem" in found) {
-        // One deadline covers the start command and the wait: name the setting, not the time left.
-        const problem = monotonicMs() >= startDeadline && !found.problem.includes("names pid")
-          ? `pidfile ${pidfile} did not name a running process within pidfile_timeout (${formatDurationMs(this.config.pidfileTimeoutMs)}, counted from the start command's launch)`
-          : found.problem;
-        log.error("pidfile", `service ${this.name}: ${problem}`, { service: this.name });
-        this.#afterExit({ code: EXIT.unavailable, signal: null }, monotonicMs() - begunAt);
-        return false;
-      }
+      if ("problem" in found) return fail(found.problem);
       const refusal = reaped.has(found.pid) ? undefined : pidfileRefusal(found.pid);
-      if (refusal) {
-        log.error("pidfile", `service ${this.name}: pidfile ${pidfile} cannot be followed: ${refusal}`, { service: this.name });
-        this.#afterExit({ code: EXIT.unavailable, signal: null }, monotonicMs() - begunAt);
-        return false;
-      }
+      if (refusal) return fail(`pidfile ${pidfile} cannot be followed: ${refusal}`);
       log.info("pidfile", `service ${this.name}: following pid ${found.pid} from ${pidfile}`, { service: this.name, pid: found.pid });
       const early = reaped.get(found.pid);
       this.#follow(found.pid, groupOf(found.pid), early ? Promise.resolve(early) : this.#daemonEnded(found.pid), begunAt);
@@ -311,7 +333,7 @@ export class Service {
   #daemonEnded(pid: number): Promise<Ending> {
     const { reaper, log } = this.#context;
     // Our child: the reaper reports its end, no need to look every second.
-    const isOurChild = statOf(pid)?.ppid === process.pid;
+    const isOurChild = readProcEntry(pid)?.ppid === process.pid;
     return new Promise((resolve) => {
       const poll = isOurChild ? undefined : setInterval(() => {
         if (isProcessAlive(pid)) return;
@@ -345,9 +367,12 @@ export class Service {
     });
   }
 
-  #afterExit(ending: Ending, ranForMs: number, cannotRun?: string): void {
+  #afterExit(ending: Ending, ranForMs: number, why: { cannotRun?: string; problem?: string } = {}): void {
     const { log } = this.#context;
+    const { cannotRun } = why;
     this.#pid = null;
+    // A run that lasted ends a series of failures; the first of a new series is its cause.
+    if (this.#consecutiveRestarts === 0 || ranForMs >= this.config.stableAfterMs) this.#firstFailure = why.problem ?? describeEnding(ending);
     this.#lastExit = { code: ending.code, signal: ending.signal === null ? null : signalLabel(ending.signal), at: new Date().toISOString() };
     const decision = cannotRun
       ? { action: "give-up" as const, reason: `${describeEnding(ending)}: ${cannotRun}` }
@@ -380,7 +405,10 @@ export class Service {
       return;
     }
     const level = decision.action === "give-up" || ending.code !== 0 ? "error" : "info";
-    log.log(level, "service-exited", `service ${this.name}: ${decision.reason}${decision.action === "give-up" ? "; giving up" : ""}`, {
+    const firstCause = decision.action === "give-up" && this.#firstFailure !== undefined && this.#firstFailure !== why.problem
+      ? ` (the first failure of this series: ${this.#firstFailure})`
+      : "";
+    log.log(level, "service-exited", `service ${this.name}: ${decision.reason}${decision.action === "give-up" ? `; giving up${firstCause}` : ""}`, {
       service: this.name,
       code: exitCodeFor(ending),
     });
@@ -419,6 +447,12 @@ export class Service {
     }
     this.#move("stop", "stopping");
     const outcome: StopOutcome = { killed: [] };
+    const cleanup = this.#cleanup;
+    if (cleanup) {
+      // A failed start's leftovers are being stopped: that is this service's stop, now by this deadline.
+      cleanup.deadline.at = Math.min(cleanup.deadline.at, deadline);
+      await settleBefore(cleanup.done, deadline + 1000);
+    }
     const starter = this.#starter;
     if (starter) {
       // Boot was interrupted while the start script ran: it is what there is to stop.
