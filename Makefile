@@ -166,8 +166,10 @@ e2e-images: image-base image-standin image-tomcat image-postgres
 e2e: all fixtures e2e-images
 	bash test/run.sh test/e2e/*.test.ts
 
+# make test LOADED=1: the same suite beside a CPU hog, two busy loops per core
+# (test/run.sh starts and ends them): it must pass on a busy machine too.
 test: all fixtures typecheck e2e-images
-	bash test/run.sh
+	LOADED=$(LOADED) bash test/run.sh
 
 bench: all fixtures
 	bash bench/run.sh
