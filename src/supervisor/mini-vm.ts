@@ -190,6 +190,7 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
       log.warn("service-exited", `service ${service.name} is not critical: the container keeps running without it`, { service: service.name });
     },
     isBooting: () => boxState === "starting" || boxState === "warming",
+    graceMs: config.graceMs,
     onWarmupFailed: (service: Service, problem: string) =>
       requestStop({ kind: "boot-failed", code: EXIT.unavailable, why: `service ${service.name}: ${problem}` }),
   };
