@@ -3,7 +3,7 @@
 import { writeLine } from "../log/logger.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import { escapeControls } from "../control/backoff.ts";
-import { ageMs, formatAge, isStale, JOBS_ONLY_STATE, maxAgeFor, readStatus, type StatusDocument } from "../control/status-read.ts";
+import { aheadOfNowMs, ageMs, formatAge, isStale, JOBS_ONLY_STATE, maxAgeFor, readStatus, type StatusDocument } from "../control/status-read.ts";
 
 /** Where a state-directory command writes, and its clock; tests substitute both. */
 export interface CommandIo {
@@ -81,8 +81,11 @@ export const formatStatus = (document: StatusDocument, nowMs: number, maxAgeMs =
   }
   const sinceAge = ageMs(document.since, nowMs);
   const updatedAge = ageMs(document.updatedAt, nowMs);
-  let updated = updatedAge === undefined ? "unknown" : `${formatAge(updatedAge)} ago`;
-  if (isStale(document, nowMs, maxAgeMs)) {
+  const ahead = aheadOfNowMs(document.updatedAt, nowMs);
+  let updated = updatedAge === undefined ? "unknown" : ahead > 0 ? `${formatAge(ahead)} in the future` : `${formatAge(updatedAge)} ago`;
+  if (ahead > 0 && isStale(document, nowMs, maxAgeMs)) {
+    updated += " (stale: the clock was set back since it was written, or boxinit did not write it)";
+  } else if (isStale(document, nowMs, maxAgeMs)) {
     updated += ` (stale: no heartbeat for over ${formatAge(maxAgeMs)}; boxinit may be frozen or gone)`;
   }
   const lines = [

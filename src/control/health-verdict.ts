@@ -3,7 +3,7 @@
 // box (--live), and is the application ready to serve (--ready)?
 import { escapeControls } from "./backoff.ts";
 import { COMING_BACK_STATES } from "./status-file.ts";
-import { ageMs, formatAge, JOBS_ONLY_STATE, maxAgeFor, type StatusDocument } from "./status-read.ts";
+import { aheadOfNowMs, ageMs, formatAge, JOBS_ONLY_STATE, maxAgeFor, type StatusDocument } from "./status-read.ts";
 
 export type HealthMode = "live" | "ready";
 
@@ -33,6 +33,8 @@ const servicesComingBack = (services: unknown): string => {
 const heartbeatProblem = (document: StatusDocument, nowMs: number, maxAgeMs: number): string | undefined => {
   const age = ageMs(document.updatedAt, nowMs);
   if (age === undefined) return "status.json has no valid updatedAt";
+  const ahead = aheadOfNowMs(document.updatedAt, nowMs);
+  if (ahead > 0) return `status is stale: updatedAt is ${formatAge(ahead)} in the future (the clock was set back since it was written, or boxinit did not write it): a heartbeat from the future proves nothing`;
   if (age > maxAgeMs) return `status is stale: updated ${formatAge(age)} ago, more than ${formatAge(maxAgeMs)} (boxinit frozen or gone?)`;
   return undefined;
 };

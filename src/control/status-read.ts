@@ -34,10 +34,11 @@ export const FINAL_STATES: ReadonlySet<string> = new Set(["stopped", "backedoff"
 export const maxAgeFor = (document: StatusDocument): number =>
   typeof document.heartbeatMs === "number" && document.heartbeatMs > 0 ? 3 * document.heartbeatMs : DEFAULT_MAX_AGE_MS;
 
-/** A document whose writer should still be writing, but has not for longer than maxAgeFor. */
+/** A document whose writer should still be writing, but has not for longer than maxAgeFor (or whose time is in the future). */
 export const isStale = (document: StatusDocument, nowMs: number, maxAgeMs = maxAgeFor(document)): boolean => {
   const age = ageMs(document.updatedAt, nowMs);
-  return age !== undefined && age > maxAgeMs && !FINAL_STATES.has(document.state);
+  const isUnproven = (age !== undefined && age > maxAgeMs) || aheadOfNowMs(document.updatedAt, nowMs) > 0;
+  return isUnproven && !FINAL_STATES.has(document.state);
 };
 
 export type StatusRead =
@@ -80,6 +81,19 @@ export const readStatus = (stateDir: string): StatusRead => {
   const parsed = parseStatus(text);
   if (!parsed.ok) return { ok: false, problem: "invalid", message: `${path}: ${parsed.message}` };
   return { ok: true, text, document: parsed.document };
+};
+
+// Writer and reader share the kernel's clock (container and host), so a time
+// ahead of now by more than rounding means the clock was set back since the
+// write, or the file did not come from boxinit: either way it proves nothing.
+// Some seconds are allowed for a state directory shared with another machine.
+const FUTURE_TOLERANCE_MS = 10_000;
+
+/** How far an ISO time lies in the future beyond the tolerance (0 when it does not, or is no time). */
+export const aheadOfNowMs = (iso: unknown, nowMs: number): number => {
+  if (typeof iso !== "string") return 0;
+  const then = Date.parse(iso);
+  return !Number.isNaN(then) && then - nowMs > FUTURE_TOLERANCE_MS ? then - nowMs : 0;
 };
 
 /** Milliseconds since an ISO time (never negative), or undefined when it is not one. */

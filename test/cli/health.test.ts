@@ -28,6 +28,9 @@ t.test("unhealthy: exit 1 and why", async (t) => {
     ["backedoff", "backedoff", secondsBefore(1), /state is backedoff/],
     ["degraded", "degraded", secondsBefore(1), /^unhealthy: state is degraded, not running\n$/],
     ["stale", "running", secondsBefore(91), /^unhealthy: status is stale: updated 1m 31s ago, more than 1m 30s \(boxinit frozen or gone\?\)\n$/],
+    // A clock set back (or a hand-written file): "updated 0s ago" would pass for ever.
+    ["from the future", "running", secondsBefore(-3600), /^unhealthy: status is stale: updatedAt is 1h 0m in the future \(the clock was set back since it was written, or boxinit did not write it\)/],
+    ["just past the tolerance", "running", secondsBefore(-11), /updatedAt is 11s in the future/],
     ["no updatedAt", "running", undefined, /no valid updatedAt/],
     ["bad updatedAt", "running", "yesterday", /no valid updatedAt/],
   ];
@@ -145,6 +148,7 @@ t.test("--live: a stale heartbeat is not live, in every state, an idle backoff i
     t.equal(healthCommand(["--live"], statusAt(t, state, secondsBefore(91), extra), io), 1, state);
     t.match(io.out, /^not live: status is stale: updated 1m 31s ago, more than 1m 30s \(boxinit frozen or gone\?\)\n$/, state);
     t.equal(healthCommand(["--live"], statusAt(t, state, secondsBefore(90), extra), captureIo()), 0, `${state}: 90 s is still fresh`);
+    t.equal(healthCommand(["--live"], statusAt(t, state, secondsBefore(-600), extra), captureIo()), 1, `${state}: a heartbeat 10 min in the future is not live`);
   }
   t.equal(healthCommand(["--live"], statusAt(t, "degraded", undefined), captureIo()), 1, "no updatedAt");
   t.equal(healthCommand(["--live", "--max-age", "5m"], statusAt(t, "degraded", secondsBefore(200)), captureIo()), 0, "--max-age applies to --live too");

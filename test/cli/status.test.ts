@@ -64,6 +64,7 @@ t.test("final state, exit code, signal, backoff, stale heartbeat", async (t) => 
   t.match(formatStatus({ ...document, updatedAt: "2026-11-26T10:08:29.000Z" }, NOW), /^updated: {3}1m 31s ago \(stale: no heartbeat for over 1m 30s; boxinit may be frozen or gone\)$/m);
   t.notMatch(formatStatus({ ...document, heartbeatMs: 120_000, updatedAt: "2026-11-26T10:08:29.000Z" }, NOW), /stale/, "three of the writer's own 2m heartbeats");
   t.match(formatStatus({ ...document, heartbeatMs: 10_000, updatedAt: "2026-11-26T10:09:29.000Z" }, NOW), /31s ago \(stale: no heartbeat for over 30s/);
+  t.match(formatStatus({ ...document, updatedAt: "2026-11-26T11:10:00.000Z" }, NOW), /^updated: {3}1h 0m in the future \(stale: the clock was set back since it was written, or boxinit did not write it\)$/m, "a heartbeat from the future is no heartbeat");
   t.match(formatStatus({ ...document, services: {} }, NOW), /^services: {2}none$/m);
 });
 
