@@ -1,7 +1,7 @@
 /*
  * boxinit.node: the few system calls an init needs that Node does not expose.
- * Every function returns a number (makePipe: a pair of them): >= 0 on
- * success, -errno on failure, so the
+ * Every function returns a number (makePipe: a pair of them, statAt and
+ * readDir: an array): >= 0 on success, -errno on failure, so the
  * TypeScript wrapper (src/native/) owns all error wording.
  */
 #define _GNU_SOURCE
@@ -13,10 +13,13 @@
 #include <grp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <dirent.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -579,6 +582,176 @@ static napi_value try_lock(napi_env env, napi_callback_info info) {
   return make_int(env, errno == EWOULDBLOCK ? 0 : -errno);
 }
 
+/*
+ * The *at calls (openAt, mkdirAt, renameAt, linkAt, unlinkAt, statAt,
+ * readDir): names resolved relative to a directory descriptor, which Node's
+ * path-only fs cannot do. The state directory is writable by a host user; a
+ * root boxinit that opened logs/ once with O_DIRECTORY|O_NOFOLLOW keeps
+ * working in that directory even when the name "logs" is swapped for a
+ * symlink meanwhile (a check-then-use race by path).
+ */
+
+/* A JS string argument as a malloc'd C string (NULL and a thrown TypeError when it is not one). */
+static char *arg_string(napi_env env, napi_value value) {
+  char *text = string_from_js(env, value);
+  if (!text) napi_throw_type_error(env, NULL, "boxinit.node: expected a string argument");
+  return text;
+}
+
+static int int_of(napi_env env, napi_value value, int32_t *out) {
+  if (napi_get_value_int32(env, value, out) == napi_ok) return 1;
+  napi_throw_type_error(env, NULL, "boxinit.node: expected an integer argument");
+  return 0;
+}
+
+/* openAt(dirFd, name, flags, mode): openat(2), O_CLOEXEC always added. Returns the fd. */
+static napi_value open_at(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  int32_t dir_fd, flags, mode;
+  if (!get_args(env, info, 4, argv) || !int_of(env, argv[0], &dir_fd) || !int_of(env, argv[2], &flags) || !int_of(env, argv[3], &mode)) return NULL;
+  char *name = arg_string(env, argv[1]);
+  if (!name) return NULL;
+  int fd;
+  do {
+    fd = openat(dir_fd, name, flags | O_CLOEXEC, (mode_t)mode);
+  } while (fd == -1 && errno == EINTR);
+  int saved = errno;
+  free(name);
+  return make_int(env, fd == -1 ? -saved : fd);
+}
+
+/* mkdirAt(dirFd, name, mode): mkdirat(2); the mode is still filtered by the umask. */
+static napi_value mkdir_at(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int32_t dir_fd, mode;
+  if (!get_args(env, info, 3, argv) || !int_of(env, argv[0], &dir_fd) || !int_of(env, argv[2], &mode)) return NULL;
+  char *name = arg_string(env, argv[1]);
+  if (!name) return NULL;
+  int rc = mkdirat(dir_fd, name, (mode_t)mode);
+  int saved = errno;
+  free(name);
+  return make_int(env, rc == -1 ? -saved : 0);
+}
+
+/* renameAt(fromDirFd, from, toDirFd, to) / linkAt(...): two names, each relative to its own descriptor. */
+static napi_value two_names(napi_env env, napi_callback_info info, int is_link) {
+  napi_value argv[4];
+  int32_t from_fd, to_fd;
+  if (!get_args(env, info, 4, argv) || !int_of(env, argv[0], &from_fd) || !int_of(env, argv[2], &to_fd)) return NULL;
+  char *from = arg_string(env, argv[1]);
+  if (!from) return NULL;
+  char *to = arg_string(env, argv[3]);
+  if (!to) {
+    free(from);
+    return NULL;
+  }
+  /* linkat without AT_SYMLINK_FOLLOW links a symlink itself, never its target. */
+  int rc = is_link ? linkat(from_fd, from, to_fd, to, 0) : renameat(from_fd, from, to_fd, to);
+  int saved = errno;
+  free(from);
+  free(to);
+  return make_int(env, rc == -1 ? -saved : 0);
+}
+
+static napi_value rename_at(napi_env env, napi_callback_info info) {
+  return two_names(env, info, 0);
+}
+
+static napi_value link_at(napi_env env, napi_callback_info info) {
+  return two_names(env, info, 1);
+}
+
+/* unlinkAt(dirFd, name, isDir): unlinkat(2), AT_REMOVEDIR when isDir is 1. Never follows a symlink. */
+static napi_value unlink_at(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int32_t dir_fd, is_dir;
+  if (!get_args(env, info, 3, argv) || !int_of(env, argv[0], &dir_fd) || !int_of(env, argv[2], &is_dir)) return NULL;
+  char *name = arg_string(env, argv[1]);
+  if (!name) return NULL;
+  int rc = unlinkat(dir_fd, name, is_dir ? AT_REMOVEDIR : 0);
+  int saved = errno;
+  free(name);
+  return make_int(env, rc == -1 ? -saved : 0);
+}
+
+/*
+ * statAt(dirFd, name): fstatat(2) with AT_SYMLINK_NOFOLLOW (a symlink is
+ * described, not followed). Returns [st_mode, st_size, mtime in ms, st_nlink,
+ * st_uid, st_ino], or -errno.
+ */
+static napi_value stat_at(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t dir_fd;
+  if (!get_args(env, info, 2, argv) || !int_of(env, argv[0], &dir_fd)) return NULL;
+  char *name = arg_string(env, argv[1]);
+  if (!name) return NULL;
+  struct stat st;
+  int rc = fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW);
+  int saved = errno;
+  free(name);
+  if (rc == -1) return make_int(env, -saved);
+  double fields[6] = {
+    (double)st.st_mode, (double)st.st_size,
+    (double)st.st_mtim.tv_sec * 1000.0 + (double)st.st_mtim.tv_nsec / 1e6,
+    (double)st.st_nlink, (double)st.st_uid, (double)st.st_ino,
+  };
+  napi_value array;
+  napi_create_array_with_length(env, 6, &array);
+  for (uint32_t i = 0; i < 6; i++) {
+    napi_value number;
+    napi_create_double(env, fields[i], &number);
+    napi_set_element(env, array, i, number);
+  }
+  return array;
+}
+
+/* A name that survives the trip through a JS string unchanged: printable ASCII. */
+static int is_plain_name(const char *name) {
+  for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
+    if (*c < 0x20 || *c >= 0x7f) return 0;
+  }
+  return 1;
+}
+
+/*
+ * readDir(dirFd): the names in the directory (without . and ..), or -errno.
+ * Reads through a duplicate, so dirFd stays open and usable. Only printable
+ * ASCII names are listed: boxinit acts only on names it makes, and a name
+ * whose bytes are not valid UTF-8 would come back as another name (U+FFFD),
+ * which a later unlinkAt must never be handed.
+ */
+static napi_value read_dir(napi_env env, napi_callback_info info) {
+  int32_t dir_fd;
+  if (!arg_int(env, info, 0, &dir_fd)) return NULL;
+  int copy = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (copy == -1) return make_int(env, -errno);
+  DIR *dir = fdopendir(copy);
+  if (!dir) {
+    int saved = errno;
+    close(copy);
+    return make_int(env, -saved);
+  }
+  napi_value array;
+  napi_create_array(env, &array);
+  uint32_t count = 0;
+  int64_t result = 0;
+  for (;;) {
+    errno = 0;
+    struct dirent *entry = readdir(dir);
+    if (!entry) {
+      if (errno != 0) result = -errno;
+      break;
+    }
+    const char *name = entry->d_name;
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || !is_plain_name(name)) continue;
+    napi_value text;
+    napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &text);
+    napi_set_element(env, array, count++, text);
+  }
+  closedir(dir);
+  return result < 0 ? make_int(env, result) : array;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"peekZombie", NULL, peek_zombie, NULL, NULL, NULL, napi_default, NULL},
@@ -595,6 +768,13 @@ static napi_value init(napi_env env, napi_value exports) {
     {"spawnService", NULL, spawn_service, NULL, NULL, NULL, napi_default, NULL},
     {"tryLock", NULL, try_lock, NULL, NULL, NULL, napi_default, NULL},
     {"setName", NULL, set_name, NULL, NULL, NULL, napi_default, NULL},
+    {"openAt", NULL, open_at, NULL, NULL, NULL, napi_default, NULL},
+    {"mkdirAt", NULL, mkdir_at, NULL, NULL, NULL, napi_default, NULL},
+    {"renameAt", NULL, rename_at, NULL, NULL, NULL, napi_default, NULL},
+    {"linkAt", NULL, link_at, NULL, NULL, NULL, napi_default, NULL},
+    {"unlinkAt", NULL, unlink_at, NULL, NULL, NULL, napi_default, NULL},
+    {"statAt", NULL, stat_at, NULL, NULL, NULL, napi_default, NULL},
+    {"readDir", NULL, read_dir, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

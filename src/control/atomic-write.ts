@@ -2,8 +2,10 @@
 // with boxinit: whole-file replacement by rename (readers never see a torn
 // file, a symlink planted at the name is replaced, not followed) and bounded
 // reads that cannot hang on a FIFO or leak a file through a planted symlink.
-import { closeSync, constants, fchmodSync, fstatSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
-import { join } from "node:path";
+// Writes go through a directory handle (dir-handle.ts): the temp file and the
+// rename happen in the directory that was opened, whatever is swapped meanwhile.
+import { closeSync, constants, fstatSync, openSync, readSync, writeSync } from "node:fs";
+import { dirByPath, kindOf, setModeOf, type DirHandle } from "./dir-handle.ts";
 
 const { O_CREAT, O_EXCL, O_WRONLY, O_NOFOLLOW, O_RDONLY, O_NONBLOCK } = constants;
 
@@ -20,15 +22,14 @@ const tempName = (name: string): string =>
   `.${name}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
 
 const TEMP_NAME_ATTEMPTS = 4;
-const MODE_UNSUPPORTED = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP"]);
 
-const openTemp = (dir: string, name: string, mode: number): { fd: number; path: string } => {
+const openTemp = (dir: DirHandle, name: string, mode: number): { fd: number; temp: string } => {
   for (let attempt = 1; ; attempt++) {
-    const path = join(dir, tempName(name));
+    const temp = tempName(name);
     try {
       // O_EXCL|O_NOFOLLOW: never write through a symlink or into a file someone
       // else (a planted link, another writer) already holds at this name.
-      return { fd: openSync(path, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, mode), path };
+      return { fd: dir.open(temp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, mode), temp };
     } catch (error) {
       if (errnoCode(error) !== "EEXIST" || attempt >= TEMP_NAME_ATTEMPTS) throw error;
     }
@@ -40,9 +41,9 @@ const writeAll = (fd: number, bytes: Buffer): void => {
   while (written < bytes.length) written += writeSync(fd, bytes, written);
 };
 
-const unlinkQuietly = (path: string): void => {
+const unlinkQuietly = (dir: DirHandle, name: string): void => {
   try {
-    unlinkSync(path);
+    dir.unlink(name);
   } catch (error) {
     // ENOENT: already gone. Other errnos leave a dot-file that removeStaleTemps sweeps later.
     if (errnoCode(error) === undefined) throw error;
@@ -56,41 +57,41 @@ const unlinkQuietly = (path: string): void => {
  * the process being killed, which rename covers, and a synchronous fsync on a
  * slow or network disk would stall PID 1's event loop.
  */
-export const writeFileAtomic = (dir: string, name: string, content: string, mode = 0o644): void => {
-  const temp = openTemp(dir, name, mode);
+export const writeFileAtomic = (into: DirHandle | string, name: string, content: string, mode = 0o644): void => {
+  const dir = dirByPath(into);
+  const { fd, temp } = openTemp(dir, name, mode);
   try {
-    try {
-      // The umask may have narrowed the mode; host tools of other users must read it.
-      fchmodSync(temp.fd, mode);
-    } catch (error) {
-      if (!MODE_UNSUPPORTED.has(errnoCode(error) ?? "")) throw error;
-    }
-    writeAll(temp.fd, Buffer.from(content));
+    // The umask may have narrowed the mode; host tools of other users must read it.
+    setModeOf(fd, mode);
+    writeAll(fd, Buffer.from(content));
   } catch (error) {
-    closeSync(temp.fd);
-    unlinkQuietly(temp.path);
+    closeSync(fd);
+    unlinkQuietly(dir, temp);
     throw error;
   }
   try {
-    closeSync(temp.fd);
+    closeSync(fd);
     // rename(2) replaces the directory entry itself: a symlink there is replaced, not followed.
-    renameSync(temp.path, join(dir, name));
+    dir.rename(temp, name);
   } catch (error) {
-    unlinkQuietly(temp.path);
+    unlinkQuietly(dir, temp);
     throw error;
   }
 };
 
 /**
- * Removes temp files of `name` older than maxAgeMs, left by a writer killed
- * between open and rename. Young ones may belong to a live writer in another
- * container, which holds one for microseconds. Best effort; returns the count.
+ * Removes temp files of `name` (".NAME.*.tmp", regular files only) older than
+ * maxAgeMs, left by a writer killed between open and rename. Young ones may
+ * belong to a live writer in another container. `isInUse` (the report
+ * writer's flock) keeps a file whose writer is provably alive, whatever its
+ * age. Best effort; returns the count.
  */
-export const removeStaleTemps = (dir: string, name: string, maxAgeMs: number, nowMs = Date.now()): number => {
+export const removeStaleTemps = (from: DirHandle | string, name: string, maxAgeMs: number, nowMs = Date.now(), isInUse?: (entry: string) => boolean): number => {
+  const dir = dirByPath(from);
   let removed = 0;
   let entries: string[];
   try {
-    entries = readdirSync(dir);
+    entries = dir.list();
   } catch (error) {
     if (errnoCode(error) !== undefined) return 0;
     throw error;
@@ -98,11 +99,11 @@ export const removeStaleTemps = (dir: string, name: string, maxAgeMs: number, no
   const prefix = `.${name}.`;
   for (const entry of entries) {
     if (!entry.startsWith(prefix) || !entry.endsWith(".tmp")) continue;
-    const path = join(dir, entry);
     try {
-      const stats = statSync(path, { throwIfNoEntry: false });
-      if (stats === undefined || nowMs - stats.mtimeMs < maxAgeMs) continue;
-      unlinkSync(path);
+      const stats = dir.stat(entry);
+      if (stats === undefined || kindOf(stats) !== "file" || nowMs - stats.mtimeMs < maxAgeMs) continue;
+      if (isInUse?.(entry)) continue;
+      dir.unlink(entry);
       removed++;
     } catch (error) {
       if (errnoCode(error) === undefined) throw error;
@@ -127,13 +128,18 @@ export const isMissing = (error: unknown): boolean => {
  * at the name cannot block the caller (PID 1) in open(2); anything but a
  * regular file is refused with an EINVAL-coded error. Throws system errors.
  */
-export const readRegularFile = (path: string, maxBytes: number, options: ReadOptions = {}): Buffer => {
-  const flags = O_RDONLY | O_NONBLOCK | (options.noFollow ? O_NOFOLLOW : 0);
-  const fd = openSync(path, flags);
+export const readRegularFile = (path: string, maxBytes: number, options: ReadOptions = {}): Buffer =>
+  readAndClose(openSync(path, O_RDONLY | O_NONBLOCK | (options.noFollow ? O_NOFOLLOW : 0)), maxBytes, path);
+
+/** readRegularFile of a name in an open directory; a symlink at the name is refused (ELOOP). */
+export const readRegularFileAt = (dir: DirHandle, name: string, maxBytes: number): Buffer =>
+  readAndClose(dir.open(name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW), maxBytes, `${dir.path}/${name}`);
+
+const readAndClose = (fd: number, maxBytes: number, label: string): Buffer => {
   try {
     const stats = fstatSync(fd);
     if (!stats.isFile()) {
-      throw Object.assign(new Error(`${path}: not a regular file`), { code: "EINVAL" });
+      throw Object.assign(new Error(`${label}: not a regular file`), { code: "EINVAL" });
     }
     // Sized by the file, not the limit: status.json is read on every status
     // write, and zero-filling the whole limit each time is wasted work. A file

@@ -4,12 +4,14 @@
 // part and replaces the file; holding flock on <state_dir>/.status.lock across
 // that read-modify-write means neither loses the other's update. The lock is
 // only ever tried, never waited on in the kernel: a writer frozen while holding
-// it (docker pause) must not freeze PID 1's event loop.
-import { closeSync, constants, openSync } from "node:fs";
-import { join } from "node:path";
+// it (docker pause) must not freeze PID 1's event loop. The lock file is
+// opened in the state directory's handle (dir-handle.ts) and created 0644
+// whatever the umask, so job runs under another uid can lock it too.
+import { closeSync, constants } from "node:fs";
 import type { Native } from "../native/addon.ts";
+import { dirByPath, openOrCreate, type DirHandle } from "./dir-handle.ts";
 
-const { O_RDONLY, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = constants;
+const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
 
 export const STATUS_LOCK_FILE = ".status.lock";
 
@@ -21,7 +23,7 @@ export type LockedRun = "done" | "busy" | "unlocked";
  * file cannot be opened (a missing or read-only directory: fn will meet the
  * same problem and report it), fn runs unlocked.
  */
-export const tryWithStatusLock = (stateDir: string, native: Native | undefined, fn: () => void): LockedRun => {
+export const tryWithStatusLock = (stateDir: DirHandle | string, native: Native | undefined, fn: () => void): LockedRun => {
   if (!native) {
     fn();
     return "unlocked";
@@ -30,7 +32,7 @@ export const tryWithStatusLock = (stateDir: string, native: Native | undefined, 
   try {
     // Read-only is enough for flock, so a job run under another uid can lock
     // the file PID 1 created; O_NONBLOCK: a FIFO planted there cannot block us.
-    fd = openSync(join(stateDir, STATUS_LOCK_FILE), O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o644);
+    ({ fd } = openOrCreate(dirByPath(stateDir), STATUS_LOCK_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0o644));
   } catch {
     fn();
     return "unlocked";
@@ -63,7 +65,7 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
  * and never stops it. Synchronous on purpose: PID 1's last write ("stopped")
  * happens just before it exits, when no timer would fire any more.
  */
-export const withStatusLock = (stateDir: string, native: Native | undefined, fn: () => void, maxWaitMs = 100): LockedRun => {
+export const withStatusLock = (stateDir: DirHandle | string, native: Native | undefined, fn: () => void, maxWaitMs = 100): LockedRun => {
   for (let waited = 0; waited < maxWaitMs;) {
     const outcome = tryWithStatusLock(stateDir, native, fn);
     if (outcome !== "busy") return outcome;

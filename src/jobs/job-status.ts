@@ -4,10 +4,10 @@
 // reads the file, replaces its one entry and writes it back; every other key,
 // PID 1's `updatedAt` heartbeat included, is left exactly as it was, so a job
 // run never makes a dead PID 1 look alive.
-import { join } from "node:path";
 import type { Logger } from "../log/logger.ts";
 import type { Native } from "../native/addon.ts";
-import { errnoCode, isMissing, readRegularFile, writeFileAtomic } from "../control/atomic-write.ts";
+import { errnoCode, isMissing, readRegularFileAt, writeFileAtomic } from "../control/atomic-write.ts";
+import { withStateDir, type DirHandle } from "../control/dir-handle.ts";
 import { MAX_STATUS_JSON_BYTES, STATUS_JSON_FILE, STATUS_SCHEMA_VERSION } from "../control/status-file.ts";
 import { withStatusLock } from "../control/status-lock.ts";
 
@@ -47,12 +47,12 @@ const RECORD_LOCK_WAIT_MS = 1000;
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** The document to change: the file's content, or a fresh one when missing or not a JSON object. */
-const readDocument = (stateDir: string, log: Logger): Record<string, unknown> => {
+const readDocument = (stateDir: DirHandle, log: Logger): Record<string, unknown> => {
   let text: string;
   try {
-    text = readRegularFile(join(stateDir, STATUS_JSON_FILE), MAX_STATUS_JSON_BYTES, { noFollow: true }).toString("utf8");
+    text = readRegularFileAt(stateDir, STATUS_JSON_FILE, MAX_STATUS_JSON_BYTES).toString("utf8");
   } catch (error) {
-    if (!isMissing(error)) log.warn("job", "cannot read status.json: writing a new one", { dir: stateDir, error: errnoCode(error) ?? String(error) });
+    if (!isMissing(error)) log.warn("job", "cannot read status.json: writing a new one", { dir: stateDir.path, error: errnoCode(error) ?? String(error) });
     return { schemaVersion: STATUS_SCHEMA_VERSION };
   }
   try {
@@ -61,7 +61,7 @@ const readDocument = (stateDir: string, log: Logger): Record<string, unknown> =>
   } catch (error) {
     if (!(error instanceof SyntaxError)) throw error;
   }
-  log.warn("job", "status.json is not a JSON object: writing a new one", { dir: stateDir });
+  log.warn("job", "status.json is not a JSON object: writing a new one", { dir: stateDir.path });
   return { schemaVersion: STATUS_SCHEMA_VERSION };
 };
 
@@ -76,13 +76,13 @@ export const updateJobRecord = (
   stateDir: string, name: string, native: Native | undefined, log: Logger, change: (previous: JobRecord) => JobRecord,
 ): boolean => {
   try {
-    const locking = withStatusLock(stateDir, native, () => {
-      const document = readDocument(stateDir, log);
+    const locking = withStateDir(stateDir, native, (dir) => withStatusLock(dir, native, () => {
+      const document = readDocument(dir, log);
       const jobs = isObject(document.jobs) ? document.jobs : {};
       // defineProperty-safe: a job called "__proto__" is an ordinary key here.
       const updated = Object.fromEntries([...Object.entries(jobs).filter(([key]) => key !== name), [name, change(recordOf(jobs[name]))]]);
-      writeFileAtomic(stateDir, STATUS_JSON_FILE, `${JSON.stringify({ ...document, jobs: updated }, null, 2)}\n`);
-    }, RECORD_LOCK_WAIT_MS);
+      writeFileAtomic(dir, STATUS_JSON_FILE, `${JSON.stringify({ ...document, jobs: updated }, null, 2)}\n`);
+    }, RECORD_LOCK_WAIT_MS));
     if (locking === "unlocked" && native) log.debug("job", "status.json written without its lock (another writer held it too long, or the file system has none)");
     return true;
   } catch (error) {

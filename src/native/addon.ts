@@ -26,6 +26,13 @@ interface RawAddon {
   spawnService(file: string, argv: readonly string[], env: readonly string[], cwd: string, uid: number, gid: number, groups: readonly number[], outFd: number, errFd: number): number;
   tryLock(fd: number): number;
   setName(name: string): number;
+  openAt(dirFd: number, name: string, flags: number, mode: number): number;
+  mkdirAt(dirFd: number, name: string, mode: number): number;
+  renameAt(fromDirFd: number, from: string, toDirFd: number, to: string): number;
+  linkAt(fromDirFd: number, from: string, toDirFd: number, to: string): number;
+  unlinkAt(dirFd: number, name: string, isDir: number): number;
+  statAt(dirFd: number, name: string): number | [number, number, number, number, number, number];
+  readDir(dirFd: number): number | string[];
 }
 
 const REQUIRED_FUNCTIONS: ReadonlyArray<keyof RawAddon> = [
@@ -43,6 +50,13 @@ const REQUIRED_FUNCTIONS: ReadonlyArray<keyof RawAddon> = [
   "spawnService",
   "tryLock",
   "setName",
+  "openAt",
+  "mkdirAt",
+  "renameAt",
+  "linkAt",
+  "unlinkAt",
+  "statAt",
+  "readDir",
 ];
 
 /** What spawnService needs: env as KEY=VALUE strings; omitted fields keep boxinit's own. */
@@ -64,17 +78,34 @@ const SPAWN_STAGES = ["exec", "chdir", "setuid", "stdio"] as const;
 /** Where a packaged install (the base image) puts the addon: an exec-capable root. */
 export const INSTALLED_ADDON_PATH = "/usr/lib/boxinit/boxinit.node";
 
-/** A system call failure carried back from the addon. */
+/** A system call failure carried back from the addon; `code` is the errno's name, as on Node's own errors. */
 export class NativeError extends Error {
   readonly errno: number;
   readonly code: string;
-  constructor(call: string, errno: number) {
+  readonly syscall: string;
+  /** The file the call was about (relative to its directory descriptor for the *at calls), when there is one. */
+  readonly path: string | undefined;
+  constructor(call: string, errno: number, path?: string) {
     const code = errnoName(errno);
-    super(`${call}: ${code}`);
+    super(path === undefined ? `${call}: ${code}` : `${call} '${path}': ${code}`);
     this.name = "NativeError";
     this.errno = errno;
     this.code = code;
+    this.syscall = call;
+    this.path = path;
   }
+}
+
+/** What statAt tells about one directory entry (the entry itself: a symlink is not followed). */
+export interface EntryStat {
+  /** st_mode: type and permission bits. */
+  mode: number;
+  size: number;
+  mtimeMs: number;
+  nlink: number;
+  uid: number;
+  /** st_ino as a double: exact below 2^53, enough to tell a replaced file from the one read. */
+  ino: number;
 }
 
 const errnoName = (errno: number): string => {
@@ -186,6 +217,52 @@ export class Native {
     if (rc < 0) throw new NativeError("prctl(PR_SET_NAME)", -rc);
   }
 
+  /** openat(2) relative to a directory descriptor (O_CLOEXEC added); the new fd. `label` names the file in errors. */
+  openAt(dirFd: number, name: string, flags: number, mode = 0, label = name): number {
+    const rc = this.#raw.openAt(dirFd, name, flags, mode);
+    if (rc < 0) throw new NativeError("openat", -rc, label);
+    return rc;
+  }
+
+  /** mkdirat(2): the mode is filtered by the umask, as mkdir's is. */
+  mkdirAt(dirFd: number, name: string, mode: number, label = name): void {
+    const rc = this.#raw.mkdirAt(dirFd, name, mode);
+    if (rc < 0) throw new NativeError("mkdirat", -rc, label);
+  }
+
+  /** renameat(2): replaces the entry at `to` itself (a symlink there is replaced, not followed). */
+  renameAt(fromDirFd: number, from: string, toDirFd: number, to: string, label = to): void {
+    const rc = this.#raw.renameAt(fromDirFd, from, toDirFd, to);
+    if (rc < 0) throw new NativeError("renameat", -rc, label);
+  }
+
+  /** linkat(2) without AT_SYMLINK_FOLLOW: fails with EEXIST rather than replace `to`. */
+  linkAt(fromDirFd: number, from: string, toDirFd: number, to: string, label = to): void {
+    const rc = this.#raw.linkAt(fromDirFd, from, toDirFd, to);
+    if (rc < 0) throw new NativeError("linkat", -rc, label);
+  }
+
+  /** unlinkat(2) (AT_REMOVEDIR when isDir): removes the entry, never what a symlink points to. */
+  unlinkAt(dirFd: number, name: string, isDir = false, label = name): void {
+    const rc = this.#raw.unlinkAt(dirFd, name, isDir ? 1 : 0);
+    if (rc < 0) throw new NativeError("unlinkat", -rc, label);
+  }
+
+  /** fstatat(2) with AT_SYMLINK_NOFOLLOW. */
+  statAt(dirFd: number, name: string, label = name): EntryStat {
+    const result = this.#raw.statAt(dirFd, name);
+    if (typeof result === "number") throw new NativeError("fstatat", -result, label);
+    const [mode, size, mtimeMs, nlink, uid, ino] = result;
+    return { mode, size, mtimeMs, nlink, uid, ino };
+  }
+
+  /** The printable-ASCII names in a directory read by its descriptor (see read_dir in native/boxinit.c). */
+  readDir(dirFd: number, label = "."): string[] {
+    const result = this.#raw.readDir(dirFd);
+    if (typeof result === "number") throw new NativeError("readdir", -result, label);
+    return result;
+  }
+
   /** tcgetpgrp(fd): the terminal's foreground process group. */
   getForeground(fd: number): number {
     const rc = this.#raw.getForeground(fd);
@@ -207,9 +284,22 @@ export type LoadResult = { native: Native; failures: string[] } | { native: unde
  * tests simulate a missing addon); else the installed copy, the copy beside the
  * executable, then the copy embedded in the executable (written to a fresh 0700
  * directory, loaded, and deleted). Never throws: the caller decides how loudly
- * to run without it.
+ * to run without it. Loaded once per process and override: later callers (the
+ * host tool's lock, report and backoff writes) get the same result without
+ * another extraction.
  */
 export const loadNative = (env: NodeJS.ProcessEnv = process.env): LoadResult => {
+  const key = env.BOXINIT_ADDON ?? "";
+  const known = LOADED.get(key);
+  if (known) return known;
+  const result = loadNativeOnce(env);
+  LOADED.set(key, result);
+  return result;
+};
+
+const LOADED = new Map<string, LoadResult>();
+
+const loadNativeOnce = (env: NodeJS.ProcessEnv): LoadResult => {
   const failures: string[] = [];
   const override = env.BOXINIT_ADDON;
   const candidates = override !== undefined && override !== ""
