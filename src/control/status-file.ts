@@ -3,10 +3,10 @@
 // read-only or full state directory is logged once per problem and retried;
 // it never throws into, or crashes, PID 1.
 import { chmodSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
 import type { Logger } from "../log/logger.ts";
 import type { Native } from "../native/addon.ts";
-import { errnoCode, isMissing, readRegularFile, removeStaleTemps, writeFileAtomic } from "./atomic-write.ts";
+import { errnoCode, removeStaleTemps, writeFileAtomic } from "./atomic-write.ts";
+import { byPath, readForUpdate, type DocumentForUpdate } from "./status-document.ts";
 import { withStatusLock } from "./status-lock.ts";
 
 /** `degraded`: booted, but a critical service is down (waiting for its restart, or starting again). */
@@ -46,8 +46,7 @@ export const STATUS_SCHEMA_VERSION = 1;
 export const DEFAULT_HEARTBEAT_MS = 30_000;
 const DEFAULT_RETRY_MS = 1000;
 
-// status.json is small; the cap only bounds what a planted huge file can cost.
-export const MAX_STATUS_JSON_BYTES = 1024 * 1024;
+export { MAX_STATUS_JSON_BYTES } from "./status-document.ts";
 // A writer holds its temp file for microseconds; one this old is from a killed run.
 const STALE_TEMP_AGE_MS = 60_000;
 
@@ -67,19 +66,6 @@ export const serializeStatus = (snapshot: StatusSnapshot, updatedAt: string, job
     jobs: jobs ?? {},
   };
   return `${JSON.stringify(document, null, 2)}\n`;
-};
-
-/** The `jobs` value of existing status.json text (undefined when it has none), or invalid when it is not JSON. */
-export const jobsOf = (text: string): { isValid: true; jobs: unknown } | { isValid: false } => {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    if (error instanceof SyntaxError) return { isValid: false };
-    throw error;
-  }
-  const jobs = typeof parsed === "object" && parsed !== null && "jobs" in parsed ? parsed.jobs : undefined;
-  return { isValid: true, jobs };
 };
 
 const HINTS: Record<string, string> = {
@@ -148,7 +134,7 @@ export class StatusFile {
   #retryTimer: NodeJS.Timeout | undefined;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #hasSwept = false;
-  #hasWarnedInvalidJson = false;
+  #unlockedWrites = 0;
   #isClosed = false;
 
   constructor(stateDir: string, log: Logger, options: StatusFileOptions) {
@@ -180,11 +166,21 @@ export class StatusFile {
     this.#retryTimer = undefined;
   }
 
+  /** Writes that went ahead without the status lock (another writer held it past 100 ms, or none could be had). */
+  get unlockedWrites(): number {
+    return this.#unlockedWrites;
+  }
+
   #attempt(): void {
     const snapshot = this.#snapshot;
     if (snapshot === undefined) return;
     try {
-      withStatusLock(this.#dir, this.#native, () => this.#writeFiles(snapshot));
+      const locking = withStatusLock(this.#dir, this.#native, () => this.#writeFiles(snapshot));
+      // Without the addon every write is unlocked: that is said once, at boot.
+      if (locking === "unlocked" && this.#native) {
+        this.#unlockedWrites++;
+        this.#log.debug("state-dir", "status.json written without its lock (another writer held it over 100ms, or the file system has none): a job's record written meanwhile may be lost", { dir: this.#dir, count: this.#unlockedWrites });
+      }
     } catch (error) {
       this.#onFailure(problemOf(error));
       return;
@@ -227,25 +223,22 @@ export class StatusFile {
   }
 
   // Carried over unchanged: job runs (maybe in another container sharing the
-  // directory) own this key, and write it under the same lock. A symlink planted at status.json is not read.
+  // directory) own this key, and write it under the same lock. A symlink
+  // planted at status.json is not read. A document that cannot be used is
+  // kept aside (status-document.ts), never replaced with its jobs lost.
   #existingJobs(): unknown {
-    let text: string;
+    let read: DocumentForUpdate;
     try {
-      text = readRegularFile(join(this.#dir, STATUS_JSON_FILE), MAX_STATUS_JSON_BYTES, { noFollow: true }).toString("utf8");
+      read = readForUpdate(byPath(this.#dir));
     } catch (error) {
-      if (!isMissing(error)) this.#log.debug("state-dir", "existing status.json not readable: its jobs are not carried over", { error: errnoCode(error) });
-      return undefined;
+      throw new StepError(`read ${STATUS_JSON_FILE}`, error);
     }
-    const existing = jobsOf(text);
-    if (existing.isValid) {
-      this.#hasWarnedInvalidJson = false;
-      return existing.jobs;
+    if (read.keptAside) {
+      this.#log.warn("state-dir", `existing status.json cannot be used: ${read.keptAside.reason}; kept as ${read.keptAside.name}, a new one written`, {
+        dir: this.#dir, keptAs: read.keptAside.name,
+      });
     }
-    if (!this.#hasWarnedInvalidJson) {
-      this.#hasWarnedInvalidJson = true;
-      this.#log.warn("state-dir", "existing status.json is not valid JSON: replacing it, its jobs are lost", { dir: this.#dir });
-    }
-    return undefined;
+    return read.document?.jobs;
   }
 
   #onFailure(problem: Problem): void {

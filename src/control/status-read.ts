@@ -3,12 +3,10 @@
 import { join } from "node:path";
 import { errnoCode, isMissing, readRegularFile } from "./atomic-write.ts";
 import { DEFAULT_HEARTBEAT_MS, STATUS_JSON_FILE } from "./status-file.ts";
+import { MAX_STATUS_JSON_BYTES } from "./status-document.ts";
 
 /** Older than three missed heartbeats: the writer is frozen or gone. */
 export const DEFAULT_MAX_AGE_MS = 3 * DEFAULT_HEARTBEAT_MS;
-
-// Far above any real status.json; bounds what a wrong file can cost.
-const MAX_STATUS_BYTES = 4 * 1024 * 1024;
 
 /** status.json as read: fields checked only as far as the readers use them. */
 export interface StatusDocument {
@@ -69,7 +67,12 @@ export const readStatus = (stateDir: string): StatusRead => {
   let text: string;
   try {
     // Not through a symlink planted at status.json: boxinit never writes one.
-    text = readRegularFile(path, MAX_STATUS_BYTES, { noFollow: true }).toString("utf8");
+    // One byte over the limit: a bigger file is said to be one, never parsed cut short.
+    const bytes = readRegularFile(path, MAX_STATUS_JSON_BYTES + 1, { noFollow: true });
+    if (bytes.length > MAX_STATUS_JSON_BYTES) {
+      return { ok: false, problem: "unreadable", message: `${path}: larger than ${MAX_STATUS_JSON_BYTES} bytes, the most that is read (the next boxinit write keeps it aside as status.json.bad-TIME)` };
+    }
+    text = bytes.toString("utf8");
   } catch (error) {
     const code = errnoCode(error);
     if (code === undefined) throw error;

@@ -3,7 +3,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatStatus, statusCommand } from "../../src/cli/status.ts";
 import { StatusFile } from "../../src/control/status-file.ts";
+import { MAX_STATUS_JSON_BYTES } from "../../src/control/status-document.ts";
 import { captureIo, NOW, recordingLogger, tempDir } from "../control/helpers.ts";
+import { bigDocument } from "../control/status-fixtures.ts";
 
 const document = {
   schemaVersion: 1,
@@ -106,12 +108,22 @@ t.test("no status: exit 3 with a hint", async (t) => {
   t.match(io2.err, /no status in .*nope/);
 });
 
+t.test("thousands of job records over the old 1 MiB cap are listed, every one", async (t) => {
+  const dir = tempDir(t);
+  const big = bigDocument(2200);
+  writeStatus(dir, JSON.stringify({ ...document, jobs: big.jobs }, null, 2));
+  const io = captureIo();
+  t.equal(statusCommand([], dir, io), 0, io.err);
+  t.equal(io.out.split("\n").filter((line) => /^ {2}job-\d{5}-/.test(line)).length, 2200);
+});
+
 t.test("unreadable or invalid: exit 3", async (t) => {
   const cases: Array<[string, (dir: string) => void, RegExp]> = [
     ["torn JSON", (dir) => writeStatus(dir, '{"state": "run'), /status\.json: not valid JSON/],
     ["not an object", (dir) => writeStatus(dir, "[1, 2]"), /not a JSON object/],
     ["no state", (dir) => writeStatus(dir, '{"pid": 1}'), /not a boxinit status: no "state"/],
     ["a directory", (dir) => mkdirSync(join(dir, "status.json")), /status\.json: cannot read: .*not a regular file/],
+    ["over the cap", (dir) => writeStatus(dir, `{"state": "running", "pad": "${" ".repeat(MAX_STATUS_JSON_BYTES)}"}`), /status\.json: larger than 16777216 bytes, the most that is read/],
   ];
   for (const [name, prepare, message] of cases) {
     const dir = tempDir(t);

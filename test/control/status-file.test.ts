@@ -1,8 +1,10 @@
 import t from "tap";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, lstatSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { StatusFile, jobsOf, serializeStatus, type StatusSnapshot } from "../../src/control/status-file.ts";
+import { StatusFile, serializeStatus, type StatusSnapshot } from "../../src/control/status-file.ts";
+import { MAX_STATUS_JSON_BYTES } from "../../src/control/status-document.ts";
 import { recordingLogger, tempDir, waitFor } from "./helpers.ts";
+import { bigDocument } from "./status-fixtures.ts";
 
 const snapshot = (overrides: Partial<StatusSnapshot> = {}): StatusSnapshot => ({
   state: "running",
@@ -31,9 +33,6 @@ t.test("serialised document", async (t) => {
   const noExit = JSON.parse(serializeStatus(snapshot(), "x", undefined)) as Record<string, unknown>;
   t.notOk("exitCode" in noExit, "exitCode only when set");
   t.same(noExit.jobs, {}, "jobs always present");
-  t.same(jobsOf('{"jobs": {"a": 1}}'), { isValid: true, jobs: { a: 1 } });
-  t.same(jobsOf('{"state": "x"}'), { isValid: true, jobs: undefined });
-  t.same(jobsOf("{torn"), { isValid: false });
 });
 
 t.test("writes status and status.json, status.json first, no temp files left", async (t) => {
@@ -103,7 +102,7 @@ t.test("jobs are carried over unchanged", async (t) => {
   t.equal(readJson(dir).state, "stopping");
 });
 
-t.test("invalid existing status.json: replaced, warned once", async (t) => {
+t.test("invalid existing status.json: kept aside as status.json.bad-TIME, each time with a warning, never replaced in place", async (t) => {
   const dir = tempDir(t);
   writeFileSync(join(dir, "status.json"), "{not json");
   const recorded = recordingLogger();
@@ -113,8 +112,42 @@ t.test("invalid existing status.json: replaced, warned once", async (t) => {
   file.write(snapshot());
   file.close();
   t.equal(readJson(dir).state, "running");
-  t.equal(recorded.at("warn").length, 1);
-  t.match(recorded.at("warn")[0], /not valid JSON/);
+  const warnings = recorded.at("warn");
+  t.equal(warnings.length, 2, "one warning per document kept aside");
+  t.match(warnings[0], /existing status\.json cannot be used: not valid JSON .*; kept as status\.json\.bad-\S+, a new one written/);
+  const keptAside = readdirSync(dir).filter((name) => name.startsWith("status.json.bad-")).sort();
+  t.equal(keptAside.length, 2, keptAside.join(", "));
+  t.same(keptAside.map((name) => readFileSync(join(dir, name), "utf8")).sort(), ["{not json", "{still not json"], "both kept byte for byte");
+});
+
+t.test("a valid status.json over the old 1 MiB cap keeps every job record", async (t) => {
+  const dir = tempDir(t);
+  const document = bigDocument(2200);
+  const text = JSON.stringify(document, null, 2);
+  t.ok(text.length > 1024 * 1024, `${text.length} bytes, over the old cap`);
+  writeFileSync(join(dir, "status.json"), text);
+  const recorded = recordingLogger();
+  const file = new StatusFile(dir, recorded.log, { heartbeatMs: 60_000 });
+  file.write(snapshot());
+  file.close();
+  t.same(readJson(dir).jobs, document.jobs, "all 2200 records carried over");
+  t.equal(readJson(dir).state, "running");
+  t.same(recorded.at("warn"), [], "nothing to warn about");
+  t.same(readdirSync(dir).sort(), ["status", "status.json"], "nothing kept aside");
+});
+
+t.test("a status.json that cannot be read whole is kept aside, not cut and replaced", async (t) => {
+  const dir = tempDir(t);
+  const huge = Buffer.alloc(MAX_STATUS_JSON_BYTES + 1, 0x20);
+  writeFileSync(join(dir, "status.json"), huge);
+  const recorded = recordingLogger();
+  const file = new StatusFile(dir, recorded.log, { heartbeatMs: 60_000 });
+  file.write(snapshot());
+  file.close();
+  t.match(recorded.at("warn"), [/cannot be used: larger than 16777216 bytes, the most that is read; kept as status\.json\.bad-/]);
+  const [keptAside] = readdirSync(dir).filter((name) => name.startsWith("status.json.bad-"));
+  t.equal(statSync(join(dir, keptAside!)).size, huge.length, "kept whole");
+  t.equal(readJson(dir).state, "running");
 });
 
 t.test("missing state directory is created (mkdir -p, 0755) and that is logged", async (t) => {
