@@ -1,9 +1,12 @@
 // `boxinit backoff on|off`: writes the backoff file the running boxinit
-// watches, atomically (temp + rename, a planted symlink is replaced).
+// watches, atomically (temp + rename, a planted symlink is replaced), both in
+// the state directory as opened once (control/dir-handle.ts).
 // Exit 0 written, 1 could not write, 2 usage.
 import { join } from "node:path";
+import { loadNative } from "../native/addon.ts";
 import { errnoCode, writeFileAtomic } from "../control/atomic-write.ts";
 import { BACKOFF_FILE, checkBackoff } from "../control/backoff.ts";
+import { withStateDir } from "../control/dir-handle.ts";
 import { processIo, type CommandIo } from "./status.ts";
 
 const USAGE = `usage: boxinit backoff on|off
@@ -34,7 +37,7 @@ export const writeBackoffWord = (stateDir: string, word: BackoffWord): BackoffWr
   const file = join(stateDir, BACKOFF_FILE);
   const before = checkBackoff(stateDir).engaged;
   try {
-    writeFileAtomic(stateDir, BACKOFF_FILE, CONTENT[word]);
+    withStateDir(stateDir, loadNative().native, (dir) => writeFileAtomic(dir, BACKOFF_FILE, CONTENT[word]));
   } catch (error) {
     const code = errnoCode(error);
     if (code === undefined) throw error;

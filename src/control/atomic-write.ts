@@ -83,10 +83,10 @@ export const writeFileAtomic = (into: DirHandle | string, name: string, content:
  * Removes temp files of `name` (".NAME.*.tmp", regular files only) older than
  * maxAgeMs, left by a writer killed between open and rename. Young ones may
  * belong to a live writer in another container. `isInUse` (the report
- * writer's flock) keeps a file whose writer is provably alive, whatever its
- * age. Best effort; returns the count.
+ * writer's flock) keeps a file whose writer is, or may be, alive, whatever
+ * its age. Best effort; returns the count.
  */
-export const removeStaleTemps = (from: DirHandle | string, name: string, maxAgeMs: number, nowMs = Date.now(), isInUse?: (entry: string) => boolean): number => {
+export const removeStaleTemps = (from: DirHandle | string, name: string, maxAgeMs: number, nowMs = Date.now(), isInUse?: (entry: string, ageMs: number) => boolean): number => {
   const dir = dirByPath(from);
   let removed = 0;
   let entries: string[];
@@ -102,7 +102,7 @@ export const removeStaleTemps = (from: DirHandle | string, name: string, maxAgeM
     try {
       const stats = dir.stat(entry);
       if (stats === undefined || kindOf(stats) !== "file" || nowMs - stats.mtimeMs < maxAgeMs) continue;
-      if (isInUse?.(entry)) continue;
+      if (isInUse?.(entry, nowMs - stats.mtimeMs)) continue;
       dir.unlink(entry);
       removed++;
     } catch (error) {

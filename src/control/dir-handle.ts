@@ -77,9 +77,10 @@ export const setModeOf = (fd: number, mode: number): void => {
   }
 };
 
-// openat(O_NOFOLLOW|O_DIRECTORY) says ELOOP for a symlink and ENOTDIR for a file: said in words.
-const refusal = (error: unknown, label: string): unknown => {
-  const code = codeOf(error);
+// Said in words. openat(O_DIRECTORY|O_NOFOLLOW) answers ENOTDIR for a symlink
+// too (Linux checks O_DIRECTORY first), so the caller tells the two apart.
+const refusal = (error: unknown, label: string, isSymlink = false): unknown => {
+  const code = isSymlink && codeOf(error) === "ENOTDIR" ? "ELOOP" : codeOf(error);
   if (code === "ELOOP") return fsError("ELOOP", `${label} is a symlink: refusing to work through it`);
   if (code === "ENOTDIR") return fsError("ENOTDIR", `${label} is not a directory: refusing to work through it`);
   return error;
@@ -126,7 +127,7 @@ class DescriptorDir implements DirHandle {
     try {
       fd = this.#native.openAt(this.#open, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, label);
     } catch (error) {
-      throw refusal(error, label);
+      throw refusal(error, label, codeOf(error) === "ENOTDIR" && this.#isSymlink(name));
     }
     try {
       // mkdirat's mode went through the umask (077 would lock other uids out).
@@ -139,6 +140,15 @@ class DescriptorDir implements DirHandle {
       throw error;
     }
     return new DescriptorDir(this.#native, fd, label);
+  }
+
+  // For the refusal's wording only: the open has already refused, whatever this says.
+  #isSymlink(name: string): boolean {
+    try {
+      return kindOf(this.#native.statAt(this.#open, name)) === "symlink";
+    } catch {
+      return false;
+    }
   }
 
   rename(from: string, to: string): void {
@@ -273,7 +283,8 @@ class PathDir implements DirHandle {
  */
 export const openStateDir = (path: string, native: Native | undefined): DirHandle => {
   if (!native) {
-    if (!statSync(path).isDirectory()) throw fsError("ENOTDIR", `${path} is not a directory`);
+    // Opened and closed at once: the same errors as with the addon (ENOENT, ENOTDIR, EACCES).
+    closeSync(openSync(path, O_RDONLY | O_DIRECTORY));
     return new PathDir(path);
   }
   return new DescriptorDir(native, openSync(path, O_RDONLY | O_DIRECTORY), path);
@@ -298,20 +309,30 @@ export const withStateDir = <T>(path: string, native: Native | undefined, fn: (d
 
 /**
  * mkdir -p with exactly `mode` on every level it creates, whatever the umask
- * (existing levels keep theirs). Returns whether anything was created.
+ * (existing levels keep theirs). Returns whether anything was created. Level
+ * by level, not Node's recursive mkdir: that one says ENOENT where the real
+ * problem is EROFS or EACCES.
  */
 export const makeDirs = (path: string, mode: number): boolean => {
-  const first = mkdirSync(path, { recursive: true, mode });
-  if (first === undefined) return false;
-  for (let level = path; ; level = dirname(level)) {
+  const missing: string[] = [];
+  for (let level = path; statSync(level, { throwIfNoEntry: false }) === undefined; level = dirname(level)) {
+    if (dirname(level) === level) break;
+    missing.unshift(level);
+  }
+  for (const level of missing) {
+    try {
+      mkdirSync(level, { mode });
+    } catch (error) {
+      if (codeOf(error) === "EEXIST") continue; // made meanwhile by someone else: theirs keeps its mode
+      throw error;
+    }
     try {
       chmodSync(level, mode);
     } catch (error) {
       if (!MODE_UNSUPPORTED.has(codeOf(error) ?? "")) throw error;
     }
-    if (level === first || dirname(level) === level) break;
   }
-  return true;
+  return missing.length > 0;
 };
 
 /**

@@ -8,6 +8,7 @@ import type Dockerode from "dockerode";
 import { escapeControls } from "../control/backoff.ts";
 import { abandonReport, finishReport, startReport, writeAllBytes } from "../jobs/report.ts";
 import { reportFileName } from "../jobs/report-name.ts";
+import { loadNative } from "../native/addon.ts";
 import { engineCall, type Engine } from "./engine.ts";
 
 // Docker's multiplexed log stream (non-TTY containers): each frame is an
@@ -95,7 +96,8 @@ const streamInto = async (stream: Readable, onChunk: (chunk: Buffer) => void): P
  * written, so the caller keeps the container (the output must not be lost).
  */
 export const saveFailureLog = async (engine: Engine, info: Dockerode.ContainerInspectInfo, bookName: string, home: string, now = new Date()): Promise<string> => {
-  const draft = startReport(home);
+  // The addon's *at calls keep a root host cron from writing through a symlink swapped in at HOME/logs.
+  const draft = startReport(home, loadNative().native);
   try {
     writeAllBytes(draft.fd, Buffer.from(failureHeader(info, bookName)));
     const write = (bytes: Buffer) => writeAllBytes(draft.fd, bytes);

@@ -5,16 +5,20 @@
 // (pid, its start time, host, run id) tells the log who holds it, and a
 // non-empty file whose lock is free is a run that died without cleaning up.
 // Without the addon there is no flock: the pid and its start time decide,
-// which is exact only inside one PID namespace.
-import { closeSync, constants, fstatSync, ftruncateSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
-import { join } from "node:path";
+// which is exact only inside one PID namespace. The file is opened in jobs/ as
+// opened once by descriptor (control/dir-handle.ts), never through a symlink.
+import { closeSync, constants, fstatSync, ftruncateSync, readFileSync, readSync, writeSync } from "node:fs";
 import type { Native } from "../native/addon.ts";
 import { errnoCode } from "../control/atomic-write.ts";
-import { ownDir } from "./own-dir.ts";
+import { openOrCreate, withStateDir } from "../control/dir-handle.ts";
+import { LOCK_DIR, ownDir } from "./own-dir.ts";
 
-const { O_RDONLY, O_RDWR, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = constants;
+const { O_RDONLY, O_RDWR, O_NOFOLLOW, O_NONBLOCK } = constants;
 
-export const LOCK_DIR = "jobs";
+export { LOCK_DIR };
+
+/** A lock file is created with this mode whatever the umask: a run under another uid must be able to open it to flock. */
+export const LOCK_FILE_MODE = 0o644;
 const MAX_LOCK_BYTES = 4096;
 
 /** Who holds (or held) a lock. */
@@ -79,33 +83,51 @@ const rewrite = (fd: number, text: string): void => {
   if (text !== "") writeSync(fd, text, 0);
 };
 
-/** The lock file, open; isWritable is false when another uid's run created it (flock works all the same). */
-const openLockFile = (stateDir: string, fileName: string): { fd: number; isWritable: boolean } => {
-  const path = join(ownDir(stateDir, LOCK_DIR), `${fileName}.lock`);
-  // O_NOFOLLOW: a symlink planted at the name is not followed; O_NONBLOCK: nor can a FIFO block us.
-  let fd: number;
-  let isWritable = true;
-  try {
-    fd = openSync(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o644);
-  } catch (error) {
-    if (errnoCode(error) !== "EACCES") throw error;
-    // A run as another user (docker run --user) made it: flock needs only read access.
-    fd = openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
-    isWritable = false;
-  }
-  if (!fstatSync(fd).isFile()) {
-    closeSync(fd);
-    throw Object.assign(new Error("not a regular file"), { code: "EINVAL" });
-  }
-  return { fd, isWritable };
-};
+/**
+ * The lock file, open; isWritable is false when its content must not be
+ * rewritten: another uid's run created it (docker run --user), the file
+ * system is read-only (flock works all the same), or it has other names (a
+ * hard link planted at the lock's name: truncating it would truncate a file
+ * elsewhere).
+ */
+const openLockFile = (stateDir: string, fileName: string, native: Native | undefined): { fd: number; isWritable: boolean } =>
+  withStateDir(stateDir, native, (root) => {
+    const jobs = ownDir(root, LOCK_DIR);
+    try {
+      const name = `${fileName}.lock`;
+      // O_NOFOLLOW: a symlink planted at the name is not followed; O_NONBLOCK: nor can a FIFO block us.
+      let fd: number;
+      let isWritable = true;
+      try {
+        ({ fd } = openOrCreate(jobs, name, O_RDWR | O_NOFOLLOW | O_NONBLOCK, LOCK_FILE_MODE));
+      } catch (error) {
+        const code = errnoCode(error);
+        if (code !== "EACCES" && code !== "EROFS") throw error;
+        // flock needs only read access. A missing file stays the first error (EROFS, not ENOENT).
+        try {
+          fd = jobs.open(name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+        } catch {
+          throw error;
+        }
+        isWritable = false;
+      }
+      const stats = fstatSync(fd);
+      if (!stats.isFile()) {
+        closeSync(fd);
+        throw Object.assign(new Error("not a regular file"), { code: "EINVAL" });
+      }
+      return { fd, isWritable: isWritable && stats.nlink === 1 };
+    } finally {
+      jobs.close();
+    }
+  });
 
 /** Try to take the job's lock at once; never throws. */
 export const tryJobLock = (stateDir: string, fileName: string, me: LockOwner, native: Native | undefined): LockAttempt => {
   let fd: number;
   let isWritable: boolean;
   try {
-    ({ fd, isWritable } = openLockFile(stateDir, fileName));
+    ({ fd, isWritable } = openLockFile(stateDir, fileName, native));
   } catch (error) {
     return { kind: "unavailable", reason: errnoCode(error) ?? (error as Error).message };
   }

@@ -1,28 +1,29 @@
 // The directories job runs create inside the state directory (logs/, jobs/).
 // The state directory is shared with the host: a symlink planted at logs/
 // would make a root job write its report, or retention delete files, wherever
-// it points. O_NOFOLLOW only guards a path's last component, so the directory
-// itself is checked.
-import { lstatSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+// it points. Each is opened once by descriptor, without following a symlink
+// (control/dir-handle.ts), and every file in it is reached through that
+// descriptor, so swapping the name afterwards changes nothing.
+import type { DirHandle } from "../control/dir-handle.ts";
 
-/** stateDir/name, created (0755) when missing; throws an ELOOP-coded error when it is a symlink or not a directory. */
-export const ownDir = (stateDir: string, name: string): string => {
-  const dir = join(stateDir, name);
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const stats = lstatSync(dir);
-  if (!stats.isDirectory()) {
-    const what = stats.isSymbolicLink() ? "a symlink" : "not a directory";
-    throw Object.assign(new Error(`${dir} is ${what}: refusing to write through it`), { code: stats.isSymbolicLink() ? "ELOOP" : "ENOTDIR" });
-  }
-  return dir;
-};
+export const LOGS_DIR = "logs";
+export const LOCK_DIR = "jobs";
 
-/** Whether path is a symlink (never followed into: see the top of this file). */
-export const isSymlink = (path: string): boolean => {
+/** What logs/ and jobs/ are created with, whatever the umask: other uids' runs and host tools read (and, where allowed, write) them. */
+export const OWN_DIR_MODE = 0o755;
+
+/**
+ * stateDir/name open, created (0755) when missing; throws an ELOOP-coded error
+ * when it is a symlink, ENOTDIR when it is not a directory.
+ */
+export const ownDir = (stateDir: DirHandle, name: string): DirHandle => stateDir.subdir(name, OWN_DIR_MODE);
+
+/** stateDir/name open when it exists (undefined when missing); a symlink or non-directory throws as in ownDir. */
+export const existingOwnDir = (stateDir: DirHandle, name: string): DirHandle | undefined => {
   try {
-    return lstatSync(path).isSymbolicLink();
-  } catch {
-    return false;
+    return stateDir.subdir(name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
   }
 };

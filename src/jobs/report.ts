@@ -3,35 +3,61 @@
 // header says what ran and how it ended (control characters in names escaped,
 // so a hostile name cannot forge header lines); the captured output follows. The file
 // is created complete (temp file, then link, which never replaces an existing
-// report) and readable by host tools running as another user.
-import { closeSync, constants, copyFileSync, fchmodSync, fsyncSync, linkSync, openSync, unlinkSync, writeSync } from "node:fs";
+// report) and readable by host tools running as another user. Everything
+// happens in logs/ as opened once (control/dir-handle.ts): a symlink swapped in
+// at logs/ meanwhile is never written through.
+import { closeSync, constants, fsyncSync, readSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import type { Native } from "../native/addon.ts";
 import { formatDurationMs } from "../config/duration.ts";
-import { errnoCode } from "../control/atomic-write.ts";
+import { errnoCode, removeStaleTemps } from "../control/atomic-write.ts";
 import { escapeControls } from "../control/backoff.ts";
+import { setModeOf, withStateDir, type DirHandle } from "../control/dir-handle.ts";
 import { isoSeconds, reportFileName } from "./report-name.ts";
-import { ownDir } from "./own-dir.ts";
+import { LOGS_DIR, ownDir } from "./own-dir.ts";
 
-const { O_CREAT, O_EXCL, O_WRONLY, O_NOFOLLOW } = constants;
-const { COPYFILE_EXCL } = constants;
+const { O_CREAT, O_EXCL, O_WRONLY, O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
 
-// File systems without chmod or hard links (CIFS, some FUSE mounts) answer these.
+// File systems without hard links (CIFS, some FUSE mounts) answer these.
 const UNSUPPORTED = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"]);
+
+const REPORT_MODE = 0o644;
+
+/** The prefix of a report's temp file name: ".report.<pid>.<random>.tmp". */
+export const REPORT_TEMP_NAME = "report";
+
+/** A copy that never replaces: the target is created O_EXCL, the bytes come from the temp file. */
+const copyNew = (dir: DirHandle, from: string, to: string): void => {
+  const source = dir.open(from, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  try {
+    const target = dir.open(to, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, REPORT_MODE);
+    try {
+      setModeOf(target, REPORT_MODE);
+      const buffer = Buffer.allocUnsafe(64 * 1024);
+      for (let count = readSync(source, buffer); count > 0; count = readSync(source, buffer)) writeAllBytes(target, buffer.subarray(0, count));
+      fsyncSync(target);
+    } finally {
+      closeSync(target);
+    }
+  } finally {
+    closeSync(source);
+  }
+};
 
 /**
  * Put the finished temp file at `target` without replacing anything there:
  * link(2), or an exclusive copy where the file system has no hard links.
  */
-const placeNew = (temp: string, target: string): void => {
+const placeNew = (dir: DirHandle, temp: string, target: string): void => {
   try {
-    linkSync(temp, target);
+    dir.link(temp, target);
   } catch (error) {
     if (!UNSUPPORTED.has(errnoCode(error) ?? "")) throw error;
-    copyFileSync(temp, target, COPYFILE_EXCL);
+    copyNew(dir, temp, target);
   }
 };
 
-export const LOGS_DIR = "logs";
+export { LOGS_DIR };
 
 /** What the header says about one run. */
 export interface RunSummary {
@@ -72,31 +98,48 @@ export const reportHeader = (run: RunSummary): string => {
 // Two failures of one job in the same second: the later gets the next free second.
 const NAME_ATTEMPTS = 60;
 
-/** A report being written: its temp file in logs/, open for writing. */
+/** A report being written: its temp file in logs/ (held open by descriptor), open for writing. */
 export interface ReportDraft {
-  dir: string;
+  /** logs/, open; closed when the draft is finished or abandoned. */
+  dir: DirHandle;
+  /** The temp file's name in dir. */
   temp: string;
   fd: number;
 }
 
 /**
  * Open a fresh temp file in <stateDir>/logs for a report, readable by host
- * tools running as another user. Throws the system error.
+ * tools running as another user. With the addon the writer holds flock on it
+ * while it lives, so a sweep elsewhere (sweepReportTemps) can tell a killed
+ * writer's leftover from a slow live one. Throws the system error.
  */
-export const startReport = (stateDir: string): ReportDraft => {
-  const dir = ownDir(stateDir, LOGS_DIR);
-  const temp = join(dir, `.report.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
-  const fd = openSync(temp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0o644);
+export const startReport = (stateDir: string, native: Native | undefined): ReportDraft => {
+  const dir = withStateDir(stateDir, native, (root) => ownDir(root, LOGS_DIR));
   try {
-    fchmodSync(fd, 0o644);
-  } catch (error) {
-    if (!UNSUPPORTED.has(errnoCode(error) ?? "")) {
+    const temp = `.${REPORT_TEMP_NAME}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
+    const fd = dir.open(temp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, REPORT_MODE);
+    try {
+      setModeOf(fd, REPORT_MODE);
+      markInUse(fd, native);
+    } catch (error) {
       closeSync(fd);
-      unlinkSync(temp);
+      discardTemp(dir, temp);
       throw error;
     }
+    return { dir, temp, fd };
+  } catch (error) {
+    dir.close();
+    throw error;
   }
-  return { dir, temp, fd };
+};
+
+// Best effort: a file system without flock (ENOLCK) leaves the temp to the sweep's age rule.
+const markInUse = (fd: number, native: Native | undefined): void => {
+  try {
+    native?.tryLock(fd);
+  } catch {
+    // The sweep falls back to age for this file.
+  }
 };
 
 /** Append bytes to a report being written. */
@@ -120,7 +163,7 @@ export const finishReport = (draft: ReportDraft, at: Date, nameAt: (at: Date) =>
       const name = nameAt(new Date(at.getTime() + attempt * 1000));
       try {
         // link(2) fails with EEXIST instead of replacing an earlier report.
-        placeNew(draft.temp, join(draft.dir, name));
+        placeNew(draft.dir, draft.temp, name);
         syncDirectory(draft.dir);
         return join(LOGS_DIR, name);
       } catch (error) {
@@ -129,7 +172,8 @@ export const finishReport = (draft: ReportDraft, at: Date, nameAt: (at: Date) =>
     }
     throw Object.assign(new Error(`no free report name in ${NAME_ATTEMPTS} s after ${isoSeconds(at)}`), { code: "EEXIST" });
   } finally {
-    discardTemp(draft.temp);
+    discardTemp(draft.dir, draft.temp);
+    draft.dir.close();
   }
 };
 
@@ -140,36 +184,67 @@ export const abandonReport = (draft: ReportDraft): void => {
   } catch {
     // Already closed by finishReport.
   }
-  discardTemp(draft.temp);
+  discardTemp(draft.dir, draft.temp);
+  draft.dir.close();
 };
 
 // The new name itself is a change of the directory; fsync(2) it too. File
 // systems that cannot (some FUSE mounts) say EINVAL: the data is synced already.
-const syncDirectory = (dir: string): void => {
-  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+const syncDirectory = (dir: DirHandle): void => {
   try {
-    fsyncSync(fd);
+    dir.sync();
   } catch (error) {
     if (!UNSUPPORTED.has(errnoCode(error) ?? "") && errnoCode(error) !== "EINVAL") throw error;
-  } finally {
-    closeSync(fd);
   }
 };
 
-const discardTemp = (temp: string): void => {
+const discardTemp = (dir: DirHandle, temp: string): void => {
   try {
-    unlinkSync(temp);
+    dir.unlink(temp);
   } catch {
     // Already gone; nothing else to clean.
   }
 };
 
+// A temp file whose writer's flock is free and that is this old is a killed
+// run's (the writer takes the flock microseconds after creating it). Without
+// flock (no addon, or a file system without it), only age tells: a host cron
+// may stream a long container log into its temp file, so wait much longer.
+const STALE_LOCKED_TEMP_AGE_MS = 60_000;
+const STALE_UNLOCKED_TEMP_AGE_MS = 60 * 60_000;
+
+/** Whether a report temp file's writer is (or may be) alive: its flock is held, or nothing tells and it is young. */
+const isWriterAlive = (dir: DirHandle, native: Native | undefined, name: string, ageMs: number): boolean => {
+  if (!native) return ageMs < STALE_UNLOCKED_TEMP_AGE_MS;
+  let fd: number;
+  try {
+    fd = dir.open(name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  } catch {
+    return true; // gone meanwhile, or not ours to open: leave it
+  }
+  try {
+    return !native.tryLock(fd);
+  } catch {
+    return ageMs < STALE_UNLOCKED_TEMP_AGE_MS;
+  } finally {
+    closeSync(fd); // drops the flock if we took it
+  }
+};
+
+/**
+ * Remove report temp files (logs/.report.*.tmp, up to the capture size each)
+ * left by runs killed while writing. Returns the count; never throws for
+ * file-system errors.
+ */
+export const sweepReportTemps = (logs: DirHandle, native: Native | undefined, nowMs = Date.now()): number =>
+  removeStaleTemps(logs, REPORT_TEMP_NAME, STALE_LOCKED_TEMP_AGE_MS, nowMs, (name, ageMs) => isWriterAlive(logs, native, name, ageMs));
+
 /**
  * Write the report; returns its path relative to the state directory
  * (`logs/…`). Throws the system error when it cannot be written.
  */
-export const writeReport = (stateDir: string, run: RunSummary, output: Buffer): string => {
-  const draft = startReport(stateDir);
+export const writeReport = (stateDir: string, native: Native | undefined, run: RunSummary, output: Buffer): string => {
+  const draft = startReport(stateDir, native);
   try {
     writeAllBytes(draft.fd, Buffer.from(reportHeader(run)));
     writeAllBytes(draft.fd, output);

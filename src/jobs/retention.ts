@@ -1,11 +1,11 @@
 // Retention of failure reports in <state_dir>/logs: at most `keep` reports and
 // none older than maxAgeMs, oldest removed first. logs/ is shared with people
-// and host tools, so only regular files named by reportFileName are touched.
-import { lstatSync, readdirSync, unlinkSync } from "node:fs";
-import { join } from "node:path";
+// and host tools, so only regular files named by reportFileName are touched,
+// and only in logs/ as opened (by descriptor: a symlink swapped in at logs/
+// after the open is not followed).
 import { errnoCode } from "../control/atomic-write.ts";
+import { kindOf, type DirHandle } from "../control/dir-handle.ts";
 import { parseReportTime } from "./report-name.ts";
-import { isSymlink } from "./own-dir.ts";
 
 export interface RetentionPolicy {
   /** Most reports kept. The config validates keep >= 1; here below 1 counts as 1, Infinity means no count limit. */
@@ -63,28 +63,25 @@ const attempt = <T>(result: PruneResult, name: string, call: () => T): T | undef
 };
 
 /**
- * Applies reportsToRemove to logsDir. lstat, not stat: a symlink or a
+ * Applies reportsToRemove to logs/ (open). lstat, not stat: a symlink or a
  * directory named like a report is not ours and is skipped, and unlink(2)
  * never follows a link, so a file swapped for one after lstat is still safe.
- * A missing logs/ (no failure yet) is nothing to do; a report already gone
- * (another container pruning the shared directory) is not an error. Never
- * throws for file-system errors.
+ * A report already gone (another container pruning the shared directory) is
+ * not an error. Never throws for file-system errors.
  */
-export const pruneReports = (logsDir: string, policy: RetentionPolicy, nowMs = Date.now()): PruneResult => {
+export const pruneReports = (logs: DirHandle, policy: RetentionPolicy, nowMs = Date.now()): PruneResult => {
   const result: PruneResult = { removed: [], errors: [] };
-  // A symlink planted at logs/ must not make retention delete files elsewhere.
-  if (isSymlink(logsDir)) return result;
-  const names = attempt(result, logsDir, () => readdirSync(logsDir));
+  const names = attempt(result, logs.path, () => logs.list());
   if (names === undefined) return result;
   const entries: LogEntry[] = [];
   for (const name of names) {
     if (parseReportTime(name) === undefined) continue;
-    const stats = attempt(result, name, () => lstatSync(join(logsDir, name), { throwIfNoEntry: false }));
-    if (stats?.isFile()) entries.push({ name, mtimeMs: stats.mtimeMs });
+    const stats = attempt(result, name, () => logs.stat(name));
+    if (stats !== undefined && kindOf(stats) === "file") entries.push({ name, mtimeMs: stats.mtimeMs });
   }
   for (const name of reportsToRemove(entries, policy, nowMs)) {
     const isRemoved = attempt(result, name, () => {
-      unlinkSync(join(logsDir, name));
+      logs.unlink(name);
       return true;
     });
     if (isRemoved) result.removed.push(name);

@@ -4,7 +4,6 @@
 // then for a failure the report and the on_failure hook, the record in
 // status.json, retention of old reports, and the lock released. The process
 // itself (spawn, output, timeout, leftovers) is job-process.ts.
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../log/logger.ts";
 import type { Native } from "../native/addon.ts";
@@ -13,6 +12,7 @@ import type { UserSpec } from "../config/types.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import { checkBackoff, escapeControls } from "../control/backoff.ts";
 import { errnoCode } from "../control/atomic-write.ts";
+import { byPathWarningOnce, makeDirs, stateDirHint, withStateDir } from "../control/dir-handle.ts";
 import { exitCodeFor } from "../pid1/exit-code.ts";
 import { signalGroup } from "../pid1/send-signal.ts";
 import { signalLabel } from "../pid1/signals.ts";
@@ -23,9 +23,10 @@ import { updateJobRecord, type JobRecord, type JobResult } from "./job-status.ts
 import { runHook } from "./hook.ts";
 import { processStartTime, tryJobLock, type JobLock, type LockOwner } from "./lock.ts";
 import type { Passthrough } from "./passthrough.ts";
-import { writeReport, type RunSummary } from "./report.ts";
+import { sweepReportTemps, writeReport, type RunSummary } from "./report.ts";
 import { sanitizeNamePart } from "./report-name.ts";
 import { pruneReports, type RetentionPolicy } from "./retention.ts";
+import { existingOwnDir, LOGS_DIR, OWN_DIR_MODE } from "./own-dir.ts";
 
 /** GNU timeout's code for "the command timed out". */
 export const TIMEOUT_EXIT_CODE = 124;
@@ -104,11 +105,15 @@ const skip = (spec: JobSpec, context: JobContext, reason: string, fields: Record
   return { kind: "skipped", reason, exitCode: 0 };
 };
 
-const ensureStateDir = (spec: JobSpec, log: Logger): void => {
+const ensureStateDir = (spec: JobSpec, context: JobContext): void => {
+  const warning = byPathWarningOnce(context.native);
+  if (warning) context.log.warn("state-dir", warning, { dir: spec.stateDir });
   try {
-    mkdirSync(spec.stateDir, { recursive: true, mode: 0o755 });
+    // 0755 whatever the umask: host tools and runs under other uids read it.
+    makeDirs(spec.stateDir, OWN_DIR_MODE);
   } catch (error) {
-    log.warn("job", "cannot create the state directory: no lock, record or report for this run", { dir: spec.stateDir, error: errnoCode(error) ?? String(error) });
+    const code = errnoCode(error);
+    context.log.warn("job", "cannot create the state directory: no lock, record or report for this run", { dir: spec.stateDir, error: code ?? String(error), hint: stateDirHint(code) });
   }
 };
 
@@ -142,7 +147,7 @@ const takeLock = async (spec: JobSpec, context: JobContext, me: LockOwner, abort
   for (;;) {
     const attempt = tryJobLock(spec.stateDir, fileName, me, context.native);
     if (attempt.kind === "unavailable") {
-      log.warn("job", `cannot lock the job (${attempt.reason}): running it without overlap protection`, { job: spec.name, dir: spec.stateDir });
+      log.warn("job", `cannot lock the job (${attempt.reason}): running it without overlap protection`, { job: spec.name, dir: spec.stateDir, hint: stateDirHint(attempt.reason) });
       return undefined;
     }
     if (attempt.kind === "taken") {
@@ -173,21 +178,49 @@ export const judge = (ran: Pick<Ran, "ending" | "notStarted" | "timedOut">, spec
   return { exitCode, result: exitCode === 0 ? "ok" : "failed", outcome: `exit ${exitCode}`, signal };
 };
 
-const saveReport = (spec: JobSpec, log: Logger, summary: RunSummary, output: Buffer): string | undefined => {
+const saveReport = (spec: JobSpec, context: JobContext, summary: RunSummary, output: Buffer): string | undefined => {
+  const { log } = context;
   try {
-    const file = writeReport(spec.stateDir, summary, output);
+    const file = writeReport(spec.stateDir, context.native, summary, output);
     log.warn("job-failed", `job ${escapeControls(summary.name)} failed: ${summary.outcome}; report saved`, { job: spec.name, code: summary.exitCode, report: join(spec.stateDir, file) });
     return file;
   } catch (error) {
-    log.error("job-failed", `job ${escapeControls(summary.name)} failed: ${summary.outcome}; the report could not be saved: ${errnoCode(error) ?? (error as Error).message}`, { job: spec.name, code: summary.exitCode, dir: spec.stateDir });
+    const code = errnoCode(error);
+    log.error("job-failed", `job ${escapeControls(summary.name)} failed: ${summary.outcome}; the report could not be saved: ${code ?? (error as Error).message}`, {
+      job: spec.name, code: summary.exitCode, dir: spec.stateDir, ...(code !== undefined && { error: (error as Error).message }), hint: stateDirHint(code),
+    });
     return undefined;
   }
 };
 
-const pruneOld = (spec: JobSpec, log: Logger): void => {
-  const { removed, errors } = pruneReports(join(spec.stateDir, "logs"), spec.retention);
-  if (removed.length > 0) log.info("job", "removed old failure reports", { count: removed.length, oldest: removed[0] });
-  for (const error of errors) log.warn("job", `cannot remove an old failure report: ${error}`);
+/**
+ * After every run: temp files of report writers that were killed are swept;
+ * after a failure, retention. Both only in logs/ as it exists (never created
+ * for this). Never throws.
+ */
+const tidyLogs = (spec: JobSpec, context: JobContext, hasFailed: boolean): void => {
+  const { log } = context;
+  try {
+    withStateDir(spec.stateDir, context.native, (root) => {
+      const logs = existingOwnDir(root, LOGS_DIR);
+      if (!logs) return;
+      try {
+        const swept = sweepReportTemps(logs, context.native);
+        if (swept > 0) log.info("job", "removed temp files of report writers that were killed", { dir: logs.path, count: swept });
+        if (!hasFailed) return;
+        const { removed, errors } = pruneReports(logs, spec.retention);
+        if (removed.length > 0) log.info("job", "removed old failure reports", { count: removed.length, oldest: removed[0] });
+        for (const error of errors) log.warn("job", `cannot remove an old failure report: ${error}`);
+      } finally {
+        logs.close();
+      }
+    });
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === undefined) throw error;
+    // ENOENT: no state directory, nothing to tidy; a symlink at logs/ is refused, and said.
+    if (code !== "ENOENT") log.warn("job", `cannot tidy the failure reports: ${(error as Error).message}`, { dir: spec.stateDir, hint: stateDirHint(code) });
+  }
 };
 
 // Below this, a hook has no time to do anything useful before the stop's deadline.
@@ -215,7 +248,7 @@ const runHookWithin = async (spec: JobSpec, context: JobContext, state: RunState
 
 const runJob = async (spec: JobSpec, context: JobContext, aborted: AbortSignal, state: RunState): Promise<JobOutcome> => {
   const { log } = context;
-  ensureStateDir(spec, log);
+  ensureStateDir(spec, context);
   if (isBackedOff(spec, log)) return skip(spec, context, "backoff engaged");
   const runId = newRunId();
   const startedAt = new Date();
@@ -235,15 +268,15 @@ const runJob = async (spec: JobSpec, context: JobContext, aborted: AbortSignal, 
     let reportFile: string | undefined;
     if (verdict.exitCode !== 0) {
       const output = ran.notStarted ? Buffer.from(`boxinit: ${ran.notStarted.problem}\n`) : capture.render();
-      reportFile = saveReport(spec, log, {
+      reportFile = saveReport(spec, context, {
         name: spec.name, runId, command: spec.command, hostname: spec.hostname, startedAt, endedAt, durationMs,
         exitCode: verdict.exitCode, outcome: verdict.outcome, totalBytes: ran.notStarted ? output.length : capture.totalBytes, cutBytes: capture.cutBytes,
         ...(ran.captureNote && { captureNote: ran.captureNote }),
       }, output);
-      pruneOld(spec, log);
     } else {
       log.info("job", `job ${shown(spec)} succeeded`, { job: spec.name, duration: formatDurationMs(Math.round(durationMs)) });
     }
+    tidyLogs(spec, context, verdict.exitCode !== 0);
     // Recorded before the hook: a stop that ends the hook early must not lose the result.
     updateJobRecord(spec.stateDir, spec.name, context.native, log, (previous): JobRecord => ({
       ...previous,

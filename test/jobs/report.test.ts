@@ -5,7 +5,18 @@ import t from "tap";
 import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { reportHeader, writeReport, type RunSummary } from "../../src/jobs/report.ts";
+import { loadNative } from "../../src/native/addon.ts";
+import { ROOT } from "../helpers/boxinit.ts";
 import { tempDir } from "../control/helpers.ts";
+
+const { native: addon, failures } = loadNative({ BOXINIT_ADDON: join(ROOT, "dist/boxinit.node") });
+
+// By descriptor (the addon's *at calls) and by path (without it): the same outcomes.
+const VARIANTS = [["by descriptor", addon], ["by path", undefined]] as const;
+
+t.test("the addon loads", async (t) => {
+  t.ok(addon, failures.join("; "));
+});
 
 const run = (overrides: Partial<RunSummary> = {}): RunSummary => ({
   name: "reindex",
@@ -53,78 +64,81 @@ t.test("a command or name with a newline cannot forge header lines", async (t) =
   t.equal(header.split("\n").filter((line) => line.startsWith("result: ")).length, 1, "one result line");
 });
 
-t.test("writeReport: header then output, the seed's name, 0644 whatever the umask, no temp file left", async (t) => {
-  const stateDir = tempDir(t, "boxinit-report-");
-  const previous = process.umask(0o077);
-  t.teardown(() => process.umask(previous));
-  const output = Buffer.from([0x6f, 0x6b, 0x0a, 0xff, 0xfe, 0x00, 0x0a]);
-  const file = writeReport(stateDir, run({ totalBytes: output.length }), output);
-  t.equal(file, "logs/2026-11-26T07:55:16Z-cron-failure-reindex-exit-3-web01");
-  const bytes = readFileSync(join(stateDir, file));
-  t.same(bytes, Buffer.concat([Buffer.from(reportHeader(run({ totalBytes: output.length }))), output]), "bytes as the job wrote them, not decoded");
-  t.equal(statSync(join(stateDir, file)).mode & 0o777, 0o644);
-  t.same(readdirSync(join(stateDir, "logs")), ["2026-11-26T07:55:16Z-cron-failure-reindex-exit-3-web01"]);
-});
+for (const [variant, native] of VARIANTS) {
+  t.test(`${variant}: writeReport: header then output, the seed's name, 0644 whatever the umask, no temp file left`, async (t) => {
+    const stateDir = tempDir(t, "boxinit-report-");
+    const previous = process.umask(0o077);
+    t.teardown(() => process.umask(previous));
+    const output = Buffer.from([0x6f, 0x6b, 0x0a, 0xff, 0xfe, 0x00, 0x0a]);
+    const file = writeReport(stateDir, native, run({ totalBytes: output.length }), output);
+    t.equal(file, "logs/2026-11-26T07:55:16Z-cron-failure-reindex-exit-3-web01");
+    const bytes = readFileSync(join(stateDir, file));
+    t.same(bytes, Buffer.concat([Buffer.from(reportHeader(run({ totalBytes: output.length }))), output]), "bytes as the job wrote them, not decoded");
+    t.equal(statSync(join(stateDir, file)).mode & 0o777, 0o644);
+    t.equal(statSync(join(stateDir, "logs")).mode & 0o777, 0o755, "logs/ is created 0755 whatever the umask");
+    t.same(readdirSync(join(stateDir, "logs")), ["2026-11-26T07:55:16Z-cron-failure-reindex-exit-3-web01"]);
+  });
 
-t.test("never replaces an existing report: the same second takes the next free second", async (t) => {
-  const stateDir = tempDir(t, "boxinit-report-");
-  const first = writeReport(stateDir, run(), Buffer.from("first\n"));
-  const second = writeReport(stateDir, run({ startedAt: new Date("2026-11-26T07:55:16.900Z") }), Buffer.from("second\n"));
-  const third = writeReport(stateDir, run(), Buffer.from("third\n"));
-  t.same([first, second, third], [
-    "logs/2026-11-26T07:55:16Z-cron-failure-reindex-exit-3-web01",
-    "logs/2026-11-26T07:55:17Z-cron-failure-reindex-exit-3-web01",
-    "logs/2026-11-26T07:55:18Z-cron-failure-reindex-exit-3-web01",
-  ]);
-  t.match(readFileSync(join(stateDir, first), "utf8"), /\nfirst\n$/, "the first report is still the first run's");
-  t.match(readFileSync(join(stateDir, second), "utf8"), /\nsecond\n$/);
-  t.match(readFileSync(join(stateDir, third), "utf8"), /\nthird\n$/);
-  const otherCode = writeReport(stateDir, run({ exitCode: 4 }), Buffer.from("four\n"));
-  t.equal(otherCode, "logs/2026-11-26T07:55:16Z-cron-failure-reindex-exit-4-web01", "another exit code is another name: no shift needed");
-});
+  t.test(`${variant}: never replaces an existing report: the same second takes the next free second`, async (t) => {
+    const stateDir = tempDir(t, "boxinit-report-");
+    const first = writeReport(stateDir, native, run(), Buffer.from("first\n"));
+    const second = writeReport(stateDir, native, run({ startedAt: new Date("2026-11-26T07:55:16.900Z") }), Buffer.from("second\n"));
+    const third = writeReport(stateDir, native, run(), Buffer.from("third\n"));
+    t.same([first, second, third], [
+      "logs/2026-11-26T07:55:16Z-cron-failure-reindex-exit-3-web01",
+      "logs/2026-11-26T07:55:17Z-cron-failure-reindex-exit-3-web01",
+      "logs/2026-11-26T07:55:18Z-cron-failure-reindex-exit-3-web01",
+    ]);
+    t.match(readFileSync(join(stateDir, first), "utf8"), /\nfirst\n$/, "the first report is still the first run's");
+    t.match(readFileSync(join(stateDir, second), "utf8"), /\nsecond\n$/);
+    t.match(readFileSync(join(stateDir, third), "utf8"), /\nthird\n$/);
+    const otherCode = writeReport(stateDir, native, run({ exitCode: 4 }), Buffer.from("four\n"));
+    t.equal(otherCode, "logs/2026-11-26T07:55:16Z-cron-failure-reindex-exit-4-web01", "another exit code is another name: no shift needed");
+  });
 
-t.test("a symlink planted at the report's name is neither followed nor replaced", async (t) => {
-  const stateDir = tempDir(t, "boxinit-report-");
-  const outside = tempDir(t, "boxinit-outside-");
-  mkdirSync(join(stateDir, "logs"));
-  const victim = join(outside, "victim");
-  writeFileSync(victim, "precious\n");
-  const planted = join(stateDir, "logs/2026-11-26T07:55:16Z-cron-failure-reindex-exit-3-web01");
-  symlinkSync(victim, planted);
-  const file = writeReport(stateDir, run(), Buffer.from("out\n"));
-  t.equal(file, "logs/2026-11-26T07:55:17Z-cron-failure-reindex-exit-3-web01");
-  t.equal(readFileSync(victim, "utf8"), "precious\n", "the target is untouched");
-  t.ok(lstatSync(planted).isSymbolicLink(), "the link is left as it was");
-  t.equal(readlinkSync(planted), victim);
-});
+  t.test(`${variant}: a symlink planted at the report's name is neither followed nor replaced`, async (t) => {
+    const stateDir = tempDir(t, "boxinit-report-");
+    const outside = tempDir(t, "boxinit-outside-");
+    mkdirSync(join(stateDir, "logs"));
+    const victim = join(outside, "victim");
+    writeFileSync(victim, "precious\n");
+    const planted = join(stateDir, "logs/2026-11-26T07:55:16Z-cron-failure-reindex-exit-3-web01");
+    symlinkSync(victim, planted);
+    const file = writeReport(stateDir, native, run(), Buffer.from("out\n"));
+    t.equal(file, "logs/2026-11-26T07:55:17Z-cron-failure-reindex-exit-3-web01");
+    t.equal(readFileSync(victim, "utf8"), "precious\n", "the target is untouched");
+    t.ok(lstatSync(planted).isSymbolicLink(), "the link is left as it was");
+    t.equal(readlinkSync(planted), victim);
+  });
 
-t.test("hostile names stay one plain file inside logs/", async (t) => {
-  const stateDir = tempDir(t, "boxinit-report-");
-  const file = writeReport(stateDir, run({ name: "../../etc/cron.d/x", hostname: "a/../b\n" }), Buffer.from("x\n"));
-  t.equal(file, "logs/2026-11-26T07:55:16Z-cron-failure-_.._etc_cron.d_x-exit-3-a_.._b_");
-  t.same(readdirSync(stateDir).sort(), ["logs"], "nothing written beside logs/");
-  t.same(readdirSync(join(stateDir, "logs")), [file.slice("logs/".length)]);
-  t.match(readFileSync(join(stateDir, file), "utf8"), /^job: \.\.\/\.\.\/etc\/cron\.d\/x$/m, "the header keeps the real name");
-});
+  t.test(`${variant}: hostile names stay one plain file inside logs/`, async (t) => {
+    const stateDir = tempDir(t, "boxinit-report-");
+    const file = writeReport(stateDir, native, run({ name: "../../etc/cron.d/x", hostname: "a/../b\n" }), Buffer.from("x\n"));
+    t.equal(file, "logs/2026-11-26T07:55:16Z-cron-failure-_.._etc_cron.d_x-exit-3-a_.._b_");
+    t.same(readdirSync(stateDir).sort(), ["logs"], "nothing written beside logs/");
+    t.same(readdirSync(join(stateDir, "logs")), [file.slice("logs/".length)]);
+    t.match(readFileSync(join(stateDir, file), "utf8"), /^job: \.\.\/\.\.\/etc\/cron\.d\/x$/m, "the header keeps the real name");
+  });
 
-t.test("60 reports in the same second: the 61st is refused, nothing replaced", async (t) => {
-  const stateDir = tempDir(t, "boxinit-report-");
-  for (let i = 0; i < 60; i++) writeReport(stateDir, run(), Buffer.from(`${i}\n`));
-  t.throws(() => writeReport(stateDir, run(), Buffer.from("61\n")), { code: "EEXIST" });
-  t.equal(readdirSync(join(stateDir, "logs")).length, 60, "60 reports and no temp file");
-  t.match(readFileSync(join(stateDir, "logs/2026-11-26T07:55:16Z-cron-failure-reindex-exit-3-web01"), "utf8"), /\n0\n$/);
-});
+  t.test(`${variant}: 60 reports in the same second: the 61st is refused, nothing replaced`, async (t) => {
+    const stateDir = tempDir(t, "boxinit-report-");
+    for (let i = 0; i < 60; i++) writeReport(stateDir, native, run(), Buffer.from(`${i}\n`));
+    t.throws(() => writeReport(stateDir, native, run(), Buffer.from("61\n")), { code: "EEXIST" });
+    t.equal(readdirSync(join(stateDir, "logs")).length, 60, "60 reports and no temp file");
+    t.match(readFileSync(join(stateDir, "logs/2026-11-26T07:55:16Z-cron-failure-reindex-exit-3-web01"), "utf8"), /\n0\n$/);
+  });
 
-t.test("an unwritable logs/ throws the system error (the harness logs it)", async (t) => {
-  const stateDir = tempDir(t, "boxinit-report-");
-  writeFileSync(join(stateDir, "logs"), "not a directory");
-  t.throws(() => writeReport(stateDir, run(), Buffer.from("x\n")), { code: "EEXIST" });
-});
+  t.test(`${variant}: a file at logs/ is refused (ENOTDIR): the system error, which the harness logs`, async (t) => {
+    const stateDir = tempDir(t, "boxinit-report-");
+    writeFileSync(join(stateDir, "logs"), "not a directory");
+    t.throws(() => writeReport(stateDir, native, run(), Buffer.from("x\n")), { code: "ENOTDIR" });
+  });
 
-t.test("logs/ planted as a symlink is refused (ELOOP): nothing is written where it points", async (t) => {
-  const stateDir = tempDir(t, "boxinit-report-");
-  const elsewhere = tempDir(t, "boxinit-elsewhere-");
-  symlinkSync(elsewhere, join(stateDir, "logs"));
-  t.throws(() => writeReport(stateDir, run(), Buffer.from("x\n")), { code: "ELOOP" });
-  t.same(readdirSync(elsewhere), []);
-});
+  t.test(`${variant}: logs/ planted as a symlink is refused (ELOOP): nothing is written where it points`, async (t) => {
+    const stateDir = tempDir(t, "boxinit-report-");
+    const elsewhere = tempDir(t, "boxinit-elsewhere-");
+    symlinkSync(elsewhere, join(stateDir, "logs"));
+    t.throws(() => writeReport(stateDir, native, run(), Buffer.from("x\n")), { code: "ELOOP" });
+    t.same(readdirSync(elsewhere), []);
+  });
+}

@@ -5,6 +5,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pruneReports, reportsToRemove, type LogEntry } from "../../src/jobs/retention.ts";
 import { reportFileName } from "../../src/jobs/report-name.ts";
+import { existingOwnDir } from "../../src/jobs/own-dir.ts";
+import { openStateDir, type DirHandle } from "../../src/control/dir-handle.ts";
+import { loadNative } from "../../src/native/addon.ts";
+import { ROOT } from "../helpers/boxinit.ts";
+
+const { native: addon } = loadNative({ BOXINIT_ADDON: join(ROOT, "dist/boxinit.node") });
+
+// By descriptor (the addon's *at calls) and by path (without it): the same outcomes.
+const VARIANTS = [["by descriptor", addon], ["by path", undefined]] as const;
 
 const NOW = Date.parse("2026-11-26T10:00:00Z");
 const DAY_MS = 86_400_000;
@@ -20,8 +29,10 @@ const entries = (...names: string[]): LogEntry[] => names.map((name) => ({ name,
 // that cannot write .tap/ as nobody.
 const pruneAsNobody = (logsDir: string, policy: { keep: number; maxAgeMs: number }): unknown => {
   const module = new URL("../../src/jobs/retention.ts", import.meta.url).href;
+  const dirModule = new URL("../../src/control/dir-handle.ts", import.meta.url).href;
   const script = `const { pruneReports } = await import(${JSON.stringify(module)});
-    console.log(JSON.stringify(pruneReports(${JSON.stringify(logsDir)}, { keep: ${policy.keep}, maxAgeMs: ${policy.maxAgeMs} }, ${NOW})));`;
+    const { openStateDir } = await import(${JSON.stringify(dirModule)});
+    console.log(JSON.stringify(pruneReports(openStateDir(${JSON.stringify(logsDir)}, undefined), { keep: ${policy.keep}, maxAgeMs: ${policy.maxAgeMs} }, ${NOW})));`;
   const out = execFileSync("env", ["-u", "NODE_OPTIONS", process.execPath, "--input-type=module", "-e", script], { uid: 65534, gid: 65534, encoding: "utf8" });
   return JSON.parse(out);
 };
@@ -85,43 +96,81 @@ t.test("the policy: keep below 1 counts as 1, NaN never widens removal", async (
   t.same(reportsToRemove(names, { keep: Infinity, maxAgeMs: Infinity }, NOW), []);
 });
 
-t.test("pruning a directory: only our regular files go", async (t) => {
-  const dir = tempDir(t);
-  const elsewhere = tempDir(t);
-  const logs = join(dir, "logs");
-  mkdirSync(logs);
-  for (const days of [1, 2, 3, 40]) writeFileSync(join(logs, report(days)), `report ${days}\n`);
-  writeFileSync(join(logs, "notes.txt"), "mine\n");
-  writeFileSync(join(logs, ".2026-11-01T00:00:00Z-cron-failure-x-exit-3-h.1.abcdefgh.tmp"), "a writer's temp file\n");
-  // A link named like an old report, pointing at a file that must survive.
-  const target = join(elsewhere, "precious");
-  writeFileSync(target, "keep me\n");
-  const link = reportFileName(new Date(NOW - 50 * DAY_MS), "linked", 1, "web01");
-  symlinkSync(target, join(logs, link));
-  const subdir = reportFileName(new Date(NOW - 60 * DAY_MS), "dir", 1, "web01");
-  mkdirSync(join(logs, subdir));
-  writeFileSync(join(logs, subdir, "inside"), "x\n");
+/** The state directory's logs/, open as the harness opens it (undefined when missing); closed in teardown. */
+const openLogs = (t: { teardown(fn: () => void): void }, stateDir: string, native: typeof addon): DirHandle | undefined => {
+  const root = openStateDir(stateDir, native);
+  try {
+    const logs = existingOwnDir(root, "logs");
+    if (logs) t.teardown(() => logs.close());
+    return logs;
+  } finally {
+    root.close();
+  }
+};
 
-  const result = pruneReports(logs, { keep: 2, maxAgeMs: 30 * DAY_MS }, NOW);
-  t.same(result, { removed: [report(40), report(3)], errors: [] });
-  t.same(readdirSync(logs).sort(), [report(2), report(1), "notes.txt", ".2026-11-01T00:00:00Z-cron-failure-x-exit-3-h.1.abcdefgh.tmp", link, subdir].sort());
-  t.equal(readFileSync(target, "utf8"), "keep me\n", "the link's target is untouched");
-  t.ok(existsSync(join(logs, subdir, "inside")), "the directory and its content are untouched");
+for (const [variant, native] of VARIANTS) {
+  t.test(`${variant}: pruning a directory: only our regular files go`, async (t) => {
+    const dir = tempDir(t);
+    const elsewhere = tempDir(t);
+    const logs = join(dir, "logs");
+    mkdirSync(logs);
+    for (const days of [1, 2, 3, 40]) writeFileSync(join(logs, report(days)), `report ${days}\n`);
+    writeFileSync(join(logs, "notes.txt"), "mine\n");
+    writeFileSync(join(logs, ".2026-11-01T00:00:00Z-cron-failure-x-exit-3-h.1.abcdefgh.tmp"), "a writer's temp file\n");
+    // A link named like an old report, pointing at a file that must survive.
+    const target = join(elsewhere, "precious");
+    writeFileSync(target, "keep me\n");
+    const link = reportFileName(new Date(NOW - 50 * DAY_MS), "linked", 1, "web01");
+    symlinkSync(target, join(logs, link));
+    const subdir = reportFileName(new Date(NOW - 60 * DAY_MS), "dir", 1, "web01");
+    mkdirSync(join(logs, subdir));
+    writeFileSync(join(logs, subdir, "inside"), "x\n");
 
-  t.same(pruneReports(logs, { keep: 2, maxAgeMs: 30 * DAY_MS }, NOW), { removed: [], errors: [] }, "a second run finds nothing");
-});
+    const handle = openLogs(t, dir, native)!;
+    const result = pruneReports(handle, { keep: 2, maxAgeMs: 30 * DAY_MS }, NOW);
+    t.same(result, { removed: [report(40), report(3)], errors: [] });
+    t.same(readdirSync(logs).sort(), [report(2), report(1), "notes.txt", ".2026-11-01T00:00:00Z-cron-failure-x-exit-3-h.1.abcdefgh.tmp", link, subdir].sort());
+    t.equal(readFileSync(target, "utf8"), "keep me\n", "the link's target is untouched");
+    t.ok(existsSync(join(logs, subdir, "inside")), "the directory and its content are untouched");
 
-t.test("no logs directory yet: nothing to do, no error", async (t) => {
-  const dir = tempDir(t);
-  t.same(pruneReports(join(dir, "logs"), { keep: 1, maxAgeMs: 0 }, NOW), { removed: [], errors: [] });
-});
+    t.same(pruneReports(handle, { keep: 2, maxAgeMs: 30 * DAY_MS }, NOW), { removed: [], errors: [] }, "a second run finds nothing");
+  });
+
+  t.test(`${variant}: no logs directory yet: nothing to open, nothing created`, async (t) => {
+    const dir = tempDir(t);
+    t.equal(openLogs(t, dir, native), undefined);
+    t.same(readdirSync(dir), []);
+  });
+
+  t.test(`${variant}: a file at logs/ is refused (ENOTDIR)`, async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, "logs"), "a file where logs/ should be\n");
+    t.throws(() => openLogs(t, dir, native), { code: "ENOTDIR" });
+  });
+
+  t.test(`${variant}: a logs/ that is a symlink is refused (ELOOP): nothing is removed where it points`, async (t) => {
+    const stateDir = tempDir(t);
+    const elsewhere = tempDir(t);
+    const old = report(400);
+    writeFileSync(join(elsewhere, old), "someone else's file with a report's name\n");
+    symlinkSync(elsewhere, join(stateDir, "logs"));
+    t.throws(() => openLogs(t, stateDir, native), { code: "ELOOP" });
+    t.same(readdirSync(elsewhere), [old]);
+  });
+
+  t.test(`${variant}: the default now is the clock`, async (t) => {
+    const dir = tempDir(t);
+    mkdirSync(join(dir, "logs"));
+    const old = reportFileName(new Date(Date.now() - 10 * DAY_MS), "j", 1, "h");
+    const fresh = reportFileName(new Date(), "j", 1, "h");
+    writeFileSync(join(dir, "logs", old), "");
+    writeFileSync(join(dir, "logs", fresh), "");
+    t.same(pruneReports(openLogs(t, dir, native)!, { keep: 10, maxAgeMs: DAY_MS }), { removed: [old], errors: [] });
+  });
+}
 
 t.test("file-system errors are collected, never thrown", async (t) => {
   const dir = tempDir(t);
-  const notADir = join(dir, "logs");
-  writeFileSync(notADir, "a file where logs/ should be\n");
-  t.same(pruneReports(notADir, { keep: 1, maxAgeMs: 0 }, NOW), { removed: [], errors: [`${notADir}: ENOTDIR`] });
-
   // A directory the pruner may list but not change: its unlink fails EACCES.
   // Root ignores modes, so then the pruner runs in a child as nobody.
   const logs = join(dir, "locked");
@@ -132,26 +181,7 @@ t.test("file-system errors are collected, never thrown", async (t) => {
   chmodSync(logs, 0o555);
   t.teardown(() => chmodSync(logs, 0o755));
   const policy = { keep: 1, maxAgeMs: Infinity };
-  const result = process.getuid?.() === 0 ? pruneAsNobody(logs, policy) : pruneReports(logs, policy, NOW);
+  const result = process.getuid?.() === 0 ? pruneAsNobody(logs, policy) : pruneReports(openStateDir(logs, undefined), policy, NOW);
   t.same(result, { removed: [], errors: [`${report(10)}: EACCES`] });
   t.ok(existsSync(join(logs, report(10))));
-});
-
-t.test("the default now is the clock", async (t) => {
-  const dir = tempDir(t);
-  const old = reportFileName(new Date(Date.now() - 10 * DAY_MS), "j", 1, "h");
-  const fresh = reportFileName(new Date(), "j", 1, "h");
-  writeFileSync(join(dir, old), "");
-  writeFileSync(join(dir, fresh), "");
-  t.same(pruneReports(dir, { keep: 10, maxAgeMs: DAY_MS }), { removed: [old], errors: [] });
-});
-
-t.test("a logs/ that is a symlink: nothing is removed where it points", async (t) => {
-  const stateDir = tempDir(t);
-  const elsewhere = tempDir(t);
-  const old = report(400);
-  writeFileSync(join(elsewhere, old), "someone else's file with a report's name\n");
-  symlinkSync(elsewhere, join(stateDir, "logs"));
-  t.same(pruneReports(join(stateDir, "logs"), { keep: 1, maxAgeMs: DAY_MS }, NOW), { removed: [], errors: [] });
-  t.same(readdirSync(elsewhere), [old]);
 });
