@@ -4,7 +4,7 @@
 // a job that silently never runs.
 import { JOB_DEFAULTS } from "./defaults.ts";
 import {
-  checkKeys, expected, keyPath, readAbsolutePath, readCommand, readCount, readDuration, readMap, readText, type Issues,
+  checkKeys, expected, keyPath, readAge, readCount, readDuration, readExecCommand, readExecPath, readMap, readText, type Issues,
 } from "./schema.ts";
 import { readEnv, readUserRequest, SERVICE_NAME } from "./services.ts";
 import type { JobConfig, JobLogsConfig } from "./types.ts";
@@ -37,16 +37,16 @@ export const readJob = (name: string, value: unknown, issues: Issues): JobDraft 
   }
   checkKeys(entry, JOB_KEYS, path, issues);
   const at = (key: string) => keyPath(path, key);
-  const command = readCommand(entry.command, at("command"), issues);
+  const command = readExecCommand(entry.command, at("command"), issues);
   if (entry.command === undefined) expected(issues, at("command"), "a command (a list of strings, or a string for sh -c)", undefined);
   const schedule = readText(entry.schedule, at("schedule"), issues, "a cron expression");
   const timezone = readText(entry.timezone, at("timezone"), issues, "a time zone such as Europe/Berlin");
   if (entry.timezone !== undefined && entry.schedule === undefined) issues.warnings.push(`${at("timezone")}: ignored without schedule`);
   const timeoutMs = readDuration(entry.timeout, at("timeout"), issues, true);
   const userRequest = readUserRequest(entry, path, issues);
-  const cwd = readAbsolutePath(entry.cwd, at("cwd"), issues);
+  const cwd = readExecPath(entry.cwd, at("cwd"), issues);
   const env = readEnv(entry.env, at("env"), issues);
-  const onFailure = readCommand(entry.on_failure, at("on_failure"), issues);
+  const onFailure = readExecCommand(entry.on_failure, at("on_failure"), issues);
   const onFailureTimeoutMs = readDuration(entry.on_failure_timeout, at("on_failure_timeout"), issues, true) ?? JOB_DEFAULTS.onFailureTimeoutMs;
   let captureBytes = readCount(entry.capture_bytes, at("capture_bytes"), issues) ?? JOB_DEFAULTS.captureBytes;
   if (captureBytes < MIN_CAPTURE_BYTES) {
@@ -73,7 +73,8 @@ export const readJobLogs = (value: unknown, issues: Issues): JobLogsConfig => {
     expected(issues, "job_logs.keep", "at least 1 (the newest report is always kept)", map.keep);
     keep = 1;
   }
-  const maxAgeMs = readDuration(map.max_age, "job_logs.max_age", issues, true) ?? JOB_DEFAULTS.logsMaxAgeMs;
+  // Compared with the reports' ages, never a timer: 30d (the default) and more are fine.
+  const maxAgeMs = readAge(map.max_age, "job_logs.max_age", issues, true) ?? JOB_DEFAULTS.logsMaxAgeMs;
   return { keep, maxAgeMs };
 };
 

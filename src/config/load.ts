@@ -8,7 +8,7 @@ import {
 } from "./defaults.ts";
 import { startOrder } from "./order.ts";
 import {
-  checkKeys, expected, keyPath, readAbsolutePath, readChoice, readDuration, readMap, readWritablePath, type Issues, type RawMap,
+  checkKeys, expected, keyPath, readChoice, readDuration, readExecPath, readMap, readWritablePath, refusingNul, type Issues, type RawMap,
 } from "./schema.ts";
 import { readService, type ServiceDraft } from "./services.ts";
 import { checkSchedules, readJob, readJobLogs, type CronFactory } from "./jobs.ts";
@@ -99,6 +99,8 @@ const layered = <T>(
   return fromEnv ?? fromFile;
 };
 
+// The state directory and link paths are opened and created: no NUL byte.
+const readStatePath = refusingNul(readWritablePath);
 const readPositiveDuration = (value: unknown, path: string, issues: Issues) => readDuration(value, path, issues, true);
 const readWatchMode = (value: unknown, path: string, issues: Issues) => readChoice(value, WATCH_MODES, path, issues);
 
@@ -107,13 +109,13 @@ const readGlobals = (root: RawMap, options: LoadOptions, issues: Issues): Omit<C
   const { env, overrides = {} } = options;
   const backoff = readMap(root.backoff, "backoff", issues, "a map with watch and poll_interval") ?? {};
   checkKeys(backoff, BACKOFF_KEYS, "backoff", issues);
-  const stateDirFlag = overrides.stateDir === undefined ? undefined : readWritablePath(overrides.stateDir, "--state-dir", issues);
+  const stateDirFlag = overrides.stateDir === undefined ? undefined : readStatePath(overrides.stateDir, "--state-dir", issues);
   return {
-    stateDir: stateDirFlag ?? layered(root.state_dir, "state_dir", "BOXINIT_STATE_DIR", env, issues, readWritablePath) ?? GLOBAL_DEFAULTS.stateDir,
+    stateDir: stateDirFlag ?? layered(root.state_dir, "state_dir", "BOXINIT_STATE_DIR", env, issues, readStatePath) ?? GLOBAL_DEFAULTS.stateDir,
     graceMs: overrides.graceMs ?? layered(root.grace, "grace", "BOXINIT_GRACE", env, issues, readDuration) ?? GLOBAL_DEFAULTS.graceMs,
     heartbeatMs: layered(root.heartbeat, "heartbeat", "BOXINIT_HEARTBEAT", env, issues, readPositiveDuration) ?? GLOBAL_DEFAULTS.heartbeatMs,
-    initDir: layered(root.init_dir, "init_dir", "BOXINIT_INIT_DIR", env, issues, readAbsolutePath) ?? GLOBAL_DEFAULTS.initDir,
-    finishDir: layered(root.finish_dir, "finish_dir", "BOXINIT_FINISH_DIR", env, issues, readAbsolutePath) ?? GLOBAL_DEFAULTS.finishDir,
+    initDir: layered(root.init_dir, "init_dir", "BOXINIT_INIT_DIR", env, issues, readExecPath) ?? GLOBAL_DEFAULTS.initDir,
+    finishDir: layered(root.finish_dir, "finish_dir", "BOXINIT_FINISH_DIR", env, issues, readExecPath) ?? GLOBAL_DEFAULTS.finishDir,
     backoffWatch: layered(backoff.watch, "backoff.watch", "BOXINIT_BACKOFF_WATCH", env, issues, readWatchMode) ?? GLOBAL_DEFAULTS.backoffWatch,
     backoffPollMs:
       layered(backoff.poll_interval, "backoff.poll_interval", "BOXINIT_BACKOFF_POLL_INTERVAL", env, issues, readPositiveDuration) ??
@@ -127,8 +129,8 @@ const readLinks = (value: unknown, issues: Issues): Config["links"] => {
   for (const [link, target] of Object.entries(readMap(value, "links", issues, "a map of link paths to targets") ?? {})) {
     const path = keyPath("links", link);
     if (!link.startsWith("/")) expected(issues, path, "an absolute link path", link);
-    else if (readWritablePath(link, path, issues) === undefined) continue;
-    const checkedTarget = readAbsolutePath(target, path, issues);
+    else if (readStatePath(link, path, issues) === undefined) continue;
+    const checkedTarget = readExecPath(target, path, issues);
     if (link.startsWith("/") && checkedTarget !== undefined) links.push({ link, target: checkedTarget });
   }
   return links;

@@ -84,13 +84,22 @@ export const readMap = (value: unknown, path: string, issues: Issues, what = "a 
   return undefined;
 };
 
-/** A duration in ms; `mustBePositive` for intervals, where 0 would be a busy loop. */
+/** A duration in ms that a timer waits for; `mustBePositive` for intervals, where 0 would be a busy loop. */
 export const readDuration = (value: unknown, path: string, issues: Issues, mustBePositive = false): number | undefined => {
+  const ms = readAge(value, path, issues, mustBePositive);
+  if (ms !== undefined && ms > MAX_TIMER_MS) return expected(issues, path, "a duration up to 596h (the timer limit)", value);
+  return ms;
+};
+
+/**
+ * A duration in ms that is only compared with ages (of files, of runs), never
+ * given to a timer: Node's timer limit does not apply (job_logs.max_age: 30d).
+ */
+export const readAge = (value: unknown, path: string, issues: Issues, mustBePositive = false): number | undefined => {
   if (value === undefined) return undefined;
   const ms = typeof value === "string" ? parseDurationMs(value) : undefined;
   if (ms === undefined) return expected(issues, path, DURATION_HINT, value);
   if (mustBePositive && ms === 0) return expected(issues, path, "a duration above 0", value);
-  if (ms > MAX_TIMER_MS) return expected(issues, path, "a duration up to 596h (the timer limit)", value);
   return ms;
 };
 
@@ -121,6 +130,22 @@ export const readAbsolutePath = (value: unknown, path: string, issues: Issues): 
   if (typeof value === "string" && value.startsWith("/")) return value;
   return expected(issues, path, "an absolute path", value);
 };
+
+// execve(2) and open(2) take C strings: a NUL byte would silently end the
+// word or path there ([sh, -c, 'echo $1', "x\0y"] passes "x"), and Node's fs
+// throws on such a path. The config refuses it, as books refuse control characters.
+export const WITHOUT_NUL = "text without NUL bytes (a NUL byte would cut it short)";
+
+/** Whether text holds a NUL byte, which no argv word, variable or path can carry. */
+export const hasNul = (text: string): boolean => text.includes("\0");
+
+/** A reader that first refuses a string holding a NUL byte: for values that reach exec or open. */
+export const refusingNul = <T>(read: (value: unknown, path: string, issues: Issues) => T | undefined) =>
+  (value: unknown, path: string, issues: Issues): T | undefined =>
+    typeof value === "string" && hasNul(value) ? expected(issues, path, WITHOUT_NUL, value) : read(value, path, issues);
+
+/** An absolute path that reaches open or exec (cwd, pidfile): no NUL byte. */
+export const readExecPath = refusingNul(readAbsolutePath);
 
 // /proc and /sys are kernel file systems: nothing of ours can be created there,
 // and Node's recursive mkdir never returns on procfs (it loops), which would
@@ -155,6 +180,14 @@ export const readCommand = (value: unknown, path: string, issues: Issues): strin
   if (badIndex < 0) return value as string[];
   const what = badIndex === 0 ? "a program name" : "a string";
   return expected(issues, `${path}[${badIndex}]`, what, value[badIndex]);
+};
+
+/** A command that boxinit runs (services, stop, warm-up, jobs, hooks): no word holds a NUL byte. */
+export const readExecCommand = (value: unknown, path: string, issues: Issues): string[] | undefined => {
+  if (typeof value === "string" && hasNul(value)) return expected(issues, path, WITHOUT_NUL, value);
+  const nulIndex = Array.isArray(value) ? value.findIndex((arg) => typeof arg === "string" && hasNul(arg)) : -1;
+  if (nulIndex >= 0) return expected(issues, `${path}[${nulIndex}]`, WITHOUT_NUL, (value as unknown[])[nulIndex]);
+  return readCommand(value, path, issues);
 };
 
 /** A list of non-empty strings, or one string meaning a list of one. */

@@ -2,8 +2,8 @@
 // `critical` default and the start order need every service, so load.ts adds them.
 import { SERVICE_DEFAULTS, WARMUP_DEFAULTS } from "./defaults.ts";
 import {
-  checkKeys, expected, keyPath, readAbsolutePath, readBoolean, readChoice, readCommand, readCount,
-  readDuration, readMap, readNameList, readStopSignal, readText, type Issues, type RawMap,
+  checkKeys, expected, hasNul, keyPath, readAge, readBoolean, readChoice, readCount, readDuration, readExecCommand,
+  readExecPath, readMap, readNameList, readStopSignal, readText, refusingNul, WITHOUT_NUL, type Issues, type RawMap,
 } from "./schema.ts";
 import type { RestartPolicy, ServiceConfig, WarmupCheck, WarmupConfig } from "./types.ts";
 import type { UserRequest } from "./users.ts";
@@ -36,9 +36,10 @@ export const readEnv = (value: unknown, path: string, issues: Issues): Record<st
   const env: Array<[string, string]> = [];
   for (const [name, text] of Object.entries(map ?? {})) {
     const where = keyPath(path, name);
-    if (name === "" || name.includes("=") || name.includes("\0")) expected(issues, where, "a variable name without = or NUL", name);
+    if (name === "" || name.includes("=") || hasNul(name)) expected(issues, where, "a variable name without = or NUL", name);
     else if (text === null) env.push([name, ""]); // `VAR:` with no value: set and empty, as in a shell
     else if (typeof text !== "string") expected(issues, where, "a string", text);
+    else if (hasNul(text)) expected(issues, where, WITHOUT_NUL, text);
     else env.push([name, text]);
   }
   // fromEntries defines own properties, so `__proto__: x` is an ordinary variable rather than a lost assignment.
@@ -66,7 +67,7 @@ const readWarmupCheck = (warmup: RawMap, path: string, issues: Issues): WarmupCh
   const expect = readChoice(warmup.expect, ["any", "2xx"] as const, keyPath(path, "expect"), issues);
   if (hasCommand) {
     if (warmup.expect !== undefined) issues.errors.push(`${keyPath(path, "expect")}: only with http, not with command`);
-    const command = readCommand(warmup.command, keyPath(path, "command"), issues);
+    const command = readExecCommand(warmup.command, keyPath(path, "command"), issues);
     return command && { kind: "command", command };
   }
   const url = readWarmupUrl(warmup.http, keyPath(path, "http"), issues);
@@ -88,10 +89,14 @@ export const readWarmup = (value: unknown, path: string, issues: Issues): Warmup
   return check && { check, intervalMs, tryTimeoutMs, timeoutMs, onTimeout };
 };
 
+// A user or group name becomes the process's identity: no NUL byte may cut it.
+const readName = (value: unknown, path: string, issues: Issues, what: string) =>
+  refusingNul((text, at, found) => readText(text, at, found, what))(value, path, issues);
+
 /** `user:` and `group:` as written; looked up later, against the passwd and group files. */
 export const readUserRequest = (entry: RawMap, path: string, issues: Issues): UserRequest | undefined => {
-  const user = readText(entry.user, keyPath(path, "user"), issues, "a user name or uid");
-  const group = readText(entry.group, keyPath(path, "group"), issues, "a group name or gid");
+  const user = readName(entry.user, keyPath(path, "user"), issues, "a user name or uid");
+  const group = readName(entry.group, keyPath(path, "group"), issues, "a group name or gid");
   if (group !== undefined && entry.user === undefined) {
     // Without a user there is no passwd entry to take HOME and groups from.
     issues.errors.push(`${keyPath(path, "group")}: only together with user`);
@@ -113,7 +118,8 @@ const readRestartTiming = (entry: RawMap, path: string, issues: Issues) => {
     restartDelayMs,
     restartMaxDelayMs,
     maxRestarts: readCount(entry.max_restarts, keyPath(path, "max_restarts"), issues) ?? SERVICE_DEFAULTS.maxRestarts,
-    stableAfterMs: readDuration(entry.stable_after, keyPath(path, "stable_after"), issues) ?? SERVICE_DEFAULTS.stableAfterMs,
+    // Compared with how long a run lasted, never a timer: no timer limit.
+    stableAfterMs: readAge(entry.stable_after, keyPath(path, "stable_after"), issues) ?? SERVICE_DEFAULTS.stableAfterMs,
   };
 };
 
@@ -131,18 +137,18 @@ export const readService = (name: string, value: unknown, issues: Issues): Servi
   checkKeys(entry, SERVICE_KEYS, path, issues);
   const at = (key: string) => keyPath(path, key);
   // Read in SERVICE_KEYS order, so that the messages come in the order the schema lists the keys.
-  const command = readCommand(entry.command, at("command"), issues);
+  const command = readExecCommand(entry.command, at("command"), issues);
   if (entry.command === undefined) expected(issues, at("command"), "a command (a list of strings, or a string for sh -c)", undefined);
   const userRequest = readUserRequest(entry, path, issues);
-  const cwd = readAbsolutePath(entry.cwd, at("cwd"), issues);
+  const cwd = readExecPath(entry.cwd, at("cwd"), issues);
   const env = readEnv(entry.env, at("env"), issues);
-  const stop = readCommand(entry.stop, at("stop"), issues);
+  const stop = readExecCommand(entry.stop, at("stop"), issues);
   const stopSignal = readStopSignal(entry.stop_signal, at("stop_signal"), issues) ?? SERVICE_DEFAULTS.stopSignal;
   const restart = readRestart(entry.restart, at("restart"), issues) ?? SERVICE_DEFAULTS.restart;
   const timing = readRestartTiming(entry, path, issues);
   const after = [...new Set(readNameList(entry.after, at("after"), issues) ?? [])];
   const critical = readBoolean(entry.critical, at("critical"), issues);
-  const pidfile = readAbsolutePath(entry.pidfile, at("pidfile"), issues);
+  const pidfile = readExecPath(entry.pidfile, at("pidfile"), issues);
   const pidfileTimeoutMs = readDuration(entry.pidfile_timeout, at("pidfile_timeout"), issues, true) ?? SERVICE_DEFAULTS.pidfileTimeoutMs;
   if (entry.pidfile === undefined && entry.pidfile_timeout !== undefined) issues.warnings.push(`${at("pidfile_timeout")}: ignored without pidfile`);
   const warmup = readWarmup(entry.warmup, at("warmup"), issues);

@@ -106,6 +106,22 @@ t.test("job_logs.keep 0 is refused; keep and max_age are checked", async (t) => 
   t.same(errorsOf(await loadText("job_logs: [keep]\n")), ["job_logs: expected a map with keep and max_age, got a list"]);
 });
 
+t.test("job_logs.max_age is compared with file ages, not a timer: 30d (the default) and more load (issue 13, bug 4)", async (t) => {
+  t.equal(configOf(await loadText("job_logs: {max_age: 30d}\n")).jobLogs.maxAgeMs, 30 * 86_400_000);
+  t.equal(configOf(await loadText("job_logs: {keep: 100, max_age: 400d}\n")).jobLogs.maxAgeMs, 400 * 86_400_000);
+  t.equal(configOf(await loadText("services:\n  a: {command: /a, stable_after: 60d}\n")).services[0]?.stableAfterMs, 60 * 86_400_000, "stable_after is compared too");
+  t.same(errorsOf(await loadText("jobs:\n  a: {command: /a, timeout: 30d}\n")), ['jobs.a.timeout: expected a duration up to 596h (the timer limit), got "30d"'], "a timeout is a timer: still bounded");
+});
+
+t.test("a NUL byte in a job's command, hook, cwd or env is refused (issue 13, bug 6)", async (t) => {
+  t.same(errorsOf(await loadText('jobs:\n  a:\n    command: [sh, -c, "echo $1", "x\\0y"]\n    on_failure: "alert\\0x"\n    cwd: "/srv\\0x"\n    env: {K: "v\\0w"}\n')), [
+    'jobs.a.command[3]: expected text without NUL bytes (a NUL byte would cut it short), got "x\\u0000y"',
+    'jobs.a.cwd: expected text without NUL bytes (a NUL byte would cut it short), got "/srv\\u0000x"',
+    'jobs.a.env.K: expected text without NUL bytes (a NUL byte would cut it short), got "v\\u0000w"',
+    'jobs.a.on_failure: expected text without NUL bytes (a NUL byte would cut it short), got "alert\\u0000x"',
+  ]);
+});
+
 t.test("unknown keys get a did-you-mean", async (t) => {
   t.same(errorsOf(await loadText("jobs:\n  a: {command: /a, schedul: '* * * * *', on_faillure: x}\njob_logs: {keeep: 3}\n")), [
     'jobs.a.schedul: unknown key (did you mean "schedule"?)',

@@ -311,6 +311,36 @@ t.test("links, env and commands: the finer points", async (t) => {
   t.equal(proto.services[0]?.env.__proto__, "x", "__proto__ is an ordinary variable name");
 });
 
+t.test("a NUL byte in anything that reaches exec or open is refused, with its path (issue 13, bug 6)", async (t) => {
+  // YAML's "\0" escape is a NUL byte; exec would have cut the word there.
+  const yaml = `state_dir: "/state\\0x"
+links: {"/a\\0b": /t}
+services:
+  a:
+    command: [sh, -c, 'echo $0:$1', "x\\0y", z]
+    user: "ro\\0ot"
+    cwd: "/srv\\0"
+    env: {"K\\0": v, L: "v\\0w"}
+    stop: "kill\\0 1"
+    pidfile: "/run/a\\0.pid"
+    warmup: {command: [check, "\\0"]}
+  b: {command: "echo \\0"}
+`;
+  t.same(errorsOf(await loadText(yaml)), [
+    'state_dir: expected text without NUL bytes (a NUL byte would cut it short), got "/state\\u0000x"',
+    'links["/a\\u0000b"]: expected text without NUL bytes (a NUL byte would cut it short), got "/a\\u0000b"',
+    'services.a.command[3]: expected text without NUL bytes (a NUL byte would cut it short), got "x\\u0000y"',
+    'services.a.user: expected text without NUL bytes (a NUL byte would cut it short), got "ro\\u0000ot"',
+    'services.a.cwd: expected text without NUL bytes (a NUL byte would cut it short), got "/srv\\u0000"',
+    'services.a.env["K\\u0000"]: expected a variable name without = or NUL, got "K\\u0000"',
+    'services.a.env.L: expected text without NUL bytes (a NUL byte would cut it short), got "v\\u0000w"',
+    'services.a.stop: expected text without NUL bytes (a NUL byte would cut it short), got "kill\\u0000 1"',
+    'services.a.pidfile: expected text without NUL bytes (a NUL byte would cut it short), got "/run/a\\u0000.pid"',
+    'services.a.warmup.command[1]: expected text without NUL bytes (a NUL byte would cut it short), got "\\u0000"',
+    'services.b.command: expected text without NUL bytes (a NUL byte would cut it short), got "echo \\u0000"',
+  ]);
+});
+
 t.test("warnings do not stop the load", async (t) => {
   const result = await loadText("services:\n  a: {command: /a, pidfile_timeout: 5s}\nstate_dir: !!str /docker\nheartbeat: !!int 5\n");
   t.ok(!result.ok, "heartbeat still has to be a duration");
