@@ -79,6 +79,25 @@ export const parseSignal = (text: string): number | undefined => {
   return SIGNAL_NUMBERS[name];
 };
 
+// Why a signal outside SIGNAL_ROUTES can never reach a rewrite: boxinit has no
+// handler for it (see SIGNAL_ROUTES), so a rewrite of it would silently do nothing.
+const NEVER_RECEIVED: Readonly<Partial<Record<NodeJS.Signals, string>>> = {
+  SIGKILL: "it cannot be caught",
+  SIGSTOP: "it cannot be caught",
+  SIGCHLD: "it tells boxinit's reaper that a child ended; it is never forwarded",
+  SIGPIPE: "boxinit ignores it (its own write to a closed pipe raises it)",
+  SIGTTIN: "boxinit ignores it (the kernel raises it for a background terminal read)",
+  SIGTTOU: "boxinit ignores it (the kernel raises it for a background terminal write)",
+};
+
+/** Why a received signal can never be rewritten, or undefined when boxinit handles it. */
+export const whyNeverRewritten = (signal: number): string | undefined => {
+  const name = SIGNAL_NAMES[signal];
+  if (name !== undefined && SIGNAL_ROUTES[name] !== undefined) return undefined;
+  // The rest are synchronous faults of boxinit itself (SEGV, BUS, FPE, ILL, TRAP, ABRT, SYS).
+  return (name && NEVER_RECEIVED[name]) ?? "it only reports a fault of boxinit itself; it is never forwarded";
+};
+
 /** Rewrite table: received signal number → signal number sent (0: not sent). */
 export type RewriteTable = ReadonlyMap<number, number>;
 
@@ -92,6 +111,11 @@ export const parseRewrites = (values: readonly string[]): { table: RewriteTable;
     const to = toText === undefined ? undefined : parseSignal(toText);
     if (rest.length > 0 || from === undefined || from === 0 || to === undefined) {
       errors.push(`--rewrite: expected FROM:TO signal names or numbers (e.g. TERM:QUIT, WINCH:0), got ${JSON.stringify(value)}`);
+      continue;
+    }
+    const never = whyNeverRewritten(from);
+    if (never !== undefined) {
+      errors.push(`--rewrite ${value}: ${signalLabel(from)} never reaches boxinit's signal routing: ${never}`);
       continue;
     }
     table.set(from, to);

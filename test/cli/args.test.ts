@@ -56,6 +56,12 @@ t.test("every problem reported at once", async (t) => {
   ]);
 });
 
+t.test("--rewrite of a signal boxinit never receives is a usage error (issue 13, rough edge)", async (t) => {
+  const result = parse(["--rewrite", "KILL:TERM", "--rewrite", "CHLD:0", "--", "x"]);
+  t.notOk(result.ok);
+  if (!result.ok) t.same(result.errors.map((error) => error.split(":").slice(0, 2).join(":")), ["--rewrite KILL:TERM", "--rewrite CHLD:0"]);
+});
+
 t.test("a missing value is named", async (t) => {
   const result = parse(["--grace"]);
   t.notOk(result.ok);

@@ -1,5 +1,5 @@
 import t from "tap";
-import { HANDLED_SIGNALS, SIGNAL_NAMES, SIGNAL_ROUTES, parseRewrites, parseSignal, rewriteSignal } from "../../src/pid1/signals.ts";
+import { HANDLED_SIGNALS, SIGNAL_NAMES, SIGNAL_NUMBERS, SIGNAL_ROUTES, parseRewrites, parseSignal, rewriteSignal, whyNeverRewritten } from "../../src/pid1/signals.ts";
 
 t.test("routes", async (t) => {
   t.equal(SIGNAL_ROUTES.SIGTERM, "shutdown");
@@ -32,6 +32,24 @@ t.test("rewrites", async (t) => {
   const bad = parseRewrites(["TERM", "FOO:BAR", "0:TERM", "TERM:QUIT:HUP"]);
   t.equal(bad.errors.length, 4);
   t.match(bad.errors[0], /--rewrite: expected FROM:TO signal names or numbers/);
+});
+
+t.test("a rewrite whose source can never be received is refused, naming why (issue 13, rough edge)", async (t) => {
+  const { table, errors } = parseRewrites(["KILL:TERM", "CHLD:0", "STOP:CONT", "SEGV:TERM", "PIPE:0", "TTOU:0", "HUP:TERM"]);
+  t.same(errors, [
+    "--rewrite KILL:TERM: SIGKILL never reaches boxinit's signal routing: it cannot be caught",
+    "--rewrite CHLD:0: SIGCHLD never reaches boxinit's signal routing: it tells boxinit's reaper that a child ended; it is never forwarded",
+    "--rewrite STOP:CONT: SIGSTOP never reaches boxinit's signal routing: it cannot be caught",
+    "--rewrite SEGV:TERM: SIGSEGV never reaches boxinit's signal routing: it only reports a fault of boxinit itself; it is never forwarded",
+    "--rewrite PIPE:0: SIGPIPE never reaches boxinit's signal routing: boxinit ignores it (its own write to a closed pipe raises it)",
+    "--rewrite TTOU:0: SIGTTOU never reaches boxinit's signal routing: boxinit ignores it (the kernel raises it for a background terminal write)",
+  ]);
+  t.same([...table], [[1, 15]], "only the rewrite that can happen is kept");
+  t.equal(parseRewrites(["TERM:KILL"]).errors.length, 0, "any signal may be the one sent");
+  for (const [name, number] of Object.entries(SIGNAL_NUMBERS)) {
+    const isHandled = HANDLED_SIGNALS.some((handled) => SIGNAL_NUMBERS[handled] === number); // SIGPOLL is SIGIO
+    t.equal(whyNeverRewritten(number) === undefined, isHandled, `${name}: refused exactly when boxinit has no handler for it`);
+  }
 });
 
 t.test("the written-out signal table is the platform's", async (t) => {
