@@ -6,6 +6,7 @@
 // fixed time.
 import { execFile } from "node:child_process";
 import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, sleep } from "./boxinit.ts";
@@ -14,6 +15,10 @@ import { stateDirReader, type StateDirReader } from "./state-dir.ts";
 export const BASE_IMAGE = "boxinit/base:latest";
 /** images/confluence/Dockerfile built from test/fixtures/confluence-standin (make e2e-images). */
 export const CONFLUENCE_IMAGE = "boxinit/confluence:standin";
+/** images/tomcat: Debian's tomcat10 on the base image, HTTP on 127.0.0.1:18080 (make e2e-images). */
+export const TOMCAT_IMAGE = "boxinit/tomcat:latest";
+/** examples/postgres: Debian's postgresql-15 on the base image, 127.0.0.1:15432 (make e2e-images). */
+export const POSTGRES_IMAGE = "boxinit/postgres:latest";
 /** Static test programs (build/fixtures), mounted read-only into containers at /fixtures. */
 export const FIXTURES_MOUNT = ["-v", `${join(ROOT, "build/fixtures")}:/fixtures:ro`];
 /** Every container these tests make carries this label, so leftovers are easy to find. */
@@ -229,4 +234,62 @@ export const makeHostConfigDir = (t: Pick<Tap, "teardown">, files: Record<string
   for (const [name, content] of Object.entries(files)) writeFileSync(join(path, name), content, { mode: 0o644 });
   t.teardown(() => rmSync(path, { recursive: true, force: true }));
   return path;
+};
+
+/** Whether something accepts TCP connections on 127.0.0.1:port (false when refused or silent for timeoutMs). */
+export const isLoopbackPortOpen = (port: number, timeoutMs = 2000): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    const done = (isOpen: boolean): void => {
+      socket.destroy();
+      resolve(isOpen);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+
+/**
+ * Fail (never skip) when a --network host container could not have 127.0.0.1:port:
+ * something else answering there would pass the warm-up in the app's place.
+ */
+export const requireFreeLoopbackPort = async (t: Pick<Tap, "fail">, port: number): Promise<boolean> => {
+  if (!(await isLoopbackPortOpen(port))) return true;
+  t.fail(`127.0.0.1:${port} is already in use on this host (another test run, or a leftover container: docker ps --filter label=${E2E_LABEL}); the --network host tests need it free`);
+  return false;
+};
+
+/** A fresh, empty host directory (e.g. an application's data directory to bind-mount); removed in teardown. */
+export const makeHostDir = (t: Pick<Tap, "teardown">, what: string): string => {
+  const path = mkdtempSync(join(tmpdir(), `boxinit-e2e-${what}-`));
+  t.teardown(() => rmSync(path, { recursive: true, force: true }));
+  return path;
+};
+
+/** A file of an image, read with a throwaway container (its entrypoint replaced by cat). */
+export const readImageFile = async (image: string, path: string): Promise<string> =>
+  dockerOk(["run", "--rm", "--network", "none", "--label", E2E_LABEL, "--entrypoint", "cat", image, path]);
+
+/**
+ * Run probe while `status` says word, and return its result only when the
+ * status said word both before and after it (so the result belongs to that
+ * state); a state that ends before one clean sample fails the test's wait.
+ */
+export const sampleWhileStatus = async <T>(state: StateDirReader, word: string, probe: () => Promise<T>, timeoutMs = 20_000): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const before = state.status();
+    if (before === word) {
+      const result = await probe();
+      if (state.status() === word) return result;
+    }
+    if (Date.now() > deadline) throw new Error(`no probe ran entirely while the status said ${word} within ${timeoutMs} ms (now: ${state.status()})`);
+    await sleep(20);
+  }
+};
+
+/** text with from replaced by to, throwing when from is not there (a config the test edits has changed). */
+export const replaceExactly = (text: string, from: string, to: string): string => {
+  if (!text.includes(from)) throw new Error(`expected ${JSON.stringify(from)} in:\n${text}`);
+  return text.replace(from, to);
 };
