@@ -1,0 +1,206 @@
+// The directory handle (src/control/dir-handle.ts), by descriptor (the
+// addon's *at calls) and by path (without the addon): the same operations,
+// the same errors, modes created whatever the umask; and, by descriptor only,
+// the guarantee itself: once a directory is open, swapping its name for a
+// symlink changes nothing that is created, renamed, linked, listed or removed.
+import t from "tap";
+import { spawnSync } from "node:child_process";
+import { closeSync, constants, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { byPathWarningOnce, kindOf, makeDirs, openOrCreate, openStateDir, stateDirHint, withStateDir, type DirHandle } from "../../src/control/dir-handle.ts";
+import { loadNative } from "../../src/native/addon.ts";
+import { ROOT } from "../helpers/boxinit.ts";
+import { tempDir } from "./helpers.ts";
+
+const { O_CREAT, O_EXCL, O_WRONLY, O_RDONLY, O_NOFOLLOW } = constants;
+const { native: addon, failures } = loadNative({ BOXINIT_ADDON: join(ROOT, "dist/boxinit.node") });
+const VARIANTS = [["by descriptor", addon], ["by path", undefined]] as const;
+
+const withUmask = (t: { teardown(fn: () => void): void }, mask: number): void => {
+  const previous = process.umask(mask);
+  t.teardown(() => process.umask(previous));
+};
+
+const opened = (t: { teardown(fn: () => void): void }, dir: DirHandle): DirHandle => {
+  t.teardown(() => dir.close());
+  return dir;
+};
+
+const writeNew = (dir: DirHandle, name: string, text: string): void => {
+  const fd = dir.open(name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0o644);
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+};
+
+t.test("the addon loads", async (t) => {
+  t.ok(addon, failures.join("; "));
+});
+
+for (const [variant, native] of VARIANTS) {
+  t.test(`${variant}: open, rename, link, stat, list, unlink inside the directory`, async (t) => {
+    const path = tempDir(t);
+    const dir = opened(t, openStateDir(path, native));
+    t.equal(dir.isByDescriptor, native !== undefined);
+    writeNew(dir, "a", "hello\n");
+    dir.rename("a", "b");
+    dir.link("b", "c");
+    t.throws(() => dir.link("b", "c"), { code: "EEXIST" }, "link never replaces");
+    t.equal(readFileSync(join(path, "c"), "utf8"), "hello\n");
+    const stat = dir.stat("c");
+    t.equal(stat && kindOf(stat), "file");
+    t.equal(stat?.nlink, 2, "two names");
+    t.equal(stat?.size, 6);
+    t.equal(stat?.ino, statSync(join(path, "c")).ino);
+    t.equal(dir.stat("missing"), undefined, "missing: undefined, not an error");
+    symlinkSync("/etc/passwd", join(path, "link"));
+    t.equal(kindOf(dir.stat("link")!), "symlink", "a symlink is described, not followed");
+    t.same(dir.list().sort(), ["b", "c", "link"]);
+    dir.unlink("link");
+    t.ok(existsSync("/etc/passwd"), "unlink removes the link only");
+    dir.unlink("b");
+    t.same(readdirSync(path).sort(), ["c"]);
+    t.throws(() => dir.unlink("b"), { code: "ENOENT" });
+    dir.sync();
+  });
+
+  t.test(`${variant}: a name is one component`, async (t) => {
+    const dir = opened(t, openStateDir(tempDir(t), native));
+    for (const name of ["", ".", "..", "../x", "a/b", "/etc/passwd", "a\0b"]) {
+      t.throws(() => dir.open(name, O_RDONLY), { code: "EINVAL" }, JSON.stringify(name));
+      t.throws(() => dir.subdir(name, 0o755), { code: "EINVAL" }, JSON.stringify(name));
+    }
+  });
+
+  t.test(`${variant}: list shows printable ASCII names only (never a name that would not round-trip)`, async (t) => {
+    const path = tempDir(t);
+    writeFileSync(join(path, "plain.txt"), "");
+    writeFileSync(Buffer.concat([Buffer.from(join(path, "latin1-")), Buffer.from([0xe9])]), "", { flag: "w" });
+    writeFileSync(join(path, "utf8-\u00e9"), "");
+    writeFileSync(join(path, "tab\there"), "");
+    const dir = opened(t, openStateDir(path, native));
+    t.same(dir.list(), ["plain.txt"]);
+  });
+
+  t.test(`${variant}: subdir is created with exactly its mode under umask 077, an existing one keeps its mode`, async (t) => {
+    withUmask(t, 0o077);
+    const path = tempDir(t);
+    const root = opened(t, openStateDir(path, native));
+    opened(t, root.subdir("logs", 0o755));
+    t.equal(statSync(join(path, "logs")).mode & 0o777, 0o755);
+    mkdirSync(join(path, "jobs"), { mode: 0o700 });
+    opened(t, root.subdir("jobs", 0o755));
+    t.equal(statSync(join(path, "jobs")).mode & 0o777, 0o700, "someone chose 0700: left as it was");
+    t.throws(() => root.subdir("missing"), { code: "ENOENT" }, "without a mode, a missing one is not made");
+    t.notOk(existsSync(join(path, "missing")));
+  });
+
+  t.test(`${variant}: subdir refuses a symlink (ELOOP) and a file (ENOTDIR), and makes nothing where a link points`, async (t) => {
+    const path = tempDir(t);
+    const outside = tempDir(t, "boxinit-outside-");
+    symlinkSync(outside, join(path, "logs"));
+    symlinkSync(join(outside, "nothing-here"), join(path, "dangling"));
+    writeFileSync(join(path, "jobs"), "a file\n");
+    const root = opened(t, openStateDir(path, native));
+    t.throws(() => root.subdir("logs", 0o755), { code: "ELOOP", message: /logs is a symlink: refusing to work through it/ });
+    t.throws(() => root.subdir("dangling", 0o755), { code: "ELOOP" });
+    t.throws(() => root.subdir("jobs", 0o755), { code: "ENOTDIR", message: /jobs is not a directory/ });
+    t.same(readdirSync(outside), [], "nothing created where the links point");
+  });
+
+  t.test(`${variant}: openOrCreate makes a file with exactly its mode under umask 077; an existing one is opened as it is`, async (t) => {
+    withUmask(t, 0o077);
+    const path = tempDir(t);
+    const dir = opened(t, openStateDir(path, native));
+    const created = openOrCreate(dir, ".status.lock", O_RDONLY | O_NOFOLLOW, 0o644);
+    closeSync(created.fd);
+    t.equal(created.isCreated, true);
+    t.equal(statSync(join(path, ".status.lock")).mode & 0o777, 0o644);
+    writeFileSync(join(path, "mine"), "x", { mode: 0o600 });
+    const existing = openOrCreate(dir, "mine", O_RDONLY | O_NOFOLLOW, 0o644);
+    closeSync(existing.fd);
+    t.equal(existing.isCreated, false);
+    t.equal(statSync(join(path, "mine")).mode & 0o777, 0o600, "left as it was");
+    symlinkSync(join(path, "mine"), join(path, "planted"));
+    t.throws(() => openOrCreate(dir, "planted", O_RDONLY | O_NOFOLLOW, 0o644), { code: "ELOOP" }, "a symlink is not followed");
+  });
+
+  t.test(`${variant}: withStateDir closes the directory whatever fn does; a missing or non-directory state dir is an error`, async (t) => {
+    const path = tempDir(t);
+    let seen: DirHandle | undefined;
+    t.throws(() => withStateDir(path, native, (dir) => {
+      seen = dir;
+      throw new Error("boom");
+    }), { message: "boom" });
+    if (native) t.throws(() => seen!.list(), { code: "EBADF" }, "closed afterwards");
+    t.throws(() => openStateDir(join(path, "missing"), native), { code: "ENOENT" });
+    writeFileSync(join(path, "file"), "");
+    t.throws(() => openStateDir(join(path, "file"), native), { code: "ENOTDIR" });
+  });
+}
+
+t.test("by descriptor: once open, a directory swapped for a symlink is not followed by anything", async (t) => {
+  const path = tempDir(t);
+  const outside = tempDir(t, "boxinit-outside-");
+  writeFileSync(join(outside, "victim"), "precious\n");
+  writeFileSync(join(outside, "2026-01-01T00:00:00Z-cron-failure-x-exit-1-h"), "someone else's\n");
+  const root = opened(t, openStateDir(path, addon));
+  const logs = opened(t, root.subdir("logs", 0o755));
+  writeNew(logs, "2026-01-01T00:00:00Z-cron-failure-x-exit-1-h", "ours\n");
+  // The swap: the real directory moves aside, a symlink to the outside takes its name.
+  renameSync(join(path, "logs"), join(path, "logs.real"));
+  symlinkSync(outside, join(path, "logs"));
+  writeNew(logs, "created", "new\n");
+  logs.rename("created", "renamed");
+  logs.link("renamed", "linked");
+  t.same(logs.list().sort(), ["2026-01-01T00:00:00Z-cron-failure-x-exit-1-h", "linked", "renamed"], "the listing is the real directory's");
+  logs.unlink("2026-01-01T00:00:00Z-cron-failure-x-exit-1-h");
+  logs.unlink("linked");
+  const fd = logs.open("victim", O_CREAT | O_WRONLY | O_NOFOLLOW, 0o644);
+  closeSync(fd);
+  logs.sync();
+  t.same(readdirSync(outside).sort(), ["2026-01-01T00:00:00Z-cron-failure-x-exit-1-h", "victim"], "nothing created or removed outside");
+  t.equal(readFileSync(join(outside, "victim"), "utf8"), "precious\n", "nothing truncated outside");
+  t.equal(readFileSync(join(outside, "2026-01-01T00:00:00Z-cron-failure-x-exit-1-h"), "utf8"), "someone else's\n");
+  t.same(readdirSync(join(path, "logs.real")).sort(), ["renamed", "victim"], "everything happened in the directory that was opened");
+  t.ok(lstatSync(join(path, "logs")).isSymbolicLink(), "the planted link itself is left alone");
+});
+
+t.test("makeDirs: every level it creates gets exactly the mode under umask 077; existing levels keep theirs", async (t) => {
+  withUmask(t, 0o077);
+  const base = tempDir(t);
+  const deep = join(base, "a", "b", "c");
+  t.equal(makeDirs(deep, 0o755), true);
+  for (const level of [join(base, "a"), join(base, "a", "b"), deep]) t.equal(statSync(level).mode & 0o777, 0o755, level);
+  t.equal(statSync(base).mode & 0o777, 0o700, "the existing parent is not touched");
+  t.equal(makeDirs(deep, 0o755), false, "nothing to create the second time");
+});
+
+t.test("makeDirs on a read-only parent says EROFS, not Node's recursive ENOENT", async (t) => {
+  t.equal(process.getuid?.(), 0, "mount namespaces need root: run the tests as root");
+  const base = tempDir(t);
+  const script = `mount -t tmpfs -o ro,size=64k boxinit-test "$1" && exec "$2" --input-type=module -e "$3"`;
+  const module = new URL("../../src/control/dir-handle.ts", import.meta.url).href;
+  const code = `const { makeDirs } = await import(${JSON.stringify(module)});
+    try { makeDirs(${JSON.stringify(join(base, "state", "deeper"))}, 0o755); console.log("made"); } catch (error) { console.log(error.code); }`;
+  const result = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", script, "sh", base, process.execPath, code], {
+    encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "" }, timeout: 30_000,
+  });
+  t.equal(result.stdout.trim(), "EROFS", result.stderr);
+});
+
+t.test("hints: what to do about the errnos of a state directory", async (t) => {
+  t.match(stateDirHint("EROFS"), /read-only file system: mount it read-write/);
+  t.match(stateDirHint("ELOOP"), /symlink/);
+  t.match(stateDirHint("EACCES"), /runs as uid \d+/);
+  t.equal(stateDirHint("EINVAL"), undefined);
+  t.equal(stateDirHint(undefined), undefined);
+});
+
+t.test("the by-path warning: never with the addon, once without it", async (t) => {
+  t.equal(byPathWarningOnce(addon), undefined);
+  t.match(byPathWarningOnce(undefined), /no addon: logs\/ and jobs\/ are used by path/);
+  t.equal(byPathWarningOnce(undefined), undefined, "said once per process");
+});
