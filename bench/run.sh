@@ -7,7 +7,9 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_built
 
-SCENARIOS=(startup rss orphans signals shutdown backoff mini-vm-start job host)
+SCENARIOS=(startup rss orphans signals shutdown backoff mini-vm-start job host real-apps)
+# Scenarios that append themselves to RESULTS.md when run alone leave that to this script.
+export BENCH_RUN_ALL=1
 started=$(date +%s)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 rm -f "$RESULTS_DIR"/*.md "$RESULTS_DIR"/*.summary
