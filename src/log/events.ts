@@ -7,6 +7,7 @@ export type LogEvent =
   | "subreaper"
   | "spawned"
   | "spawn-failed"
+  | "spawn-deferred"
   | "terminal"
   | "signal-forwarded"
   | "signal-dropped"

@@ -1,36 +1,91 @@
 // Service output when several processes share the container's stdout/stderr:
 // each line is prefixed with the service's name ("web | listening on 8080"),
 // so the log stays readable. One service alone keeps its output untouched.
+import { closeSync } from "node:fs";
 import type { Native } from "../native/addon.ts";
-import { writeLine } from "./logger.ts";
+import { writeBytes } from "./logger.ts";
 import { monotonicMs, settleBefore } from "../shutdown/clock.ts";
 
-// A line longer than this is written in pieces rather than held forever.
-const MAX_LINE_BYTES = 64 * 1024;
+/** A line longer than this is written in pieces, each ended by CUT_MARKER, rather than held. */
+export const MAX_LINE_BYTES = 64 * 1024;
+
+/** Ends a piece of a line that was longer than MAX_LINE_BYTES; the rest follows on the next line. */
+export const CUT_MARKER = " [boxinit: line longer than 64 KiB, cut; it goes on in the next line]\n";
+
+const NEWLINE = 0x0a;
+
+/**
+ * Bytes in, prefixed lines out, in bounded memory whatever the input: one
+ * buffer of prefix + MAX_LINE_BYTES + marker per stream, filled by copying (a
+ * chunk is never held, so neither is the 64 KiB read buffer behind it). A
+ * line is handed to `emit` as a view of that buffer, valid until the next push.
+ */
+export class LineSplitter {
+  readonly #line: Buffer;
+  readonly #prefixBytes: number;
+  #used: number;
+  readonly #emit: (line: Buffer) => void;
+
+  constructor(prefix: string, emit: (line: Buffer) => void) {
+    const prefixBytes = Buffer.from(prefix);
+    this.#line = Buffer.allocUnsafe(prefixBytes.length + MAX_LINE_BYTES + Buffer.byteLength(CUT_MARKER));
+    prefixBytes.copy(this.#line);
+    this.#prefixBytes = prefixBytes.length;
+    this.#used = this.#prefixBytes;
+    this.#emit = emit;
+  }
+
+  /** Take the next chunk of output; every complete (or over-long) line is emitted. */
+  push(chunk: Uint8Array): void {
+    let start = 0;
+    while (start < chunk.length) {
+      const newline = chunk.indexOf(NEWLINE, start);
+      const lineEnd = newline === -1 ? chunk.length : newline;
+      const room = MAX_LINE_BYTES - (this.#used - this.#prefixBytes);
+      if (lineEnd - start > room) {
+        // Too long to hold: what fits goes out now, marked, and the line goes on.
+        this.#append(chunk.subarray(start, start + room));
+        this.#flush(CUT_MARKER);
+        start += room;
+        continue;
+      }
+      this.#append(chunk.subarray(start, lineEnd));
+      if (newline === -1) return;
+      this.#flush("\n");
+      start = newline + 1;
+    }
+  }
+
+  /** End of output: a last line without a newline gets one. */
+  end(): void {
+    if (this.#used > this.#prefixBytes) this.#flush("\n");
+  }
+
+  #append(bytes: Uint8Array): void {
+    this.#line.set(bytes, this.#used);
+    this.#used += bytes.length;
+  }
+
+  #flush(ending: string): void {
+    this.#used += this.#line.write(ending, this.#used);
+    this.#emit(this.#line.subarray(0, this.#used));
+    this.#used = this.#prefixBytes;
+  }
+}
 
 /** Copy fd to `to`, prefixing every line; resolves at end of file. */
 const relayLines = (fd: number, to: number, prefix: string): Promise<void> =>
   new Promise((resolve) => {
     const net = process.getBuiltinModule("node:net");
     const socket = new net.Socket({ fd, readable: true, writable: false });
-    let pending = "";
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk: string) => {
-      pending += chunk;
-      let newline = pending.indexOf("\n");
-      while (newline !== -1) {
-        writeLine(to, `${prefix}${pending.slice(0, newline + 1)}`);
-        pending = pending.slice(newline + 1);
-        newline = pending.indexOf("\n");
-      }
-      if (pending.length > MAX_LINE_BYTES) {
-        writeLine(to, `${prefix}${pending}\n`);
-        pending = "";
-      }
-    });
+    // Bytes, not text: a line is cut by size whatever its encoding, and no string is built per chunk.
+    const lines = new LineSplitter(prefix, (line) => writeBytes(to, line));
+    socket.on("data", (chunk: Buffer) => lines.push(chunk));
+    let isFinished = false;
     const finish = (): void => {
-      if (pending !== "") writeLine(to, `${prefix}${pending}\n`);
-      pending = "";
+      if (isFinished) return;
+      isFinished = true;
+      lines.end();
       resolve();
     };
     socket.on("end", finish);
@@ -44,7 +99,16 @@ const relayLines = (fd: number, to: number, prefix: string): Promise<void> =>
  */
 export const prefixedOutput = (native: Native, name: string): { outFd: number; errFd: number } => {
   const [outRead, outWrite] = native.makePipe();
-  const [errRead, errWrite] = native.makePipe();
+  let errPipe: [number, number];
+  try {
+    errPipe = native.makePipe();
+  } catch (error) {
+    // Out of fds (EMFILE) half way: give the first pipe back before the caller retries.
+    closeSync(outRead);
+    closeSync(outWrite);
+    throw error;
+  }
+  const [errRead, errWrite] = errPipe;
   const prefix = `${name} | `;
   track(relayLines(outRead, 1, prefix));
   track(relayLines(errRead, 2, prefix));

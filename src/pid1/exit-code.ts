@@ -15,6 +15,8 @@ export const EXIT = {
   internal: 70,
   /** A service could not be brought up: pidfile missing or stale, warm-up timed out (sysexits EX_UNAVAILABLE). */
   unavailable: 69,
+  /** boxinit ran short of fds, processes or memory to start something (sysexits EX_OSERR: "cannot fork", "cannot create pipe"). */
+  osError: 71,
   /** Something had to be killed at the deadline (128 + SIGKILL). */
   killed: 137,
 } as const;

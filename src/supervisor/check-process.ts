@@ -7,7 +7,7 @@ import type { Native } from "../native/addon.ts";
 import type { Reaper } from "../pid1/reaper.ts";
 import type { UserSpec } from "../config/types.ts";
 import type { Ending } from "../pid1/exit-code.ts";
-import { startProcess } from "./spawn.ts";
+import { notStartedByShortage, startProcess } from "./spawn.ts";
 
 /** A running check: its output (stdout and stderr together) arrives on outputFd. */
 export interface CheckHandle {
@@ -22,7 +22,16 @@ export type StartCheck = (argv: readonly string[], run: { env: NodeJS.ProcessEnv
 
 /** A StartCheck that forks through the addon; the check is the reaper's child, in a session of its own. */
 export const addonCheckStarter = (native: Native, reaper: Reaper): StartCheck => (argv, run) => {
-  const [readFd, writeFd] = native.makePipe();
+  let pipe: [number, number];
+  try {
+    pipe = native.makePipe();
+  } catch (error) {
+    // Out of fds: this try fails (and says why), the next one comes at the interval.
+    const shortage = notStartedByShortage(error, "its output pipe");
+    if (!shortage) throw error;
+    return { problem: `cannot run it now: ${shortage.problem}` };
+  }
+  const [readFd, writeFd] = pipe;
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(run.env)) if (value !== undefined) env[key] = value;
   // startProcess closes writeFd (both slots) in boxinit once the child has it.

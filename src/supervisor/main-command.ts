@@ -8,6 +8,7 @@ import type { Native, NativeError } from "../native/addon.ts";
 import type { Reaper } from "../pid1/reaper.ts";
 import { EXIT, type Ending } from "../pid1/exit-code.ts";
 import { resolveCommand } from "../pid1/resolve-command.ts";
+import { describeShortage } from "../pid1/resource-shortage.ts";
 import { SIGNAL_NUMBERS } from "../pid1/signals.ts";
 import { TERMINAL_FD, shouldHandOverTerminal } from "../pid1/terminal.ts";
 
@@ -27,8 +28,10 @@ export interface StartFailure {
 }
 
 // exec(2) errors as a shell reports them: 127 for "no such file", 126 for
-// everything that found a file but could not run it.
-const exitCodeForExecError = (code: string): number => (code === "ENOENT" ? EXIT.notFound : EXIT.notExecutable);
+// everything that found a file but could not run it; 71 (EX_OSERR) when
+// boxinit itself was short of fds, processes or memory, which says nothing about the command.
+const exitCodeForExecError = (code: string): number =>
+  describeShortage(code) !== undefined ? EXIT.osError : code === "ENOENT" ? EXIT.notFound : EXIT.notExecutable;
 
 /** Resolve and spawn the main command; never throws for a bad command. */
 export const startMainCommand = (
@@ -54,7 +57,9 @@ export const startMainCommand = (
     : startWithNode(resolution.file, command, args, preserveFds);
   if ("error" in started) {
     const exitCode = exitCodeForExecError(started.error);
-    log.error("spawn-failed", `cannot run ${JSON.stringify(command)}: ${started.error}`, { exitCode });
+    // The main command is started once (its end ends the container): a shortage is reported as what it is, not retried.
+    const shortage = describeShortage(started.error);
+    log.error("spawn-failed", `cannot run ${JSON.stringify(command)}: ${shortage ? `${shortage}; not the command's fault` : started.error}`, { exitCode });
     return { exitCode };
   }
   log.info("spawned", "started the main command", { pid: started.pid, command: [...argv], terminal: started.ownsTerminal });
@@ -119,7 +124,13 @@ const startWithAddon = (file: string, argv: readonly string[], preserveFds: numb
 // No terminal foreground here: setsid gives up the terminal.
 const startWithNode = (file: string, command: string, args: readonly string[], preserveFds: number): MainCommand | { error: string } => {
   const stdio: Array<"inherit" | number> = ["inherit", "inherit", "inherit", ...Array.from({ length: preserveFds }, (_, i) => i + 3)];
-  const child = spawn(file, args, { argv0: command, stdio, detached: true });
+  let child: ReturnType<typeof spawn>;
+  try {
+    child = spawn(file, args, { argv0: command, stdio, detached: true });
+  } catch (error) {
+    // Node throws for some spawn errors (ENOMEM among them) rather than emitting 'error'.
+    return { error: (error as NodeJS.ErrnoException).code ?? (error as Error).message };
+  }
   if (child.pid === undefined) {
     // spawn reports exec failures through 'error' (after this returns).
     child.on("error", () => {});

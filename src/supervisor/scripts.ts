@@ -6,8 +6,11 @@ import type { Logger } from "../log/logger.ts";
 import type { Native } from "../native/addon.ts";
 import type { Reaper } from "../pid1/reaper.ts";
 import { exitCodeFor, type Ending } from "../pid1/exit-code.ts";
-import { describeEnding } from "./restart-policy.ts";
-import { startProcess, type Started } from "./spawn.ts";
+import { SERVICE_DEFAULTS } from "../config/defaults.ts";
+import { formatDurationMs } from "../config/duration.ts";
+import { monotonicMs, pause } from "../shutdown/clock.ts";
+import { describeEnding, nextRestartDelayMs } from "./restart-policy.ts";
+import { startProcess, type NotStarted, type Started } from "./spawn.ts";
 
 /** The scripts to run: executable regular files in byte order; a missing directory has none. */
 export const listScripts = (dir: string, log: Logger): string[] => {
@@ -50,7 +53,8 @@ export const runScripts = async (
   const event = context.kind === "init" ? "init-script" : "finish-script";
   for (const file of scripts) {
     if (isCancelled()) return undefined;
-    const started = startProcess({ argv: [file] }, context.native, context.reaper);
+    const started = await startWhenResourcesAllow(file, context, isCancelled);
+    if (started === undefined) return undefined;
     if ("problem" in started) {
       context.log.error(event, `${context.kind} script ${file}: cannot start: ${started.problem}`);
       if (context.shouldContinueAfterFailure) continue;
@@ -65,4 +69,31 @@ export const runScripts = async (
     context.log.warn(event, `${context.kind} script ${file} ${describeEnding(ending)}`, { code: exitCodeFor(ending) });
   }
   return undefined;
+};
+
+// How often a wait for resources looks whether it was cancelled (a stop began, the finish time is up).
+const CANCEL_POLL_MS = 100;
+
+/**
+ * Start a script; when boxinit is short of fds, processes or memory (not the
+ * script's fault), say so and try again after the default restart delay,
+ * doubled per try up to its cap, until it starts or isCancelled (then undefined).
+ */
+const startWhenResourcesAllow = async (
+  file: string,
+  context: { native: Native | undefined; reaper: Reaper; log: Logger; kind: "init" | "finish" },
+  isCancelled: () => boolean,
+): Promise<Started | NotStarted | undefined> => {
+  for (let tries = 0; ; tries++) {
+    const started = startProcess({ argv: [file] }, context.native, context.reaper);
+    if (!("problem" in started) || started.kind !== "resources") return started;
+    const delayMs = nextRestartDelayMs(tries, SERVICE_DEFAULTS.restartDelayMs, SERVICE_DEFAULTS.restartMaxDelayMs);
+    context.log.warn("spawn-deferred", `${context.kind} script ${file}: cannot start it now: ${started.problem}; not the script's fault: trying again in ${formatDurationMs(delayMs)}`, { attempt: tries + 1 });
+    const until = monotonicMs() + delayMs;
+    while (monotonicMs() < until) {
+      if (isCancelled()) return undefined;
+      await pause(Math.min(CANCEL_POLL_MS, until - monotonicMs()));
+    }
+    if (isCancelled()) return undefined;
+  }
 };

@@ -13,12 +13,13 @@ export type ServiceState =
   | "exited"
   | "failed";
 
-export type ServiceEvent = "start" | "spawned" | "warmup-passed" | "exited" | "restart-due" | "stop" | "stop-done";
+/** "deferred": it could not be started for a shortage of boxinit's own resources (fds, processes, memory) and waits to try again. */
+export type ServiceEvent = "start" | "spawned" | "deferred" | "warmup-passed" | "exited" | "restart-due" | "stop" | "stop-done";
 
 /** Allowed next states per (state, event). */
 export const SERVICE_TRANSITIONS: Record<ServiceState, Partial<Record<ServiceEvent, readonly ServiceState[]>>> = {
   pending: { start: ["starting"], stop: ["stopped"] },
-  starting: { spawned: ["warming", "running"], exited: ["restarting", "exited", "failed"], stop: ["stopping"] },
+  starting: { spawned: ["warming", "running"], deferred: ["restarting"], exited: ["restarting", "exited", "failed"], stop: ["stopping"] },
   warming: { "warmup-passed": ["running"], exited: ["restarting", "exited", "failed"], stop: ["stopping"] },
   running: { exited: ["restarting", "exited", "failed"], stop: ["stopping"] },
   restarting: { "restart-due": ["starting"], stop: ["stopped"] },

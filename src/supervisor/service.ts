@@ -13,8 +13,8 @@ import { formatDurationMs } from "../config/duration.ts";
 import { GLOBAL_DEFAULTS } from "../config/defaults.ts";
 import { monotonicMs, settleBefore } from "../shutdown/clock.ts";
 import { prefixedOutput } from "../log/service-output.ts";
-import { environmentFor, startProcess, type ProcessSpec } from "./spawn.ts";
-import { decideAfterExit, describeEnding } from "./restart-policy.ts";
+import { environmentFor, notStartedByShortage, startProcess, type NotStarted, type ProcessSpec, type Started } from "./spawn.ts";
+import { decideAfterExit, describeEnding, nextRestartDelayMs } from "./restart-policy.ts";
 import { isProcessAlive, pidfileIdentity, waitForPidfile, type PidfileIdentity } from "./pidfile.ts";
 import { serviceMarker, SERVICE_MARKER_VARIABLE, stopLeftovers, type MovableDeadline, type StartTrace } from "./start-leftovers.ts";
 import { runWarmup } from "./warmup.ts";
@@ -121,6 +121,8 @@ export class Service {
   #cleanup: { done: Promise<unknown>; deadline: MovableDeadline } | undefined;
   /** The first failure of the current series of restarts in a row: the cause worth reporting. */
   #firstFailure: string | undefined;
+  /** Starts in a row that a shortage of boxinit's own resources prevented (see #retryAfterShortage). */
+  #shortagesInRow = 0;
   #resolveReady: (isReady: boolean) => void = () => {};
   /** True once the first warm-up passed; false when it ended for good (or was stopped) before. */
   readonly ready: Promise<boolean>;
@@ -163,12 +165,24 @@ export class Service {
     return true;
   }
 
-  #spec(argv: readonly string[]): ProcessSpec {
-    const { native } = this.#context;
-    const output = this.#context.shouldPrefixOutput && native ? prefixedOutput(native, this.name) : undefined;
+  // Its output pipes, then the process. A shortage of boxinit's own fds,
+  // processes or memory comes back as a NotStarted of kind "resources", never
+  // as a throw: #run runs detached, where a throw would be an internal fault.
+  #startProcess(argv: readonly string[]): Started | NotStarted {
+    const { native, reaper } = this.#context;
+    let output: ProcessSpec["output"];
+    if (this.#context.shouldPrefixOutput && native) {
+      try {
+        output = prefixedOutput(native, this.name);
+      } catch (error) {
+        const shortage = notStartedByShortage(error, "its output pipes");
+        if (!shortage) throw error;
+        return shortage;
+      }
+    }
     // The marker comes last: the config cannot remove it (start-leftovers.ts relies on it).
     const env = { ...this.config.env, [SERVICE_MARKER_VARIABLE]: this.name };
-    return { argv, env, cwd: this.config.cwd, user: this.config.user, output };
+    return startProcess({ argv, env, cwd: this.config.cwd, user: this.config.user, output }, native, reaper);
   }
 
   async #run(): Promise<void> {
@@ -184,11 +198,13 @@ export class Service {
     // The pidfile is the application's (postmaster.pid is PostgreSQL's lock):
     // never removed; what it is now tells an old one from the one this start writes.
     const pidfileBefore = this.config.pidfile ? pidfileIdentity(this.config.pidfile) : undefined;
-    const started = startProcess(this.#spec(this.config.command), this.#context.native, this.#context.reaper);
+    const started = this.#startProcess(this.config.command);
     if ("problem" in started) {
+      if (started.kind === "resources") return this.#retryAfterShortage(started.problem);
       log.error("spawn-failed", `service ${this.name}: cannot start ${started.problem}`, { service: this.name, exitCode: started.exitCode });
       return this.#afterExit({ code: started.exitCode, signal: null }, 0, { cannotRun: "it cannot be run at all" });
     }
+    this.#shortagesInRow = 0;
     this.#trace = { starterPid: started.pid, service: this.name };
     log.info("spawned", `started service ${this.name}`, { service: this.name, pid: started.pid, command: this.config.command });
     if (this.config.pidfile) {
@@ -230,6 +246,27 @@ export class Service {
     // After boot (a restart's warm-up) it is a failed run: stopped like any
     // start that did not come up, then the restart policy decides.
     return this.#failStart(`service ${this.name}: ${problem}`, { code: EXIT.unavailable, signal: null }, begunAt);
+  }
+
+  // Not started because boxinit ran short of fds, processes or memory: not
+  // the service's failure, so neither its restart policy nor its restart
+  // count applies (nothing ran). Tried again after its restart delay,
+  // doubled for each shortage in a row up to restart_max_delay, until it
+  // starts or the box stops; status shows it as restarting meanwhile.
+  #retryAfterShortage(problem: string): void {
+    const delayMs = nextRestartDelayMs(this.#shortagesInRow, this.config.restartDelayMs, this.config.restartMaxDelayMs);
+    this.#shortagesInRow++;
+    this.#context.log.warn("spawn-deferred", `service ${this.name}: cannot start it now: ${problem}; not the service's fault: trying again in ${formatDurationMs(delayMs)}`, {
+      service: this.name,
+      attempt: this.#shortagesInRow,
+    });
+    if (!this.#move("deferred", "restarting")) return;
+    this.#restartTimer = setTimeout(() => {
+      this.#restartTimer = undefined;
+      // As for a restart: a stop that began meanwhile takes it from "restarting".
+      if (this.#context.isStopping()) return;
+      if (this.#move("restart-due", "starting")) void this.#run();
+    }, delayMs);
   }
 
   #becameReady(): void {
@@ -500,8 +537,8 @@ export class Service {
   }
 
   async #runStopCommand(argv: readonly string[], deadline: number, outcome: StopOutcome): Promise<number | undefined> {
-    const { log, native, reaper } = this.#context;
-    const started = startProcess(this.#spec(argv), native, reaper);
+    const { log } = this.#context;
+    const started = this.#startProcess(argv);
     if ("problem" in started) {
       log.error("spawn-failed", `service ${this.name}: cannot run the stop command ${started.problem}; sending its stop signal instead`, { service: this.name });
       if (this.#pid !== null) this.#sendStopSignal(this.#pid);

@@ -11,6 +11,7 @@ import type { UserSpec } from "../config/types.ts";
 import { EXIT, type Ending } from "../pid1/exit-code.ts";
 import { resolveCommand } from "../pid1/resolve-command.ts";
 import { SIGNAL_NUMBERS } from "../pid1/signals.ts";
+import { shortageOf } from "../pid1/resource-shortage.ts";
 
 /** What to start. */
 export interface ProcessSpec {
@@ -29,11 +30,23 @@ export interface Started {
   ended: Promise<Ending>;
 }
 
-/** It could not be started; exitCode follows the shell (127 not found, 126 not executable). */
+/**
+ * It could not be started. kind "command": the command is at fault, and
+ * exitCode follows the shell (127 not found, 126 not executable); kind
+ * "resources": boxinit ran short of fds, processes or memory (exitCode 71),
+ * which says nothing about the command: try again later.
+ */
 export interface NotStarted {
   problem: string;
   exitCode: number;
+  kind: "command" | "resources";
 }
+
+/** A NotStarted for an error that is a shortage of boxinit's resources; undefined for any other error. */
+export const notStartedByShortage = (error: unknown, what: string): NotStarted | undefined => {
+  const shortage = shortageOf(error);
+  return shortage === undefined ? undefined : { problem: `${what}: ${shortage}`, exitCode: EXIT.osError, kind: "resources" };
+};
 
 /** The environment a process gets: boxinit's, the user's identity, then its own. */
 export const environmentFor = (spec: Pick<ProcessSpec, "env" | "user">, base: NodeJS.ProcessEnv = process.env): Record<string, string> => {
@@ -63,7 +76,7 @@ export const startProcess = (spec: ProcessSpec, native: Native | undefined, reap
     // A relative name with a slash means "relative to the process's cwd", as for execve after chdir.
     const lookup = spec.cwd && command.includes("/") && !isAbsolute(command) ? join(spec.cwd, command) : command;
     const resolution = resolveCommand(lookup, env.PATH);
-    if (!resolution.ok) return { problem: `${JSON.stringify(command)}: ${resolution.reason}`, exitCode: resolution.exitCode };
+    if (!resolution.ok) return { problem: `${JSON.stringify(command)}: ${resolution.reason}`, exitCode: resolution.exitCode, kind: "command" };
     return native
       ? startWithAddon(resolution.file, spec, env, native, reaper)
       : startWithNode(resolution.file, command, args, spec, env);
@@ -96,9 +109,13 @@ const startWithAddon = (file: string, spec: ProcessSpec, env: Record<string, str
       errFd: spec.output?.errFd,
     });
   } catch (error) {
+    // EMFILE and the like come from boxinit's side of the spawn (the report
+    // pipe, fork) or from a child that is boxinit's copy (its fd table): not the command's fault.
+    const shortage = notStartedByShortage(error, JSON.stringify(spec.argv[0]));
+    if (shortage) return shortage;
     const code = (error as { code?: string }).code;
     const message = (error as Error).message;
-    return { problem: `${JSON.stringify(spec.argv[0])}: ${message}`, exitCode: code === "ENOENT" && message.startsWith("exec") ? EXIT.notFound : EXIT.notExecutable };
+    return { problem: `${JSON.stringify(spec.argv[0])}: ${message}`, exitCode: code === "ENOENT" && message.startsWith("exec") ? EXIT.notFound : EXIT.notExecutable, kind: "command" };
   }
   // Registered before returning: the reaper runs on this thread, so it cannot
   // have reaped the child yet.
@@ -116,10 +133,19 @@ const startWithAddon = (file: string, spec: ProcessSpec, env: Record<string, str
 // without the addon a service runs with its user's primary group only.
 const startWithNode = (file: string, command: string, args: readonly string[], spec: ProcessSpec, env: Record<string, string>): Started | NotStarted => {
   const stdio: Array<"ignore" | "inherit" | number> = spec.output ? ["ignore", spec.output.outFd, spec.output.errFd] : ["ignore", "inherit", "inherit"];
-  const child = spawn(file, args, { argv0: command, stdio, detached: true, cwd: spec.cwd, env, uid: identityToSet(spec.user)?.uid, gid: identityToSet(spec.user)?.gid });
+  let child: ReturnType<typeof spawn>;
+  try {
+    child = spawn(file, args, { argv0: command, stdio, detached: true, cwd: spec.cwd, env, uid: identityToSet(spec.user)?.uid, gid: identityToSet(spec.user)?.gid });
+  } catch (error) {
+    // Node throws for some spawn errors (ENOMEM among them) instead of emitting 'error'.
+    const shortage = notStartedByShortage(error, JSON.stringify(command));
+    if (shortage) return shortage;
+    return { problem: `${JSON.stringify(command)}: ${(error as Error).message}`, exitCode: EXIT.notExecutable, kind: "command" };
+  }
   if (child.pid === undefined) {
+    // Node reports the errno only later, through 'error': without the addon a refusal cannot be told apart here.
     child.on("error", () => {});
-    return { problem: `${JSON.stringify(command)}: the system refused to start it`, exitCode: EXIT.notExecutable };
+    return { problem: `${JSON.stringify(command)}: the system refused to start it`, exitCode: EXIT.notExecutable, kind: "command" };
   }
   const ended = new Promise<Ending>((resolve) => {
     child.once("exit", (code, signal) => resolve({ code, signal: signal === null ? null : (SIGNAL_NUMBERS[signal] ?? null) }));

@@ -7,6 +7,7 @@ t.test("allowed changes", async (t) => {
   t.equal(nextServiceState("warming", "warmup-passed", "running"), "running");
   t.equal(nextServiceState("running", "exited", "restarting"), "restarting");
   t.equal(nextServiceState("restarting", "restart-due", "starting"), "starting");
+  t.equal(nextServiceState("starting", "deferred", "restarting"), "restarting", "not started for want of fds: waits to try again");
   t.equal(nextServiceState("running", "stop", "stopping"), "stopping");
   t.equal(nextServiceState("stopping", "stop-done", "stopped"), "stopped");
 });
@@ -16,6 +17,8 @@ t.test("changes the table refuses", async (t) => {
   t.equal(nextServiceState("stopped", "start", "starting"), undefined, "no start after a stop");
   t.equal(nextServiceState("stopping", "exited", "restarting"), undefined, "no restart while stopping");
   t.equal(nextServiceState("pending", "exited", "failed"), undefined);
+  t.equal(nextServiceState("starting", "deferred", "failed"), undefined, "a shortage of boxinit's resources never fails the service");
+  t.equal(nextServiceState("running", "deferred", "restarting"), undefined, "only a start can be deferred");
 });
 
 t.test("final states accept at most a stop, which keeps them", async (t) => {

@@ -1,0 +1,79 @@
+// When boxinit runs out of file descriptors while it starts things (issue 13,
+// bug 2): nothing reaches the fault handler (no exit 70), nothing is blamed on
+// the script or service (no 126, no giving up), the log names EMFILE, and what
+// could not start comes up once fds are free again. The limit is lowered on
+// the running boxinit with prlimit, relative to the fds it holds at that moment,
+// so the test does not depend on how many fds Node itself uses.
+import t from "tap";
+import { execFileSync } from "node:child_process";
+import { readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { MODES, killAllRuns, missingPrerequisite, startBoxinit } from "../helpers/boxinit.ts";
+import { makeBox } from "../helpers/mini-vm.ts";
+
+t.teardown(killAllRuns);
+
+const SERVICES = ["s1", "s2", "s3", "s4", "s5", "s6"];
+
+/**
+ * The open-file limit that leaves a process exactly `free` new fds now: the
+ * limit bounds fd numbers, so the free numbers (holes first) are counted.
+ */
+const limitLeaving = (pid: number, free: number): number => {
+  const open = new Set(readdirSync(`/proc/${pid}/fd`).map(Number));
+  let left = free;
+  for (let fd = 0; ; fd++) {
+    if (open.has(fd)) continue;
+    if (left === 0) return fd;
+    left--;
+  }
+};
+
+/** Set the soft open-file limit of a running process (the hard limit stays). */
+const setFdLimit = (pid: number, soft: number): void => {
+  execFileSync("prlimit", ["--pid", String(pid), `--nofile=${soft}:`]);
+};
+
+for (const mode of MODES) {
+  t.test(`${mode}: out of file descriptors while starting init scripts and six services`, async (t) => {
+    const missing = missingPrerequisite(mode);
+    if (missing) return t.fail(missing);
+    const services = SERVICES.map((name) => [
+      `  ${name}:`,
+      `    command: [sh, -c, 'echo up-${name}; exec sleep 1000']`,
+      "    critical: false",
+      "    restart_delay: 100ms",
+      "    restart_max_delay: 300ms",
+    ].join("\n"));
+    const box = makeBox(t, `services:\n${services.join("\n")}\n`);
+    const go = join(box.dir, "go");
+    // The first script holds the boot until the test has lowered the limit; the second must then wait for fds.
+    box.script("init.d/10-wait", `while [ ! -e ${go} ]; do sleep 0.02; done\n`);
+    box.script("init.d/20-second", "echo second-init-script-ran\n");
+    const run = startBoxinit(mode, box.args);
+    await run.waitFor(/running init script \S*10-wait/, "stderr", 30_000);
+    const pid = await run.boxinitPid();
+
+    // Room for nothing new: the second init script cannot even get its report pipe.
+    setFdLimit(pid, limitLeaving(pid, 1));
+    writeFileSync(go, "");
+    await run.waitFor(/init script \S*20-second: cannot start it now: .*EMFILE.*not the script's fault/, "stderr", 30_000);
+
+    // Room for a service or two: the others are told to wait, by name and errno.
+    setFdLimit(pid, limitLeaving(pid, 8));
+    await run.waitFor(/second-init-script-ran/, "stdout", 30_000);
+    await run.waitFor(/service s\d: cannot start it now: .*boxinit is out of file descriptors \(EMFILE.*not the service's fault: trying again/, "stderr", 30_000);
+
+    // fds free again: every service comes up at its next try.
+    setFdLimit(pid, 4096);
+    for (const name of SERVICES) await run.waitFor(new RegExp(`${name} \\| up-${name}`), "stdout", 30_000);
+    await run.waitFor(/every service is up/, "stderr", 30_000);
+    t.same(box.statusJson()?.services?.s6?.restarts, 0, "a start that waited for fds is not a restart");
+
+    await run.signal("SIGTERM");
+    const ended = await run.result(30_000);
+    t.equal(ended.code, 0, "an orderly stop, not exit 70");
+    t.notMatch(run.stderr, /internal-error/, "nothing reached the fault handler");
+    t.notMatch(run.stderr, /exited with code 126|giving up/, "nothing was blamed on a service");
+  });
+}
