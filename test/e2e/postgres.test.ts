@@ -26,8 +26,11 @@ const STOP_TIMEOUT_MS = 30_000;
 
 // What the server logs at a start that follows a crash, and never after a clean shutdown.
 const CRASH_RECOVERY = /database system was not properly shut down|automatic recovery in progress|database system was interrupted/;
-// A second postmaster on a data directory that already has one.
-const SECOND_POSTMASTER = /lock file "postmaster\.pid" already exists|another server might be running|pre-existing shared memory block/;
+// A postmaster started on a data directory that a live one holds.
+const SECOND_POSTMASTER = /lock file "postmaster\.pid" already exists|pre-existing shared memory block/;
+// pg_ctl found a postmaster.pid at its start: after a crash that is the dead
+// server's (and expected); after a clean stop there is none.
+const LOCK_FILE_FOUND = /another server might be running/;
 // Lines that show boxinit had to SIGKILL something or a phase ran out of time.
 const FORCED = /phase-overran|killed: sent SIGKILL|sent SIGKILL/;
 
@@ -76,10 +79,11 @@ const nextStartKeeps = async (t: Test, what: string, state: HostStateDir, dataDi
   await bootToRunning(t, state);
   const row = await psql(box, `select value from kept where value = '${value}'`);
   t.equal(row.out, value, "the row written before the stop is there");
-  const logs = await box.logs();
+  const logs = await box.logsInOrder();
   t.match(logs, /database system was shut down at/, "the server found a cleanly shut down cluster");
   t.notMatch(logs, CRASH_RECOVERY, "and needed no crash recovery");
-  t.notMatch(logs, SECOND_POSTMASTER);
+  t.notMatch(logs, LOCK_FILE_FOUND, "the clean stop left no postmaster.pid");
+  t.notMatch(logs, SECOND_POSTMASTER, "no second postmaster");
 };
 
 t.test("PostgreSQL 15 (Debian's postgresql-15) under boxinit", async (t) => {
@@ -93,7 +97,7 @@ t.test("PostgreSQL 15 (Debian's postgresql-15) under boxinit", async (t) => {
     await bootToRunning(t, state);
     t.same(await psql(box, "select 1"), { code: 0, out: "1" }, "select 1 answers as soon as the status says running");
     t.equal(await health(box), 0, "boxinit health: 0 while running");
-    t.match(await box.logs(), /10-initdb: creating a database cluster/, "the first start made the cluster in the host directory");
+    t.match(await box.logsInOrder(), /10-initdb: creating a database cluster/, "the first start made the cluster in the host directory");
     await writeRow(t, box, "before-crash");
 
     const pid = state.statusJson()?.services?.postgres?.pid;
@@ -120,7 +124,7 @@ t.test("PostgreSQL 15 (Debian's postgresql-15) under boxinit", async (t) => {
     t.equal(service?.restarts, 1, "one restart");
     t.not(service?.pid, pid, "a new postmaster");
     t.same(await psql(box, "select value from kept"), { code: 0, out: "before-crash" }, "committed data survived the crash");
-    const logs = await box.logs();
+    const logs = await box.logsInOrder();
     t.match(logs, /service postgres was killed by SIGKILL; restarting/, "the log says why it restarted");
     // The same words the clean-stop tests look for, present here: they would be seen.
     t.match(logs, CRASH_RECOVERY, "after kill -9 the server did recover from a crash");
@@ -137,8 +141,8 @@ t.test("PostgreSQL 15 (Debian's postgresql-15) under boxinit", async (t) => {
     const seen = await state.waitForStatus(["backedoff", "stopped", "failed"], STOP_TIMEOUT_MS);
     t.equal(seen.at(-1), "backedoff", `host-side status went ${seen.join(" -> ")}`);
     const code = await box.wait(STOP_TIMEOUT_MS);
-    const logs = await box.logs();
-    t.match(logs, /running the stop command of service postgres .*"pg_ctl","stop"/, "boxinit ran pg_ctl stop");
+    const logs = await box.logsInOrder();
+    t.match(logs, /running the stop command of service postgres .*pg_ctl","stop"/, "boxinit ran pg_ctl stop");
     t.match(logs, /received fast shutdown request/, "the postmaster got a fast shutdown");
     t.match(logs, /database system is shut down/, "and finished it");
     const stopCode = logs.match(/the stop command of service postgres exited with code (\d+)/)?.[1];
@@ -161,7 +165,7 @@ t.test("PostgreSQL 15 (Debian's postgresql-15) under boxinit", async (t) => {
     await box.stop(30);
     t.comment(`docker stop returned after ${Date.now() - stopBegun} ms`);
     t.equal(await box.wait(), 0, "exit code 0");
-    const logs = await box.logs();
+    const logs = await box.logsInOrder();
     t.match(logs, /running the stop command of service postgres/, "pg_ctl stop ran");
     t.match(logs, /received fast shutdown request/);
     t.match(logs, /database system is shut down/);
@@ -185,11 +189,12 @@ t.test("PostgreSQL 15 (Debian's postgresql-15) under boxinit", async (t) => {
       "-v", `${configDir}:/etc/boxinit-test:ro`, "-e", "BOXINIT_CONFIG=/etc/boxinit-test/boxinit.yaml",
     ]);
     const code = await box.wait(BOOT_TIMEOUT_MS);
-    const logs = await box.logs();
+    const logs = await box.logsInOrder();
     t.equal(code, 69, "exit 69: the pidfile never named the service (EX_UNAVAILABLE)");
     const firstError = logs.split("\n").find((line) => line.startsWith("boxinit: error: "));
     t.match(firstError, new RegExp(`pidfile ${wrongPidfile.replaceAll(".", "\\.")}`), "the first error names the pidfile");
     t.notMatch(logs, SECOND_POSTMASTER, "no second postmaster on the data directory");
+    t.notMatch(logs, LOCK_FILE_FOUND, "no start found a postmaster.pid: the one before was stopped cleanly");
     t.notMatch(logs, FORCED, "what a failed start left was stopped, not killed");
     // Every postmaster this box started was shut down before the next try, or before it gave up.
     const starts = logs.split(/^boxinit: spawned: started service postgres .*$/m).slice(1);
@@ -205,6 +210,6 @@ t.test("PostgreSQL 15 (Debian's postgresql-15) under boxinit", async (t) => {
     const next = await startPostgres(t, "pg-pidfile-next", state, dataDir);
     await bootToRunning(t, state);
     t.same(await psql(next, "select 1"), { code: 0, out: "1" }, "the cluster starts again with the image's own config");
-    t.notMatch(await next.logs(), CRASH_RECOVERY, "and needed no crash recovery");
+    t.notMatch(await next.logsInOrder(), CRASH_RECOVERY, "and needed no crash recovery");
   });
 });

@@ -82,7 +82,7 @@ t.test("Tomcat (Debian's tomcat10) under boxinit", async (t) => {
     const service = state.statusJson()?.services?.tomcat;
     t.equal(service?.restarts, 1, "one restart");
     t.not(service?.pid, pid, "a new JVM");
-    const logs = await box.logs();
+    const logs = await box.logsInOrder();
     t.match(logs, /service tomcat was killed by SIGKILL; restarting/, "the log says why it restarted");
     t.notMatch(logs, /appears to still be running/, "catalina.sh never found a running Tomcat at the restart");
   });
@@ -96,7 +96,7 @@ t.test("Tomcat (Debian's tomcat10) under boxinit", async (t) => {
     const seen = await state.waitForStatus(["backedoff", "stopped", "failed"], STOP_TIMEOUT_MS);
     t.equal(seen.at(-1), "backedoff", `host-side status went ${seen.join(" -> ")}`);
     const code = await box.wait(STOP_TIMEOUT_MS);
-    const logs = await box.logs();
+    const logs = await box.logsInOrder();
     t.match(logs, /running the stop command of service tomcat .*catalina\.sh","stop"/, "boxinit ran catalina.sh stop");
     t.match(logs, /^Tomcat stopped\.$/m, "catalina.sh saw the JVM end");
     t.match(logs, TOMCAT_SHUTDOWN, "Tomcat shut down in order");
@@ -118,7 +118,7 @@ t.test("Tomcat (Debian's tomcat10) under boxinit", async (t) => {
     await box.stop(30);
     t.comment(`docker stop returned after ${Date.now() - stopBegun} ms`);
     t.equal(await box.wait(), 0, "exit code 0");
-    const logs = await box.logs();
+    const logs = await box.logsInOrder();
     t.match(logs, /running the stop command of service tomcat/, "catalina.sh stop ran");
     t.match(logs, TOMCAT_SHUTDOWN, "Tomcat shut down in order");
     t.notMatch(logs, FORCED, "no phase overran, nothing was killed");
@@ -139,7 +139,7 @@ t.test("Tomcat (Debian's tomcat10) under boxinit", async (t) => {
       "-v", `${configDir}:/etc/boxinit-test:ro`, "-e", "BOXINIT_CONFIG=/etc/boxinit-test/boxinit.yaml",
     ]);
     const code = await box.wait(BOOT_TIMEOUT_MS);
-    const logs = await box.logs();
+    const logs = await box.logsInOrder();
     t.equal(code, 69, "exit 69: the pidfile never named the service (EX_UNAVAILABLE)");
     const firstError = logs.split("\n").find((line) => line.startsWith("boxinit: error: "));
     t.match(firstError, new RegExp(`pidfile ${wrongPidfile.replaceAll(".", "\\.")}`), "the first error names the pidfile");

@@ -125,6 +125,19 @@ export class Container {
     return result.stdout + result.stderr;
   }
 
+  /**
+   * stdout and stderr as one text, line by line in the order Docker stamped
+   * them: logs() gives all of stdout before all of stderr, which loses the
+   * order between an application's output and boxinit's log lines.
+   */
+  async logsInOrder(): Promise<string> {
+    const result = await docker(["logs", "--timestamps", this.id]);
+    const lines = [...stampedLines(result.stdout), ...stampedLines(result.stderr)];
+    // Array.prototype.sort is stable: lines stamped alike keep their order.
+    lines.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+    return lines.map((line) => `${line.text}\n`).join("");
+  }
+
   async inspect(): Promise<any> {
     return JSON.parse(await dockerOk(["inspect", this.id]))[0];
   }
@@ -161,6 +174,14 @@ export class Container {
     }
   }
 }
+
+// `docker logs --timestamps` lines: RFC 3339 with up to 9 fraction digits (trailing zeros dropped), a space, the line.
+const stampedLines = (text: string): Array<{ at: string; text: string }> =>
+  text.split("\n").filter(Boolean).map((line) => {
+    const match = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z ?(.*)$/.exec(line);
+    if (!match) return { at: "", text: line };
+    return { at: `${match[1]}.${(match[2] ?? "").padEnd(9, "0")}`, text: match[3]! };
+  });
 
 export interface DockerEvent {
   action: string;
