@@ -157,13 +157,16 @@ for (const mode of MODES) {
 
     await t.test("a job stopped at shutdown with a slow on_failure hook leaves the services their share of the budget", async (t) => {
       const order = "BOX/order";
-      // The service needs a moment to stop; the hook would take 60 s. Before
-      // the fix the hook ate the services' time: SIGKILL, exit 137.
+      // The service needs a moment (0.2 s) to stop; the hook would take 60 s.
+      // Before the fix the hook ate the services' time: SIGKILL, exit 137.
+      // grace 6s: the job and its hook may use 3.5 s, the service then has a
+      // slice of 1 s (the most kept for a later phase), five times what it
+      // needs; its trap runs the moment TERM arrives (`wait` returns at once).
       const box = scheduledBox(t, `  long:
     command: "echo job-started >> ${order}; exec sleep 100"
     schedule: "* * * * * *"
     on_failure: "exec sleep 60"
-`, { extra: "grace: 4s\n", webCommand: `trap 'sleep 0.5; echo web-stopped >> ${order}; exit 0' TERM; echo web-ready; while :; do sleep 0.05; done` });
+`, { extra: "grace: 6s\n", webCommand: `sleep 1000 & trap 'sleep 0.2; echo web-stopped >> ${order}; exit 0' TERM; echo web-ready; while :; do wait; done` });
       const run = startBoxinit(mode, box.args);
       t.equal((await box.waitForStatus(["running", ...FINAL])).at(-1), "running");
       const orderFile = join(box.dir, "order");
@@ -193,14 +196,19 @@ for (const mode of MODES) {
     });
 
     await t.test("what a scheduled run leaves in its process group is stopped when the run ends", async (t) => {
+      // The run ends only once its background subshell has set its trap (it
+      // makes BOX/ready.PID, $$ being the run's shell in both): a TERM before
+      // that would end the subshell outright, not through the trap.
       const box = scheduledBox(t, `  sloppy:
-    command: "(trap 'echo TERM >> BOX/left; exit 0' TERM; while :; do sleep 0.05; done) & echo started"
+    command: "(trap 'echo TERM >> BOX/left; exit 0' TERM; : > BOX/ready.$$; while :; do sleep 0.05; done) & while [ ! -e BOX/ready.$$ ]; do sleep 0.01; done; echo started"
     schedule: "* * * * * *"
 `);
       const run = startBoxinit(mode, box.args);
       t.equal((await box.waitForStatus(["running", ...FINAL])).at(-1), "running");
-      await watchStatus(box, (document) => (document.jobs?.sloppy?.runs ?? 0) >= 2, () => {});
-      t.ok(lines(join(box.dir, "left")).length >= 1, "the background subshell got TERM at the end of its run");
+      const document = await watchStatus(box, (doc) => (doc.jobs?.sloppy?.runs ?? 0) >= 2 && doc.jobs?.sloppy?.running === false, () => {});
+      const ended = document.jobs.sloppy.runs;
+      t.ok(lines(join(box.dir, "left")).length >= ended, `each of the ${ended} ended runs' background subshell got TERM and ran its trap (${lines(join(box.dir, "left")).length} TERM lines)`);
+      t.match(document.jobs.sloppy, { lastExit: 0, lastResult: "ok" }, "the run itself ended well");
       t.match(run.stderr, /job sloppy ended with \d+ process(es)? of its group still running: SIGTERM/);
       await run.signal("SIGTERM");
       t.equal((await run.result()).code, 0);
