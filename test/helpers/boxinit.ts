@@ -34,6 +34,11 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   stdin?: "ignore" | "pipe";
+  /**
+   * A program (and its arguments) that sets something up and then execs
+   * boxinit in its place, e.g. a seccomp filter: boxinit keeps its pid (PID 1).
+   */
+  execThrough?: readonly string[];
 }
 
 /** A started boxinit with captured output. */
@@ -47,10 +52,11 @@ export class BoxinitRun {
 
   constructor(mode: Mode, args: readonly string[], options: StartOptions = {}) {
     this.mode = mode;
-    const argv = mode === "pid1" ? ["--pid", "--fork", "--mount-proc", BOXINIT, ...args] : [...args];
+    const command = [...(options.execThrough ?? []), BOXINIT, ...args];
+    const argv = mode === "pid1" ? ["--pid", "--fork", "--mount-proc", ...command] : command.slice(1);
     // tap's own loader options must not reach the binary under test; a test's own may.
     const env = { ...process.env, NODE_OPTIONS: undefined, ...options.env };
-    this.child = spawn(mode === "pid1" ? "unshare" : BOXINIT, argv, {
+    this.child = spawn(mode === "pid1" ? "unshare" : command[0]!, argv, {
       cwd: options.cwd,
       env,
       stdio: [options.stdin ?? "ignore", "pipe", "pipe"],
