@@ -1,10 +1,12 @@
 // The failure report: its header, exactly; and writeReport, which creates the
 // file complete, readable by host tools, inside logs/, and never replaces an
-// existing report (a second failure in the same second takes the next second).
+// existing report (a second failure in the same second takes the next second);
+// the sweep of temp files that writers killed mid-report left behind.
 import t from "tap";
-import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { reportHeader, writeReport, type RunSummary } from "../../src/jobs/report.ts";
+import { finishReport, reportHeader, startReport, sweepReportTemps, writeReport, type RunSummary } from "../../src/jobs/report.ts";
+import { openStateDir } from "../../src/control/dir-handle.ts";
 import { loadNative } from "../../src/native/addon.ts";
 import { ROOT } from "../helpers/boxinit.ts";
 import { tempDir } from "../control/helpers.ts";
@@ -142,3 +144,55 @@ for (const [variant, native] of VARIANTS) {
     t.same(readdirSync(elsewhere), []);
   });
 }
+
+t.test("sweepReportTemps, by descriptor: an old temp file whose flock is free goes; one a live writer holds, a young one and other names stay", async (t) => {
+  const stateDir = tempDir(t, "boxinit-report-");
+  const logs = join(stateDir, "logs");
+  mkdirSync(logs);
+  const now = Date.now();
+  const old = (name: string): string => {
+    writeFileSync(join(logs, name), "partial\n");
+    utimesSync(join(logs, name), (now - 120_000) / 1000, (now - 120_000) / 1000);
+    return name;
+  };
+  const dead = old(".report.1.dead0001.tmp");
+  const live = old(".report.2.live0001.tmp");
+  const other = old(".status.json.3.abcdefgh.tmp");
+  writeFileSync(join(logs, ".report.4.young001.tmp"), "partial\n");
+  // The live writer: another open file description holding flock, as startReport's does.
+  const holder = openSync(join(logs, live), "r");
+  t.teardown(() => closeSync(holder));
+  t.ok(addon!.tryLock(holder), "the stand-in writer holds its temp file");
+  const dir = openStateDir(logs, addon);
+  t.teardown(() => dir.close());
+  t.equal(sweepReportTemps(dir, addon, now), 1);
+  t.same(readdirSync(logs).sort(), [".report.2.live0001.tmp", ".report.4.young001.tmp", other].sort(), `${dead} is gone`);
+});
+
+t.test("sweepReportTemps, by path: without flock only age tells, so a temp file stays for an hour", async (t) => {
+  const stateDir = tempDir(t, "boxinit-report-");
+  const now = Date.now();
+  const aged = (name: string, ageMs: number): string => {
+    writeFileSync(join(stateDir, name), "partial\n");
+    utimesSync(join(stateDir, name), (now - ageMs) / 1000, (now - ageMs) / 1000);
+    return name;
+  };
+  aged(".report.1.old00001.tmp", 2 * 3_600_000);
+  const minutes = aged(".report.2.min00001.tmp", 10 * 60_000);
+  t.equal(sweepReportTemps(openStateDir(stateDir, undefined), undefined, now), 1);
+  t.same(readdirSync(stateDir), [minutes]);
+});
+
+t.test("by descriptor: a writer holds flock on its temp file until it is finished", async (t) => {
+  const stateDir = tempDir(t, "boxinit-report-");
+  const draft = startReport(stateDir, addon);
+  const probe = openSync(join(stateDir, "logs", draft.temp), "r");
+  try {
+    t.equal(addon!.tryLock(probe), false, "held while written");
+  } finally {
+    closeSync(probe);
+  }
+  const file = finishReport(draft, new Date("2026-11-26T07:55:16Z"), (at) => `${at.toISOString().slice(0, 19)}Z-cron-failure-x-exit-1-h`);
+  t.equal(file, "logs/2026-11-26T07:55:16Z-cron-failure-x-exit-1-h");
+  t.same(readdirSync(join(stateDir, "logs")), ["2026-11-26T07:55:16Z-cron-failure-x-exit-1-h"], "no temp file left");
+});
