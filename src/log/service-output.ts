@@ -73,14 +73,29 @@ export class LineSplitter {
   }
 }
 
+// Each relay reads into one buffer of its own, again and again (net's onread):
+// a stream's 'data' events would allocate a fresh 64 KiB buffer per read, and
+// a service writing 50 MB/s made PID 1's memory grow faster than GC returned it.
+const READ_BUFFER_BYTES = 64 * 1024;
+
 /** Copy fd to `to`, prefixing every line; resolves at end of file. */
 const relayLines = (fd: number, to: number, prefix: string): Promise<void> =>
   new Promise((resolve) => {
     const net = process.getBuiltinModule("node:net");
-    const socket = new net.Socket({ fd, readable: true, writable: false });
     // Bytes, not text: a line is cut by size whatever its encoding, and no string is built per chunk.
     const lines = new LineSplitter(prefix, (line) => writeBytes(to, line));
-    socket.on("data", (chunk: Buffer) => lines.push(chunk));
+    const socket = new net.Socket({
+      fd,
+      readable: true,
+      writable: false,
+      onread: {
+        buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+        callback: (bytes: number, buffer: Uint8Array): boolean => {
+          lines.push(buffer.subarray(0, bytes));
+          return true; // keep reading
+        },
+      },
+    });
     let isFinished = false;
     const finish = (): void => {
       if (isFinished) return;
