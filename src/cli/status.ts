@@ -51,6 +51,7 @@ const serviceLines = (services: unknown): string[] => {
 };
 
 const jobResultText = (job: Record<string, unknown>): string => {
+  if (job.lastResult === "killed") return `last: killed (its boxinit ended without recording the end; started ${show(job.lastStart)})`;
   if (job.lastEnd === null || job.lastEnd === undefined) return job.running === true ? "first run in progress" : "never run";
   const how = job.lastResult === "ok" ? "ok" : `${show(job.lastResult)}, exit ${show(job.lastExit)}${job.lastSignal ? ` (${show(job.lastSignal)})` : ""}`;
   const took = typeof job.lastDurationMs === "number" ? ` after ${formatDurationMs(job.lastDurationMs)}` : "";

@@ -5,7 +5,8 @@
 // it held is lost, and the caller logs where it went and why.
 import { lstatSync, renameSync, type Stats } from "node:fs";
 import { join } from "node:path";
-import { errnoCode, isMissing, readRegularFile } from "./atomic-write.ts";
+import { errnoCode, isMissing, readRegularFile, readRegularFileAt } from "./atomic-write.ts";
+import { kindOf, type DirHandle } from "./dir-handle.ts";
 
 export const STATUS_JSON_NAME = "status.json";
 
@@ -67,6 +68,16 @@ export const byPath = (dir: string): StatusDirOps => ({
   },
   read: (name, maxBytes) => readRegularFile(join(dir, name), maxBytes, { noFollow: true }),
   rename: (from, to) => renameSync(join(dir, from), join(dir, to)),
+});
+
+/** StatusDirOps relative to an open directory (dir-handle.ts). */
+export const byHandle = (dir: DirHandle): StatusDirOps => ({
+  entry: (name) => {
+    const stat = dir.stat(name);
+    return stat === undefined ? undefined : { kind: kindOf(stat), ino: stat.ino };
+  },
+  read: (name, maxBytes) => readRegularFileAt(dir, name, maxBytes),
+  rename: (from, to) => dir.rename(from, to),
 });
 
 type FileRead =

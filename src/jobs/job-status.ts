@@ -6,17 +6,22 @@
 // run never makes a dead PID 1 look alive.
 import type { Logger } from "../log/logger.ts";
 import type { Native } from "../native/addon.ts";
-import { errnoCode, isMissing, readRegularFileAt, writeFileAtomic } from "../control/atomic-write.ts";
-import { withStateDir, type DirHandle } from "../control/dir-handle.ts";
-import { MAX_STATUS_JSON_BYTES, STATUS_JSON_FILE, STATUS_SCHEMA_VERSION } from "../control/status-file.ts";
+import { errnoCode, writeFileAtomic } from "../control/atomic-write.ts";
+import { withStateDir } from "../control/dir-handle.ts";
+import { byHandle, readForUpdate } from "../control/status-document.ts";
+import { STATUS_JSON_FILE, STATUS_SCHEMA_VERSION } from "../control/status-file.ts";
 import { withStatusLock } from "../control/status-lock.ts";
+import { escapeControls } from "../control/backoff.ts";
+import { isRunnerGone, markKilledRuns, pruneRecords, type Removed, type Runner } from "./record-upkeep.ts";
 
-/** How the last run ended. */
-export type JobResult = "ok" | "failed" | "signal" | "timeout";
+/** How the last run ended; `killed`: its harness ended without recording the end (SIGKILL, OOM kill, a lost container). */
+export type JobResult = "ok" | "failed" | "signal" | "timeout" | "killed";
 
 export interface JobRecord {
   /** True from the start of a run to its end. */
   running: boolean;
+  /** While running: who runs it (pid, its start time, PID namespace, host, run id); null otherwise. */
+  runner: Runner | null;
   lastStart: string | null;
   lastEnd: string | null;
   /** Shell-style code: 128+N on signal N, 124 on timeout. */
@@ -36,7 +41,7 @@ export interface JobRecord {
 }
 
 export const EMPTY_RECORD: JobRecord = {
-  running: false, lastStart: null, lastEnd: null, lastExit: null, lastSignal: null, lastResult: null,
+  running: false, runner: null, lastStart: null, lastEnd: null, lastExit: null, lastSignal: null, lastResult: null,
   lastDurationMs: null, logFile: null, runs: 0, failures: 0, lastSkip: null,
 };
 
@@ -46,44 +51,72 @@ const RECORD_LOCK_WAIT_MS = 1000;
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
-/** The document to change: the file's content, or a fresh one when missing or not a JSON object. */
-const readDocument = (stateDir: DirHandle, log: Logger): Record<string, unknown> => {
-  let text: string;
-  try {
-    text = readRegularFileAt(stateDir, STATUS_JSON_FILE, MAX_STATUS_JSON_BYTES).toString("utf8");
-  } catch (error) {
-    if (!isMissing(error)) log.warn("job", "cannot read status.json: writing a new one", { dir: stateDir.path, error: errnoCode(error) ?? String(error) });
-    return { schemaVersion: STATUS_SCHEMA_VERSION };
-  }
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (isObject(parsed)) return parsed;
-  } catch (error) {
-    if (!(error instanceof SyntaxError)) throw error;
-  }
-  log.warn("job", "status.json is not a JSON object: writing a new one", { dir: stateDir.path });
-  return { schemaVersion: STATUS_SCHEMA_VERSION };
-};
-
 /** A stored entry as a JobRecord: missing fields take their empty values. */
 export const recordOf = (value: unknown): JobRecord => (isObject(value) ? { ...EMPTY_RECORD, ...(value as Partial<JobRecord>) } : { ...EMPTY_RECORD });
 
 /**
- * Replace jobs[name] with change(previous). Never throws: a state directory
- * that cannot be written is logged, and the job's own result stands.
+ * The record of a run whose harness is gone without recording its end: not
+ * running, counted as a run and a failure; its end, exit and duration unknown.
+ */
+export const killedRecord = (previous: unknown): JobRecord => {
+  const record = recordOf(previous);
+  return {
+    ...record, running: false, runner: null, lastEnd: null, lastExit: null, lastSignal: null, lastResult: "killed",
+    lastDurationMs: null, logFile: null, runs: record.runs + 1, failures: record.failures + 1,
+  };
+};
+
+export interface RecordOptions {
+  /** Records of other jobs not run for this long are removed (job_logs.max_age); omitted: only the count limit applies. */
+  keepRecordsForMs?: number;
+  nowMs?: number;
+}
+
+const describeRemoved = (removed: readonly Removed[]): string => {
+  const shown = removed.slice(0, 5).map((entry) => `${escapeControls(entry.name)} (${entry.lastActivity ?? "no time"})`);
+  return `${shown.join(", ")}${removed.length > shown.length ? `, and ${removed.length - shown.length} more` : ""}`;
+};
+
+/** The document with jobs[name] replaced and the upkeep done; logs what was removed or found killed. */
+const changeDocument = (
+  document: Record<string, unknown>, name: string, change: (previous: JobRecord) => JobRecord, options: RecordOptions, log: Logger,
+): Record<string, unknown> => {
+  const nowMs = options.nowMs ?? Date.now();
+  const stored = isObject(document.jobs) ? document.jobs : {};
+  const checked = markKilledRuns(stored, (runner) => isRunnerGone(runner), killedRecord);
+  for (const { name: killed, runner } of checked.killed) {
+    log.warn("job", `job ${escapeControls(killed)}: its run ended without recording its end (the boxinit running it, pid ${runner.pid}, is gone): recorded as killed`, { job: killed, run: runner.runId, pid: runner.pid });
+  }
+  const pruned = pruneRecords(checked.jobs, { keepForMs: options.keepRecordsForMs ?? Infinity, nowMs, current: name });
+  if (pruned.removed.length > 0) {
+    log.info("job", `removed the status.json records of ${pruned.removed.length} job${pruned.removed.length === 1 ? "" : "s"} not run for the retention period (job_logs.max_age), oldest first: ${describeRemoved(pruned.removed)}`, { count: pruned.removed.length });
+  }
+  const jobs = pruned.jobs;
+  // defineProperty-safe: a job called "__proto__" is an ordinary key here.
+  const updated = Object.fromEntries([...Object.entries(jobs).filter(([key]) => key !== name), [name, change(recordOf(jobs[name]))]]);
+  return { ...document, jobs: updated };
+};
+
+/**
+ * Replace jobs[name] with change(previous); on the way, records whose run's
+ * harness is provably gone become `killed`, and records of jobs not run for
+ * keepRecordsForMs are removed. Never throws: a state directory that cannot
+ * be written is logged, and the job's own result stands. A status.json that
+ * cannot be used is kept aside (status.json.bad-TIME) before a new one is written.
  */
 export const updateJobRecord = (
-  stateDir: string, name: string, native: Native | undefined, log: Logger, change: (previous: JobRecord) => JobRecord,
+  stateDir: string, name: string, native: Native | undefined, log: Logger, change: (previous: JobRecord) => JobRecord, options: RecordOptions = {},
 ): boolean => {
   try {
     const locking = withStateDir(stateDir, native, (dir) => withStatusLock(dir, native, () => {
-      const document = readDocument(dir, log);
-      const jobs = isObject(document.jobs) ? document.jobs : {};
-      // defineProperty-safe: a job called "__proto__" is an ordinary key here.
-      const updated = Object.fromEntries([...Object.entries(jobs).filter(([key]) => key !== name), [name, change(recordOf(jobs[name]))]]);
-      writeFileAtomic(dir, STATUS_JSON_FILE, `${JSON.stringify({ ...document, jobs: updated }, null, 2)}\n`);
+      const read = readForUpdate(byHandle(dir), options.nowMs);
+      if (read.keptAside) {
+        log.warn("job", `status.json cannot be used: ${read.keptAside.reason}; kept as ${read.keptAside.name}, a new one written`, { dir: stateDir, keptAs: read.keptAside.name });
+      }
+      const document = changeDocument(read.document ?? { schemaVersion: STATUS_SCHEMA_VERSION }, name, change, options, log);
+      writeFileAtomic(dir, STATUS_JSON_FILE, `${JSON.stringify(document, null, 2)}\n`);
     }, RECORD_LOCK_WAIT_MS));
-    if (locking === "unlocked" && native) log.debug("job", "status.json written without its lock (another writer held it too long, or the file system has none)");
+    if (locking === "unlocked" && native) log.debug("job", "status.json written without its lock (another writer held it over 1s, or the file system has none)", { job: name });
     return true;
   } catch (error) {
     log.warn("job", `cannot record the job in status.json: ${errnoCode(error) ?? (error as Error).message}`, { dir: stateDir, job: name });

@@ -19,7 +19,8 @@ import { signalLabel } from "../pid1/signals.ts";
 import { monotonicMs, pause } from "../shutdown/clock.ts";
 import { killGroupAt, runCommandOf, shown, within, type Ran, type RunState } from "./job-process.ts";
 import { OutputCapture } from "./capture.ts";
-import { updateJobRecord, type JobRecord, type JobResult } from "./job-status.ts";
+import { killedRecord, updateJobRecord, type JobRecord, type JobResult, type RecordOptions } from "./job-status.ts";
+import { currentRunner } from "./record-upkeep.ts";
 import { runHook } from "./hook.ts";
 import { processStartTime, tryJobLock, type JobLock, type LockOwner } from "./lock.ts";
 import type { Passthrough } from "./passthrough.ts";
@@ -97,11 +98,22 @@ export const startJob = (spec: JobSpec, context: JobContext): JobRun => {
   return { outcome, stop, forward };
 };
 
+/** Records of jobs not run for as long as reports are kept are removed from status.json. */
+const recordOptions = (spec: JobSpec): RecordOptions => ({ keepRecordsForMs: spec.retention.maxAgeMs });
+
+/** The earlier run, still "running" in its record although its lock was free: its harness died before recording the end. */
+const earlierRunKilled = (spec: JobSpec, log: Logger, previous: JobRecord): JobRecord => {
+  log.warn("job", `job ${shown(spec)}: the earlier run (started ${previous.lastStart ?? "?"}) ended without recording its end (its boxinit was killed): recorded as killed`, {
+    job: spec.name, ...(previous.runner && { pid: previous.runner.pid, run: previous.runner.runId }),
+  });
+  return killedRecord(previous);
+};
+
 const skip = (spec: JobSpec, context: JobContext, reason: string, fields: Record<string, string | number | undefined> = {}): JobOutcome => {
   context.log.info("job-skipped", `job ${shown(spec)} not run: ${reason}`, { job: spec.name, ...fields });
   updateJobRecord(spec.stateDir, spec.name, context.native, context.log, (previous) => ({
     ...previous, lastSkip: { at: new Date().toISOString(), reason },
-  }));
+  }), recordOptions(spec));
   return { kind: "skipped", reason, exitCode: 0 };
 };
 
@@ -257,7 +269,12 @@ const runJob = async (spec: JobSpec, context: JobContext, aborted: AbortSignal, 
   if (lock !== undefined && "kind" in lock) return lock;
   try {
     if (aborted.aborted) return skip(spec, context, "stopped before it started");
-    updateJobRecord(spec.stateDir, spec.name, context.native, log, (previous) => ({ ...previous, running: true, lastStart: startedAt.toISOString() }));
+    const runner = currentRunner(runId, spec.hostname);
+    updateJobRecord(spec.stateDir, spec.name, context.native, log, (previous) => ({
+      // Holding the lock, a record that still says "running" is a run that is gone.
+      ...(previous.running && lock !== undefined ? earlierRunKilled(spec, log, previous) : previous),
+      running: true, runner, lastStart: startedAt.toISOString(),
+    }), recordOptions(spec));
     const capture = new OutputCapture(spec.captureBytes);
     const startMs = monotonicMs();
     const ran = await runCommandOf(spec, context, runId, capture, state);
@@ -281,6 +298,7 @@ const runJob = async (spec: JobSpec, context: JobContext, aborted: AbortSignal, 
     updateJobRecord(spec.stateDir, spec.name, context.native, log, (previous): JobRecord => ({
       ...previous,
       running: false,
+      runner: null,
       lastStart: startedAt.toISOString(),
       lastEnd: endedAt.toISOString(),
       lastExit: verdict.exitCode,
@@ -290,7 +308,7 @@ const runJob = async (spec: JobSpec, context: JobContext, aborted: AbortSignal, 
       logFile: reportFile ?? null,
       runs: previous.runs + 1,
       failures: previous.failures + (verdict.exitCode === 0 ? 0 : 1),
-    }));
+    }), recordOptions(spec));
     if (verdict.exitCode !== 0 && spec.onFailure) {
       await runHookWithin(spec, context, state, {
         BOXINIT_JOB: spec.name, BOXINIT_RUN_ID: runId, BOXINIT_EXIT_CODE: String(verdict.exitCode), BOXINIT_SIGNAL: verdict.signal ?? "",

@@ -10,7 +10,7 @@ import type { JobConfig, JobLogsConfig } from "../config/types.ts";
 import type { CronFactory } from "../config/jobs.ts";
 import { SIGNAL_NUMBERS } from "../pid1/signals.ts";
 import { monotonicMs, settleBefore } from "../shutdown/clock.ts";
-import { updateJobRecord } from "./job-status.ts";
+import { updateJobRecord, type RecordOptions } from "./job-status.ts";
 import { prefixedPassthrough, rawPassthrough } from "./passthrough.ts";
 import { startJob, type JobRun } from "./run-job.ts";
 
@@ -81,7 +81,7 @@ export class Scheduler {
     for (const [name, cron] of this.#crons) {
       cron.stop();
       // A stopped box runs nothing more: no "next run" for host tools to wait for.
-      updateJobRecord(this.#options.stateDir, name, this.#context.native, this.#context.log, (previous) => ({ ...previous, nextRun: null }));
+      updateJobRecord(this.#options.stateDir, name, this.#context.native, this.#context.log, (previous) => ({ ...previous, nextRun: null }), this.#recordOptions);
     }
     const runs = [...this.#running.entries()];
     if (runs.length === 0) return;
@@ -97,18 +97,23 @@ export class Scheduler {
     await settleBefore(Promise.all(runs.map(([, run]) => run.outcome)), until);
   }
 
+  // Records of jobs not run for as long as reports are kept are removed from status.json.
+  get #recordOptions(): RecordOptions {
+    return { keepRecordsForMs: this.#options.retention.maxAgeMs };
+  }
+
   #recordNext(job: JobConfig): void {
     const next = this.#crons.get(job.name)?.nextRun() ?? null;
     updateJobRecord(this.#options.stateDir, job.name, this.#context.native, this.#context.log, (previous) => ({
       ...previous, schedule: job.schedule!, nextRun: next === null ? null : next.toISOString(),
-    }));
+    }), this.#recordOptions);
   }
 
   #skip(job: JobConfig, reason: string): void {
     this.#context.log.info("job-skipped", `job ${job.name} not run: ${reason}`, { job: job.name });
     updateJobRecord(this.#options.stateDir, job.name, this.#context.native, this.#context.log, (previous) => ({
       ...previous, lastSkip: { at: new Date().toISOString(), reason },
-    }));
+    }), this.#recordOptions);
   }
 
   #fire(job: JobConfig): void {

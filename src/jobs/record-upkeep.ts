@@ -1,0 +1,145 @@
+// Upkeep of status.json's `jobs`, done by every job writer under the status
+// lock: records of jobs not run for the retention period are removed (oldest
+// first, and the oldest beyond MAX_JOB_RECORDS), and a record still "running"
+// whose harness is provably gone is recorded as killed. Pure but for
+// isRunnerGone, which looks the harness up in /proc.
+import { readlinkSync } from "node:fs";
+import { hostname } from "node:os";
+import { processStartTime } from "./lock.ts";
+
+/** Who runs a job now: the harness (`boxinit job`, or PID 1 for a scheduled job), kept in the record while it runs. */
+export interface Runner {
+  pid: number;
+  /** /proc/PID/stat start time in clock ticks: a reused pid has another. */
+  startTime: string | null;
+  /** readlink /proc/self/ns/pid ("pid:[4026531836]"): the pid means something only there. */
+  pidNs: string | null;
+  host: string;
+  runId: string;
+}
+
+/**
+ * Records kept at most. A record is about 0.5-1 KiB, so status.json stays far
+ * below what its readers read (MAX_STATUS_JSON_BYTES, 16 MiB) even at this count.
+ */
+export const MAX_JOB_RECORDS = 10_000;
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+
+const timeOf = (value: unknown): number | undefined => {
+  if (typeof value !== "string") return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+};
+
+/** The last time a record shows the job was run or due: its last start, end or skip; undefined when it shows none. */
+export const lastActivityMs = (record: unknown): number | undefined => {
+  if (!isObject(record)) return undefined;
+  const times = [timeOf(record.lastStart), timeOf(record.lastEnd), isObject(record.lastSkip) ? timeOf(record.lastSkip.at) : undefined]
+    .filter((ms): ms is number => ms !== undefined);
+  return times.length === 0 ? undefined : Math.max(...times);
+};
+
+// Never removed: a run in progress, and a job a live box still has scheduled.
+const isInUse = (record: unknown): boolean => isObject(record) && (record.running === true || typeof record.nextRun === "string");
+
+export interface PruneOptions {
+  /** Records whose last activity is older than this are removed (job_logs.max_age); Infinity or NaN: none for their age. */
+  keepForMs: number;
+  nowMs: number;
+  /** The job being written: its record always stays. */
+  current: string;
+  maxRecords?: number;
+}
+
+export interface Removed {
+  name: string;
+  /** Its last activity (ISO), null when it showed none. */
+  lastActivity: string | null;
+}
+
+/**
+ * `jobs` without the records of jobs not run for keepForMs, then without the
+ * oldest beyond maxRecords (a record showing no time counts as the oldest).
+ * Kept records keep their order; `removed` is oldest first.
+ */
+export const pruneRecords = (jobs: Record<string, unknown>, options: PruneOptions): { jobs: Record<string, unknown>; removed: Removed[] } => {
+  const maxRecords = options.maxRecords ?? MAX_JOB_RECORDS;
+  const candidates = Object.entries(jobs)
+    .filter(([name, record]) => name !== options.current && !isInUse(record))
+    .map(([name, record]) => ({ name, activityMs: lastActivityMs(record) }))
+    .sort((a, b) => (a.activityMs ?? -Infinity) - (b.activityMs ?? -Infinity) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  let excess = Object.keys(jobs).length - maxRecords;
+  const gone = new Set<string>();
+  const removed: Removed[] = [];
+  for (const candidate of candidates) {
+    const isExpired = candidate.activityMs !== undefined && options.nowMs - candidate.activityMs > options.keepForMs;
+    if (!isExpired && excess <= 0) continue;
+    gone.add(candidate.name);
+    removed.push({ name: candidate.name, lastActivity: candidate.activityMs === undefined ? null : new Date(candidate.activityMs).toISOString() });
+    excess--;
+  }
+  if (removed.length === 0) return { jobs, removed };
+  return { jobs: Object.fromEntries(Object.entries(jobs).filter(([name]) => !gone.has(name))), removed };
+};
+
+/** A runner as stored, or undefined when it is not one. */
+export const runnerOf = (value: unknown): Runner | undefined => {
+  if (!isObject(value) || !Number.isInteger(value.pid) || typeof value.host !== "string") return undefined;
+  return {
+    pid: value.pid as number,
+    startTime: typeof value.startTime === "string" ? value.startTime : null,
+    pidNs: typeof value.pidNs === "string" ? value.pidNs : null,
+    host: value.host,
+    runId: typeof value.runId === "string" ? value.runId : "?",
+  };
+};
+
+/**
+ * `jobs` with every record that says "running" but whose runner isGone
+ * marked by killed(record); `killed` names them. Records without a runner
+ * (written by an older boxinit) are left as they are.
+ */
+export const markKilledRuns = <R>(
+  jobs: Record<string, unknown>, isGone: (runner: Runner) => boolean, killed: (record: unknown) => R,
+): { jobs: Record<string, unknown>; killed: Array<{ name: string; runner: Runner }> } => {
+  const found: Array<{ name: string; runner: Runner }> = [];
+  for (const [name, record] of Object.entries(jobs)) {
+    if (!isObject(record) || record.running !== true) continue;
+    const runner = runnerOf(record.runner);
+    if (runner && isGone(runner)) found.push({ name, runner });
+  }
+  if (found.length === 0) return { jobs, killed: found };
+  const names = new Set(found.map((entry) => entry.name));
+  return { jobs: Object.fromEntries(Object.entries(jobs).map(([name, record]) => [name, names.has(name) ? killed(record) : record])), killed: found };
+};
+
+let ownPidNs: string | null | undefined;
+
+/** This process's PID namespace ("pid:[N]"), null when /proc does not say. */
+export const pidNamespace = (): string | null => {
+  if (ownPidNs === undefined) {
+    try {
+      ownPidNs = readlinkSync("/proc/self/ns/pid");
+    } catch {
+      ownPidNs = null; // no /proc, or not ours to read: no runner can be judged
+    }
+  }
+  return ownPidNs;
+};
+
+/** The runner identity of this process for a run. */
+export const currentRunner = (runId: string, host: string): Runner => ({
+  pid: process.pid, startTime: processStartTime(process.pid), pidNs: pidNamespace(), host, runId,
+});
+
+/**
+ * Provably gone: the runner was in this PID namespace on this host, and its
+ * pid is free or belongs to a process started at another time. Its flock on
+ * the job's lock died with it. Anywhere else (another container), nothing is known.
+ */
+export const isRunnerGone = (runner: Runner, startTimeOf: (pid: number) => string | null = processStartTime): boolean => {
+  const ns = pidNamespace();
+  if (ns === null || runner.pidNs !== ns || runner.host !== hostname() || runner.startTime === null) return false;
+  return startTimeOf(runner.pid) !== runner.startTime;
+};
