@@ -3,6 +3,7 @@
 // the YAML version, `1.10` stays "1.10", and each reader decides what it accepts.
 import type { YAMLError } from "yaml";
 import { loadLibrary } from "../lazy/libraries.ts";
+import { findExcessNesting, MAX_NESTING_DEPTH } from "./yaml-depth.ts";
 
 export type YamlResult = { ok: true; value: unknown; warnings: string[] } | { ok: false; errors: string[] };
 
@@ -27,6 +28,11 @@ const describeYamlError = (error: YAMLError): string =>
 
 /** Parse one YAML document; problems are `<file>:<line>:<col>: <message>`. */
 export const parseYamlText = async (text: string, file: string): Promise<YamlResult> => {
+  // Before the parser: it recurses once per level (as does all that reads its result).
+  const tooDeep = findExcessNesting(text);
+  if (tooDeep) {
+    return { ok: false, errors: [`${file}:${tooDeep.line}: nested more than ${MAX_NESTING_DEPTH} levels deep (lists and maps inside each other): refused before parsing`] };
+  }
   const { LineCounter, parseDocument } = await loadLibrary("yaml");
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { schema: "failsafe", customTags: ["null"], prettyErrors: false, lineCounter });

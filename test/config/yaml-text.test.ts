@@ -35,3 +35,10 @@ t.test("alias bombs are refused", async (t) => {
   t.equal(result.ok, false);
   t.match(result.ok ? [] : result.errors, [/^f\.yaml: Excessive alias count/]);
 });
+
+t.test("a 100k-deep document is refused before parsing, naming the depth and the line (issue 13, rough edge)", async (t) => {
+  const before = process.memoryUsage().rss;
+  const result = await parseYamlText(`services:\n  a:\n    command: ${"[".repeat(100_000)}${"]".repeat(100_000)}\n`, "deep.yaml");
+  t.same(result, { ok: false, errors: ["deep.yaml:3: nested more than 64 levels deep (lists and maps inside each other): refused before parsing"] });
+  t.ok(process.memoryUsage().rss - before < 64 * 1024 * 1024, "no parser ran up hundreds of MiB");
+});
