@@ -6,7 +6,8 @@
 // directory inside the state directory) and every name is resolved relative
 // to that descriptor with the addon's *at calls: a swap after the open changes
 // nothing boxinit touches. Without the addon, the same operations go by path,
-// with the symlink check just before: a check, not a guarantee (said once).
+// with the symlink check when a directory is opened: a check, not a guarantee
+// (said once).
 import { chmodSync, closeSync, constants, fchmodSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { EntryStat, Native } from "../native/addon.ts";
