@@ -2,11 +2,11 @@
 // status.json, each replaced atomically, re-written by a heartbeat. A missing,
 // read-only or full state directory is logged once per problem and retried;
 // it never throws into, or crashes, PID 1.
-import { chmodSync, mkdirSync } from "node:fs";
 import type { Logger } from "../log/logger.ts";
 import type { Native } from "../native/addon.ts";
 import { errnoCode, removeStaleTemps, writeFileAtomic } from "./atomic-write.ts";
-import { byPath, readForUpdate, type DocumentForUpdate } from "./status-document.ts";
+import { makeDirs, openStateDir, type DirHandle } from "./dir-handle.ts";
+import { byHandle, readForUpdate, type DocumentForUpdate } from "./status-document.ts";
 import { withStatusLock } from "./status-lock.ts";
 
 /** `degraded`: booted, but a critical service is down (waiting for its restart, or starting again). */
@@ -174,37 +174,54 @@ export class StatusFile {
   #attempt(): void {
     const snapshot = this.#snapshot;
     if (snapshot === undefined) return;
+    let dir: DirHandle | undefined;
     try {
-      const locking = withStatusLock(this.#dir, this.#native, () => this.#writeFiles(snapshot));
+      // One attempt's lock, read, temp files and renames all happen in the
+      // directory opened here, whatever is swapped at its path meanwhile.
+      const opened = (dir = this.#openDir());
+      const locking = withStatusLock(opened, this.#native, () => this.#writeFiles(opened, snapshot));
       // Without the addon every write is unlocked: that is said once, at boot.
       if (locking === "unlocked" && this.#native) {
         this.#unlockedWrites++;
         this.#log.debug("state-dir", "status.json written without its lock (another writer held it over 100ms, or the file system has none): a job's record written meanwhile may be lost", { dir: this.#dir, count: this.#unlockedWrites });
       }
     } catch (error) {
+      dir?.close();
       this.#onFailure(problemOf(error));
       return;
     }
-    this.#onSuccess();
-  }
-
-  #writeFiles(snapshot: StatusSnapshot): void {
-    const json = serializeStatus(snapshot, new Date().toISOString(), this.#existingJobs());
-    // status.json first: a reader that sees the new word finds the details to match.
-    this.#replace(STATUS_JSON_FILE, json);
-    this.#replace(STATUS_FILE, `${snapshot.state}\n`);
-  }
-
-  #replace(name: string, content: string): void {
     try {
-      writeFileAtomic(this.#dir, name, content);
-      return;
+      this.#onSuccess(dir);
+    } finally {
+      dir.close();
+    }
+  }
+
+  // The state directory, open; a missing one is created first.
+  #openDir(): DirHandle {
+    try {
+      return openStateDir(this.#dir, this.#native);
     } catch (error) {
-      if (errnoCode(error) !== "ENOENT") throw new StepError(`write ${name}`, error);
+      if (errnoCode(error) !== "ENOENT") throw new StepError(`write ${STATUS_JSON_FILE}`, error);
     }
     this.#createDir();
     try {
-      writeFileAtomic(this.#dir, name, content);
+      return openStateDir(this.#dir, this.#native);
+    } catch (error) {
+      throw new StepError(`write ${STATUS_JSON_FILE}`, error);
+    }
+  }
+
+  #writeFiles(dir: DirHandle, snapshot: StatusSnapshot): void {
+    const json = serializeStatus(snapshot, new Date().toISOString(), this.#existingJobs(dir));
+    // status.json first: a reader that sees the new word finds the details to match.
+    this.#replace(dir, STATUS_JSON_FILE, json);
+    this.#replace(dir, STATUS_FILE, `${snapshot.state}\n`);
+  }
+
+  #replace(dir: DirHandle, name: string, content: string): void {
+    try {
+      writeFileAtomic(dir, name, content);
     } catch (error) {
       throw new StepError(`write ${name}`, error);
     }
@@ -212,10 +229,9 @@ export class StatusFile {
 
   #createDir(): void {
     try {
-      mkdirSync(this.#dir, { recursive: true, mode: 0o755 });
-      // The mode is filtered by the umask (077 would hide the status from host
-      // tools running as another user); the files inside are 0644 for the same reason.
-      chmodSync(this.#dir, 0o755);
+      // 0755 on every level made, whatever the umask (077 would hide the status
+      // from host tools running as another user); the files inside are 0644 for the same reason.
+      makeDirs(this.#dir, 0o755);
     } catch (error) {
       throw new StepError("create the state directory", error);
     }
@@ -226,10 +242,10 @@ export class StatusFile {
   // directory) own this key, and write it under the same lock. A symlink
   // planted at status.json is not read. A document that cannot be used is
   // kept aside (status-document.ts), never replaced with its jobs lost.
-  #existingJobs(): unknown {
+  #existingJobs(dir: DirHandle): unknown {
     let read: DocumentForUpdate;
     try {
-      read = readForUpdate(byPath(this.#dir));
+      read = readForUpdate(byHandle(dir));
     } catch (error) {
       throw new StepError(`read ${STATUS_JSON_FILE}`, error);
     }
@@ -259,7 +275,7 @@ export class StatusFile {
     }
   }
 
-  #onSuccess(): void {
+  #onSuccess(dir: DirHandle): void {
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     if (this.#failing.size > 0) {
@@ -268,7 +284,7 @@ export class StatusFile {
     }
     if (!this.#hasSwept) {
       this.#hasSwept = true;
-      const removed = removeStaleTemps(this.#dir, STATUS_JSON_FILE, STALE_TEMP_AGE_MS) + removeStaleTemps(this.#dir, STATUS_FILE, STALE_TEMP_AGE_MS);
+      const removed = removeStaleTemps(dir, STATUS_JSON_FILE, STALE_TEMP_AGE_MS) + removeStaleTemps(dir, STATUS_FILE, STALE_TEMP_AGE_MS);
       if (removed > 0) this.#log.debug("state-dir", "removed temp files of a killed run", { dir: this.#dir, count: removed });
     }
   }

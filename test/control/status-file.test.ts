@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { StatusFile, serializeStatus, type StatusSnapshot } from "../../src/control/status-file.ts";
 import { MAX_STATUS_JSON_BYTES } from "../../src/control/status-document.ts";
 import { recordingLogger, tempDir, waitFor } from "./helpers.ts";
+import { loadNative } from "../../src/native/addon.ts";
+import { ROOT } from "../helpers/boxinit.ts";
 import { bigDocument } from "./status-fixtures.ts";
 
 const snapshot = (overrides: Partial<StatusSnapshot> = {}): StatusSnapshot => ({
@@ -66,6 +68,20 @@ t.test("mode 0644 whatever the umask", async (t) => {
   file.close();
   t.equal(statSync(join(dir, "status")).mode & 0o777, 0o644);
   t.equal(statSync(join(dir, "status.json")).mode & 0o777, 0o644);
+});
+
+t.test("with the addon under umask 077: a missing state directory is made 0755 on every level, .status.lock 0644 (a job under another uid must lock it)", async (t) => {
+  const { native, failures } = loadNative({ BOXINIT_ADDON: join(ROOT, "dist/boxinit.node") });
+  t.ok(native, failures.join("; "));
+  const base = tempDir(t);
+  const dir = join(base, "a", "state");
+  const previous = process.umask(0o077);
+  t.teardown(() => process.umask(previous));
+  const file = new StatusFile(dir, recordingLogger().log, { heartbeatMs: 60_000, native });
+  file.write(snapshot());
+  file.write(snapshot({ state: "stopping" }));
+  file.close();
+  t.same([join(base, "a"), dir, join(dir, ".status.lock"), join(dir, "status.json")].map((path) => (statSync(path).mode & 0o777).toString(8)), ["755", "755", "644", "644"]);
 });
 
 t.test("a symlink planted at the target is replaced, never followed", async (t) => {
