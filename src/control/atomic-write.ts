@@ -5,7 +5,7 @@
 // Writes go through a directory handle (dir-handle.ts): the temp file and the
 // rename happen in the directory that was opened, whatever is swapped meanwhile.
 import { closeSync, constants, fstatSync, openSync, readSync, writeSync } from "node:fs";
-import { dirByPath, kindOf, setModeOf, type DirHandle } from "./dir-handle.ts";
+import { kindOf, setModeOf, type DirHandle } from "./dir-handle.ts";
 
 const { O_CREAT, O_EXCL, O_WRONLY, O_NOFOLLOW, O_RDONLY, O_NONBLOCK } = constants;
 
@@ -57,8 +57,7 @@ const unlinkQuietly = (dir: DirHandle, name: string): void => {
  * the process being killed, which rename covers, and a synchronous fsync on a
  * slow or network disk would stall PID 1's event loop.
  */
-export const writeFileAtomic = (into: DirHandle | string, name: string, content: string, mode = 0o644): void => {
-  const dir = dirByPath(into);
+export const writeFileAtomic = (dir: DirHandle, name: string, content: string, mode = 0o644): void => {
   const { fd, temp } = openTemp(dir, name, mode);
   try {
     // The umask may have narrowed the mode; host tools of other users must read it.
@@ -86,8 +85,7 @@ export const writeFileAtomic = (into: DirHandle | string, name: string, content:
  * writer's flock) keeps a file whose writer is, or may be, alive, whatever
  * its age. Best effort; returns the count.
  */
-export const removeStaleTemps = (from: DirHandle | string, name: string, maxAgeMs: number, nowMs = Date.now(), isInUse?: (entry: string, ageMs: number) => boolean): number => {
-  const dir = dirByPath(from);
+export const removeStaleTemps = (dir: DirHandle, name: string, maxAgeMs: number, nowMs = Date.now(), isInUse?: (entry: string, ageMs: number) => boolean): number => {
   let removed = 0;
   let entries: string[];
   try {

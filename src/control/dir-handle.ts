@@ -291,13 +291,6 @@ export const openStateDir = (path: string, native: Native | undefined): DirHandl
   return new DescriptorDir(native, openSync(path, O_RDONLY | O_DIRECTORY), path);
 };
 
-/**
- * A handle for a caller that has only a path: worked by path, as without the
- * addon. For files directly in a directory whose own path is trusted (the
- * state directory's status files); never for logs/ or jobs/.
- */
-export const dirByPath = (dir: DirHandle | string): DirHandle => (typeof dir === "string" ? new PathDir(dir) : dir);
-
 /** Run fn with the state directory open; it is closed afterwards, whatever happened. */
 export const withStateDir = <T>(path: string, native: Native | undefined, fn: (dir: DirHandle) => T): T => {
   const dir = openStateDir(path, native);

@@ -9,7 +9,7 @@
 // whatever the umask, so job runs under another uid can lock it too.
 import { closeSync, constants } from "node:fs";
 import type { Native } from "../native/addon.ts";
-import { dirByPath, openOrCreate, type DirHandle } from "./dir-handle.ts";
+import { openOrCreate, type DirHandle } from "./dir-handle.ts";
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
 
@@ -23,7 +23,7 @@ export type LockedRun = "done" | "busy" | "unlocked";
  * file cannot be opened (a missing or read-only directory: fn will meet the
  * same problem and report it), fn runs unlocked.
  */
-export const tryWithStatusLock = (stateDir: DirHandle | string, native: Native | undefined, fn: () => void): LockedRun => {
+export const tryWithStatusLock = (stateDir: DirHandle, native: Native | undefined, fn: () => void): LockedRun => {
   if (!native) {
     fn();
     return "unlocked";
@@ -32,7 +32,7 @@ export const tryWithStatusLock = (stateDir: DirHandle | string, native: Native |
   try {
     // Read-only is enough for flock, so a job run under another uid can lock
     // the file PID 1 created; O_NONBLOCK: a FIFO planted there cannot block us.
-    ({ fd } = openOrCreate(dirByPath(stateDir), STATUS_LOCK_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0o644));
+    ({ fd } = openOrCreate(stateDir, STATUS_LOCK_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0o644));
   } catch {
     fn();
     return "unlocked";
@@ -65,7 +65,7 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
  * and never stops it. Synchronous on purpose: PID 1's last write ("stopped")
  * happens just before it exits, when no timer would fire any more.
  */
-export const withStatusLock = (stateDir: DirHandle | string, native: Native | undefined, fn: () => void, maxWaitMs = 100): LockedRun => {
+export const withStatusLock = (stateDir: DirHandle, native: Native | undefined, fn: () => void, maxWaitMs = 100): LockedRun => {
   for (let waited = 0; waited < maxWaitMs;) {
     const outcome = tryWithStatusLock(stateDir, native, fn);
     if (outcome !== "busy") return outcome;
