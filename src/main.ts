@@ -5,6 +5,10 @@ import { writeLine } from "./log/logger.ts";
 import { EXIT } from "./pid1/exit-code.ts";
 import type { FaultHandle } from "./pid1/run-command.ts";
 import { loadLibrary } from "./lazy/libraries.ts";
+import { takeNodeEnvironment } from "./pid1/node-env.ts";
+
+// First of all: the container's Node variables are the command's, not PID 1's (pid1/node-env.ts).
+takeNodeEnvironment();
 
 // The commands that run beside PID 1; their code lives in the "modes" bundle.
 const SIDE_COMMAND_NAMES = new Set(["status", "backoff", "health", "check"]);

@@ -9,6 +9,7 @@ import type { Reaper } from "../pid1/reaper.ts";
 import { EXIT, type Ending } from "../pid1/exit-code.ts";
 import { resolveCommand } from "../pid1/resolve-command.ts";
 import { describeShortage } from "../pid1/resource-shortage.ts";
+import { childEnvironment, withNodeEnvironment } from "../pid1/node-env.ts";
 import { SIGNAL_NUMBERS } from "../pid1/signals.ts";
 import { TERMINAL_FD, shouldHandOverTerminal } from "../pid1/terminal.ts";
 
@@ -104,7 +105,8 @@ const startWithAddon = (file: string, argv: readonly string[], preserveFds: numb
   const ownsTerminal = shouldHandOverTerminal(native);
   let pid: number;
   try {
-    pid = native.spawnCommand(file, argv, ownsTerminal ? TERMINAL_FD : -1, preserveFds);
+    // spawnCommand passes boxinit's own (C) environment on: the Node variables go back in for it.
+    pid = withNodeEnvironment(() => native.spawnCommand(file, argv, ownsTerminal ? TERMINAL_FD : -1, preserveFds));
   } catch (error) {
     return { error: (error as NativeError).code ?? (error as Error).message };
   }
@@ -126,7 +128,7 @@ const startWithNode = (file: string, command: string, args: readonly string[], p
   const stdio: Array<"inherit" | number> = ["inherit", "inherit", "inherit", ...Array.from({ length: preserveFds }, (_, i) => i + 3)];
   let child: ReturnType<typeof spawn>;
   try {
-    child = spawn(file, args, { argv0: command, stdio, detached: true });
+    child = spawn(file, args, { argv0: command, stdio, detached: true, env: childEnvironment() });
   } catch (error) {
     // Node throws for some spawn errors (ENOMEM among them) rather than emitting 'error'.
     return { error: (error as NodeJS.ErrnoException).code ?? (error as Error).message };

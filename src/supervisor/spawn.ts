@@ -12,6 +12,7 @@ import { EXIT, type Ending } from "../pid1/exit-code.ts";
 import { resolveCommand } from "../pid1/resolve-command.ts";
 import { SIGNAL_NUMBERS } from "../pid1/signals.ts";
 import { shortageOf } from "../pid1/resource-shortage.ts";
+import { childEnvironment } from "../pid1/node-env.ts";
 
 /** What to start. */
 export interface ProcessSpec {
@@ -48,8 +49,8 @@ export const notStartedByShortage = (error: unknown, what: string): NotStarted |
   return shortage === undefined ? undefined : { problem: `${what}: ${shortage}`, exitCode: EXIT.osError, kind: "resources" };
 };
 
-/** The environment a process gets: boxinit's, the user's identity, then its own. */
-export const environmentFor = (spec: Pick<ProcessSpec, "env" | "user">, base: NodeJS.ProcessEnv = process.env): Record<string, string> => {
+/** The environment a process gets: boxinit's (with the Node variables given back), the user's identity, then its own. */
+export const environmentFor = (spec: Pick<ProcessSpec, "env" | "user">, base: NodeJS.ProcessEnv = childEnvironment()): Record<string, string> => {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(base)) if (value !== undefined) env[key] = value;
   if (spec.user) {
