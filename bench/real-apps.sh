@@ -182,7 +182,12 @@ app_label() { case $1 in tomcat) echo "Tomcat 10" ;; postgres) echo "PostgreSQL 
   echo
   if [[ -z ${BENCH_RUN_ALL:-} ]]; then
     echo "Run on its own (\`bash bench/real-apps.sh\`) $(date -u '+%Y-%m-%d %H:%M UTC'): $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), nproc $(nproc),"
-    echo "kernel $(uname -r), Docker $(docker version --format '{{.Server.Version}}'), boxinit commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown),"
+    commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+    if [[ -n $(git -C "$REPO" status --porcelain -- src native sea-config.json package.json 2>/dev/null) ]]; then
+      commit="$commit + uncommitted changes in src/native"
+    fi
+    echo "kernel $(uname -r), Docker $(docker version --format '{{.Server.Version}}'), boxinit commit $commit,"
+    echo "images built $(docker image inspect -f '{{.Created}}' boxinit/tomcat:latest | cut -c1-16 | tr T ' ') UTC (tomcat), $(docker image inspect -f '{{.Created}}' boxinit/postgres:latest | cut -c1-16 | tr T ' ') UTC (postgres),"
     echo "load average before/after $load_before / $(cut -d' ' -f1-3 /proc/loadavg)."
     echo
   fi
@@ -210,8 +215,16 @@ app_label() { case $1 in tomcat) echo "Tomcat 10" ;; postgres) echo "PostgreSQL 
     echo "| $label | backoff: written → the container's exit (exit codes: $(codes "$app-backoff-codes")) | $(cell "$app-backoff-exit") | $(ns_to_ms $((seed_reaction + exit_median - reaction))) (computed) | $(ratio $((seed_reaction + exit_median - reaction)) "$exit_median") |"
   done
   echo
-  echo "Reading it: time to \`running\` is the application's own start (a JVM, a postmaster) under both;"
-  echo "boxinit's part is its ~50 ms (scenario 7). A backoff reaches boxinit within milliseconds (the host's"
+  echo -n "Reading it: time to \`running\` is mostly the application's own start (a JVM, a postmaster) under both."
+  echo -n " What boxinit adds is its own work: starting a Node executable (scenario 7: about 50 ms on a quiet"
+  echo -n " machine, much more when the CPUs are busy: see the load average), its status writes, and spawning the"
+  echo -n " warm-up check, where the seed's bash starts in a millisecond. Difference of the medians, boxinit − seed loop:"
+  for app in "${APPS[@]}"; do
+    echo -n " $(app_label "$app") $(ns_to_ms $(($(median_of "$app-boxinit-running") - $(median_of "$app-seed-running")))) ms;"
+  done
+  echo " with $RUNS runs on a loaded machine a JVM's start varies by more than that."
+  echo
+  echo "A backoff reaches boxinit within milliseconds (the host's"
   echo "5 ms poll of the status file is part of that number; scenario 6 times it exactly); the rest is the"
   echo "application's stop command. Tomcat's \`catalina.sh stop 4\` starts a JVM for its stop request (Debian's"
   echo "server.xml has no shutdown port, so that fails and it sends SIGTERM through CATALINA_PID), then checks"
