@@ -66,3 +66,28 @@ t.test("the written-out errno values are the platform's", async (t) => {
   const { ERRNO } = await import("../../src/native/addon.ts");
   for (const [name, value] of Object.entries(ERRNO)) t.equal(value, constants.errno[name as keyof typeof constants.errno], name);
 });
+
+t.test("the *at calls keep the -errno contract: a typed NativeError with the errno's name, the call and the name", async (t) => {
+  const { native } = loadNative({ BOXINIT_ADDON: join(ROOT, "dist/boxinit.node") });
+  if (!native) throw new Error("the addon does not load");
+  const { constants, mkdtempSync, rmSync, openSync, closeSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const dir = mkdtempSync(join(tmpdir(), "boxinit-at-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  t.teardown(() => closeSync(fd));
+  t.throws(() => native.openAt(fd, "missing", constants.O_RDONLY), { name: "NativeError", code: "ENOENT", syscall: "openat", path: "missing", message: "openat 'missing': ENOENT" });
+  t.throws(() => native.openAt(-1, "x", constants.O_RDONLY), { code: "EBADF" });
+  t.throws(() => native.statAt(fd, "missing"), { code: "ENOENT", syscall: "fstatat" });
+  t.throws(() => native.unlinkAt(fd, "missing"), { code: "ENOENT", syscall: "unlinkat" });
+  t.throws(() => native.renameAt(fd, "missing", fd, "other"), { code: "ENOENT", syscall: "renameat" });
+  t.throws(() => native.linkAt(fd, "missing", fd, "other"), { code: "ENOENT", syscall: "linkat" });
+  t.throws(() => native.readDir(-1), { code: "EBADF", syscall: "readdir" });
+  t.throws(() => native.openAt(fd, 5 as unknown as string, constants.O_RDONLY), TypeError, "a wrong argument is a TypeError, not an errno");
+  native.mkdirAt(fd, "sub", 0o755);
+  t.throws(() => native.mkdirAt(fd, "sub", 0o755), { code: "EEXIST", syscall: "mkdirat" });
+  t.same(native.readDir(fd), ["sub"]);
+  t.same(native.readDir(fd), ["sub"], "the descriptor stays usable (read through a duplicate)");
+  native.unlinkAt(fd, "sub", true);
+  t.same(native.readDir(fd), []);
+});
