@@ -4,7 +4,7 @@
 // lock's name: garbage, a symlink (not followed), a FIFO (no blocking).
 import t, { type Test } from "tap";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadNative } from "../../src/native/addon.ts";
 import { LOCK_DIR, isOwnerAlive, parseOwner, processStartTime, tryJobLock, type LockAttempt, type LockOwner } from "../../src/jobs/lock.ts";
@@ -187,3 +187,19 @@ t.test("a lock file another uid created (read-only here) still locks: flock need
   t.equal(tryAsNobody(stateDir), "taken", "released: nobody takes it, through a read-only descriptor");
   t.equal(readFileSync(lockPath(stateDir, "shared"), "utf8"), "", "root's file was not rewritten by nobody");
 });
+
+for (const variant of ["flock", "no addon"] as const) {
+  const nativeOf = variant === "flock" ? native : undefined;
+  t.test(`${variant}: a lock file with another name (a hard link planted at the lock's name) is locked but never rewritten`, async (t) => {
+    const stateDir = tempDir(t, "boxinit-lock-");
+    const outside = tempDir(t, "boxinit-outside-");
+    mkdirSync(join(stateDir, LOCK_DIR));
+    const victim = join(outside, "victim");
+    writeFileSync(victim, "precious content elsewhere\n");
+    linkSync(victim, lockPath(stateDir));
+    const attempt = taken(t, tryJobLock(stateDir, "nightly", me(), nativeOf));
+    t.equal(readFileSync(victim, "utf8"), "precious content elsewhere\n", "not truncated nor overwritten when taken");
+    attempt?.lock.release();
+    t.equal(readFileSync(victim, "utf8"), "precious content elsewhere\n", "nor when released");
+  });
+}
