@@ -3,7 +3,8 @@
 // (bug 5: under umask 077 logs/, jobs/ were 0700 and the locks 0600, so a run
 // under another uid could not take them); a read-only state directory said as
 // EROFS with a hint (it was ENOENT); temp files of report writers that were
-// killed swept, unless a live writer still holds them.
+// killed swept, unless a live writer still holds them; and without the addon,
+// the one warning that the symlink guarantee does not hold.
 import t from "tap";
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, lutimesSync, mkdirSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
@@ -139,5 +140,14 @@ for (const mode of MODES) {
     t.same(readdirSync(logs).sort(), [held, young, link, ...foreign].sort(), "the held, the young, the link and foreign names stay");
     t.ok(existsSync(target), "the link's target is untouched");
     t.match(result.stderr, /removed temp files of report writers that were killed .*count=1/);
+  });
+
+  t.test(`${mode}: without the addon the job still runs and reports, and boxinit says once that logs/ and jobs/ are used by path`, async (t) => {
+    const box = makeBox(t, "", "boxinit-noaddon-");
+    const result = await runBoxinit(mode, ["job", "nightly", ...box.args, "--", "/bin/sh", "-c", "exit 3"], { env: { BOXINIT_ADDON: "/nonexistent/boxinit.node" } });
+    t.equal(result.code, 3, result.stderr);
+    t.equal(result.stderr.match(/no addon: logs\/ and jobs\/ are used by path/g)?.length, 1, "said once");
+    t.match(result.stderr, /report saved/);
+    t.equal(readdirSync(join(box.stateDir, "logs")).length, 1);
   });
 }
