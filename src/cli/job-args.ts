@@ -3,6 +3,7 @@
 // has a job of that name.
 import { MAX_TIMER_MS, parseDurationMs } from "../config/duration.ts";
 import type { LogFormat } from "../log/logger.ts";
+import { abbreviateName, jobNameProblem, MAX_JOB_NAME_BYTES } from "../jobs/report-name.ts";
 
 export interface JobArgs {
   name: string;
@@ -21,7 +22,7 @@ export interface JobArgs {
 
 export const JOB_USAGE = `usage: boxinit job NAME [OPTIONS] [-- CMD [ARGS...]]
 
-Runs CMD once as the batch job NAME (a cron wrapper): nothing runs while backoff
+Runs CMD once as the batch job NAME (at most ${MAX_JOB_NAME_BYTES} bytes; a cron wrapper): nothing runs while backoff
 is engaged or another run of NAME holds its lock (exit 0). The output passes
 through and is captured; a failed run (non-zero exit, signal, timeout) leaves
 STATE_DIR/logs/<time>-cron-failure-NAME-exit-CODE-HOST and runs the on_failure
@@ -110,7 +111,9 @@ export const parseJobArgs = (argv: readonly string[], env: NodeJS.ProcessEnv): J
     }
   }
   if (args.showHelp) return { ok: true, args };
+  const nameProblem = name === undefined || name === "" ? undefined : jobNameProblem(name);
   if (name === undefined || name === "") errors.push("expected a job name (boxinit job NAME -- CMD ARGS)");
+  else if (nameProblem !== undefined) errors.push(`NAME ${JSON.stringify(abbreviateName(name))}: ${nameProblem}`);
   else args.name = name;
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, args };

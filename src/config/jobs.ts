@@ -3,6 +3,7 @@
 // checked by croner at load (checkSchedules), so a typo is a config error, not
 // a job that silently never runs.
 import { JOB_DEFAULTS } from "./defaults.ts";
+import { abbreviateName, jobNameProblem, MAX_JOB_NAME_BYTES } from "../jobs/report-name.ts";
 import {
   checkKeys, expected, keyPath, readAge, readCount, readDuration, readExecCommand, readExecPath, readMap, readText, type Issues,
 } from "./schema.ts";
@@ -28,8 +29,11 @@ const MIN_CAPTURE_BYTES = 1024;
 
 /** One entry of `jobs:`. */
 export const readJob = (name: string, value: unknown, issues: Issues): JobDraft | undefined => {
-  const path = keyPath("jobs", name);
-  if (!SERVICE_NAME.test(name)) expected(issues, path, "a job name of letters, digits, _ . - (at most 63, starting with a letter or digit)", name);
+  const nameProblem = jobNameProblem(name);
+  // A 10,000-character name is not repeated in every message about its entry.
+  const path = keyPath("jobs", nameProblem === undefined ? name : abbreviateName(name));
+  if (nameProblem !== undefined) issues.errors.push(`${path}: ${nameProblem}`);
+  else if (!SERVICE_NAME.test(name)) expected(issues, path, `a job name of letters, digits, _ . - (at most ${MAX_JOB_NAME_BYTES}, starting with a letter or digit)`, name);
   const entry = readMap(value, path, issues, "a map of job settings");
   if (!entry) {
     if (value === null) expected(issues, path, "a map of job settings", null);

@@ -10,6 +10,27 @@ const HOST_FALLBACK = "unknown-host";
 /** Each sanitised part is capped so the whole name (at most 172 bytes) stays under NAME_MAX (255) with room for the writer's ".<name>.<pid>.<random>.tmp". */
 export const MAX_NAME_PART = 64;
 
+/**
+ * The longest job name, in UTF-8 bytes, wherever a name is accepted
+ * (`boxinit job NAME`, `jobs:` in the config). Its report's name then stays
+ * at most 171 bytes (time 20, "-cron-failure-" 14, NAME 63, "-exit-" 6,
+ * code 3, "-" 1, HOSTNAME 64), far under NAME_MAX (255) with the writer's
+ * temp-file affixes, no two names are cut to the same report name, and a
+ * status.json record stays small. The same 63 as a service's name.
+ */
+export const MAX_JOB_NAME_BYTES = 63;
+
+/** A long name shown in a message: its first 32 characters and an ellipsis. */
+export const abbreviateName = (name: string): string => ([...name].length > 40 ? `${[...name].slice(0, 32).join("")}…` : name);
+
+/** Why a job name is refused (pure), or undefined when it is accepted; the caller names where it came from. */
+export const jobNameProblem = (name: string): string | undefined => {
+  if (name === "") return "a job name cannot be empty";
+  const bytes = Buffer.byteLength(name, "utf8");
+  if (bytes <= MAX_JOB_NAME_BYTES) return undefined;
+  return `a job name is at most ${MAX_JOB_NAME_BYTES} bytes (it is part of the failure report's file name), got ${bytes}`;
+};
+
 const MAX_EXIT_CODE = 255;
 const UNSAFE_CHAR = /[^A-Za-z0-9._-]/gu;
 

@@ -101,3 +101,16 @@ t.test("--help and -h: help wins over other problems", async (t) => {
   t.equal(argsOf(["--bogus", "--help"]).showHelp, true, "no name and an unknown option, still help");
   t.equal(argsOf(["x", "--", "--help"]).showHelp, false, "after -- it belongs to the command");
 });
+
+t.test("a job name over 63 bytes is refused, naming NAME and shortening it", async (t) => {
+  t.equal(argsOf(["a".repeat(63), "--", "true"]).name, "a".repeat(63), "63 bytes: accepted");
+  t.equal(argsOf(["é".repeat(31), "--", "true"]).name, "é".repeat(31), "62 bytes of two-byte characters: accepted");
+  t.same(parseJobArgs(["a".repeat(64), "--", "true"], {}), {
+    ok: false,
+    errors: [`NAME "${"a".repeat(64).slice(0, 32)}…": a job name is at most 63 bytes (it is part of the failure report's file name), got 64`],
+  });
+  const long = parseJobArgs(["x".repeat(10_000), "--", "true"], {});
+  t.match(long, { ok: false, errors: [/^NAME "x{32}…": a job name is at most 63 bytes .*got 10000$/] });
+  t.ok(!long.ok && long.errors[0]!.length < 200, "the message does not repeat the whole name");
+  t.match(parseJobArgs(["é".repeat(32), "--", "true"], {}), { ok: false, errors: [/got 64$/] }, "bytes, not characters");
+});

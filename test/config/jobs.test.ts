@@ -135,6 +135,13 @@ t.test("names, commands and values of a job are checked like a service's", async
   t.same(errorsOf(await loadText("jobs:\n  ../x: {command: /a}\n")), [
     'jobs["../x"]: expected a job name of letters, digits, _ . - (at most 63, starting with a letter or digit), got "../x"',
   ]);
+  t.same(errorsOf(await loadText(`jobs:\n  ${"a".repeat(64)}: {command: /a}\n  ${"b".repeat(63)}: {command: /b}\n`)), [
+    `jobs["${"a".repeat(32)}…"]: a job name is at most 63 bytes (it is part of the failure report's file name), got 64`,
+  ], "64 bytes refused, 63 accepted");
+  // An explicit key (? KEY): YAML caps implicit keys at 1024 characters.
+  const long = errorsOf(await loadText(`jobs:\n  ? ${"x".repeat(10_000)}\n  : {command: /a, timeout: never}\n`));
+  t.match(long, [/^jobs\["x{32}…"\]: a job name is at most 63 bytes .*got 10000$/, /^jobs\["x{32}…"\]\.timeout: /], "the path is shortened in every message about the entry");
+  t.ok(long.every((line) => line.length < 200));
   t.same(errorsOf(await loadText("jobs:\n  a: {schedule: '* * * * *'}\n")), [
     "jobs.a.command: expected a command (a list of strings, or a string for sh -c), got nothing",
   ]);
