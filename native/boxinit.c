@@ -407,7 +407,11 @@ struct service_spec {
   gid_t *groups;
   size_t group_count;
   int32_t out_fd, err_fd; /* -1: inherit boxinit's */
+  pid_t parent;           /* boxinit's pid, for the parent-death check */
 };
+
+/* setChildDeathSignal(): the signal every later child gets when boxinit dies (0: none). */
+static int child_death_signal = 0;
 
 static void report_and_exit(int report_fd, int stage, int err) {
   int message[2] = {stage, err};
@@ -438,6 +442,12 @@ static void exec_service(const struct service_spec *spec, int report_fd) {
     }
   }
   if (spec->uid >= 0 && setuid((uid_t)spec->uid) == -1) report_and_exit(report_fd, STAGE_CREDENTIALS, errno);
+  /* After setuid, which clears it (prctl(2)); a boxinit already gone by now
+   * would never send it: getppid() then names another parent. */
+  if (child_death_signal > 0) {
+    prctl(PR_SET_PDEATHSIG, child_death_signal, 0, 0, 0);
+    if (getppid() != spec->parent) kill(getpid(), SIGKILL);
+  }
   reset_signals();
   execve(spec->file, spec->argv, spec->envp);
   int err = errno;
@@ -518,6 +528,7 @@ static napi_value spawn_service(napi_env env, napi_callback_info info) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
+  spec.parent = getpid();
   pid_t pid = fork();
   if (pid == 0) exec_service(&spec, report[1]);
   int fork_errno = errno;
@@ -549,6 +560,20 @@ done:
   free(file);
   free(cwd);
   return make_int(env, result);
+}
+
+/*
+ * setChildDeathSignal(signal): children spawned by spawnService from now on
+ * get prctl(PR_SET_PDEATHSIG, signal) between fork and exec, so they die with
+ * boxinit when it is not PID 1 (a SIGKILLed `boxinit job` must not leave its
+ * command running into the next run). 0 turns it off. Returns 0.
+ */
+static napi_value set_child_death_signal(napi_env env, napi_callback_info info) {
+  int32_t signal_number;
+  if (!arg_int(env, info, 0, &signal_number)) return NULL;
+  if (signal_number < 0 || signal_number >= NSIG) return make_int(env, -EINVAL);
+  child_death_signal = signal_number;
+  return make_int(env, 0);
 }
 
 /*
@@ -768,6 +793,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"spawnService", NULL, spawn_service, NULL, NULL, NULL, napi_default, NULL},
     {"tryLock", NULL, try_lock, NULL, NULL, NULL, napi_default, NULL},
     {"setName", NULL, set_name, NULL, NULL, NULL, napi_default, NULL},
+    {"setChildDeathSignal", NULL, set_child_death_signal, NULL, NULL, NULL, napi_default, NULL},
     {"openAt", NULL, open_at, NULL, NULL, NULL, napi_default, NULL},
     {"mkdirAt", NULL, mkdir_at, NULL, NULL, NULL, napi_default, NULL},
     {"renameAt", NULL, rename_at, NULL, NULL, NULL, napi_default, NULL},

@@ -3,7 +3,8 @@
 // PID 1: it reaps, forwards signals, and a `docker stop` stops the job within
 // the grace period) and inside a running container. Exits with the job's code.
 import { hostname } from "node:os";
-import { createLogger, writeLine } from "../log/logger.ts";
+import { createLogger, writeLine, type Logger } from "../log/logger.ts";
+import type { Native } from "../native/addon.ts";
 import { EXIT } from "../pid1/exit-code.ts";
 import { bootPid1, settleSignalMask } from "../pid1/boot.ts";
 import type { FaultHandle } from "../pid1/run-command.ts";
@@ -49,6 +50,22 @@ export const jobSpecFor = (args: JobArgs, config: Config, host: string): JobSpec
   };
 };
 
+/**
+ * Not PID 1 (docker exec, a host's cron, a shell): the job's command and its
+ * hook get SIGKILL when this harness dies, so a SIGKILLed `boxinit job` cannot
+ * leave its command running while the next run takes the lock. (As PID 1 the
+ * kernel kills the whole namespace anyway.) Processes the command started
+ * itself are not covered: only its direct child gets a parent-death signal.
+ */
+const dieWithHarness = (native: Native | undefined, log: Logger): void => {
+  if (process.pid === 1 || !native) return;
+  try {
+    native.setChildDeathSignal(SIGNAL_NUMBERS.SIGKILL!);
+  } catch (error) {
+    log.warn("job", `the job's command will not die with boxinit: ${(error as Error).message}`);
+  }
+};
+
 /** Run `boxinit job`; resolves to the exit code. */
 export const jobCommand = async (argv: readonly string[], faults: FaultHandle): Promise<number> => {
   const parsed = parseJobArgs(argv, process.env);
@@ -75,6 +92,7 @@ export const jobCommand = async (argv: readonly string[], faults: FaultHandle): 
   }
   const log = await createLogger(args.logFormat, args.verbosity);
   const { native, reaper, scope } = bootPid1(log);
+  dieWithHarness(native, log);
 
   // docker stop (TERM), Ctrl-C (INT), QUIT: the job gets the signal and the
   // grace period, then SIGKILL. Other signals (HUP, USR1, ...) are passed on to it. The

@@ -26,6 +26,7 @@ interface RawAddon {
   spawnService(file: string, argv: readonly string[], env: readonly string[], cwd: string, uid: number, gid: number, groups: readonly number[], outFd: number, errFd: number): number;
   tryLock(fd: number): number;
   setName(name: string): number;
+  setChildDeathSignal(signal: number): number;
   openAt(dirFd: number, name: string, flags: number, mode: number): number;
   mkdirAt(dirFd: number, name: string, mode: number): number;
   renameAt(fromDirFd: number, from: string, toDirFd: number, to: string): number;
@@ -50,6 +51,7 @@ const REQUIRED_FUNCTIONS: ReadonlyArray<keyof RawAddon> = [
   "spawnService",
   "tryLock",
   "setName",
+  "setChildDeathSignal",
   "openAt",
   "mkdirAt",
   "renameAt",
@@ -215,6 +217,16 @@ export class Native {
   setName(name: string): void {
     const rc = this.#raw.setName(name);
     if (rc < 0) throw new NativeError("prctl(PR_SET_NAME)", -rc);
+  }
+
+  /**
+   * Children spawned by spawnService from now on get prctl(PR_SET_PDEATHSIG,
+   * signal): they die with this process (0: no longer). Cleared by the kernel
+   * when a child execs a setuid or file-capability program.
+   */
+  setChildDeathSignal(signal: number): void {
+    const rc = this.#raw.setChildDeathSignal(signal);
+    if (rc < 0) throw new NativeError("prctl(PR_SET_PDEATHSIG)", -rc);
   }
 
   /** openat(2) relative to a directory descriptor (O_CLOEXEC added); the new fd. `label` names the file in errors. */
