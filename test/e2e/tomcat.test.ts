@@ -42,6 +42,8 @@ const health = async (box: Container, mode?: "--live" | "--ready"): Promise<numb
 const dockerKilled = (events: readonly DockerEvent[]): boolean =>
   events.some((event) => event.action === "kill" && event.attributes.signal === "9");
 
+// The JVM ended: catalina.sh stop saw it gone, or Tomcat logged its orderly shutdown.
+const JVM_ENDED = new RegExp(`^Tomcat stopped\\.$|${TOMCAT_SHUTDOWN.source}`, "m");
 // Lines that show boxinit had to SIGKILL something or a phase ran out of time.
 const FORCED = /phase-overran|killed: sent SIGKILL|sent SIGKILL/;
 
@@ -69,8 +71,9 @@ t.test("Tomcat (Debian's tomcat10) under boxinit", async (t) => {
     t.equal((await box.exec(["kill", "-9", String(pid)])).code, 0, "kill -9 of the JVM");
     await state.waitForStatus("degraded", 10_000);
     t.comment(`degraded seen ${Date.now() - killedAt} ms after kill -9 returned`);
-    const [plain, ready, live] = await sampleWhileStatus(state, "degraded", async () =>
-      [await health(box), await health(box, "--ready"), await health(box, "--live")]);
+    // All three at once: the window lasts the restart delay plus the start, on a loaded machine too.
+    const [plain, ready, live] = await sampleWhileStatus(state, "degraded", () =>
+      Promise.all([health(box), health(box, "--ready"), health(box, "--live")]));
     t.not(plain, 0, "boxinit health fails while the JVM is down");
     t.not(ready, 0, "so does boxinit health --ready");
     t.equal(live, 0, "boxinit health --live passes: PID 1 is managing it");
@@ -150,7 +153,9 @@ t.test("Tomcat (Debian's tomcat10) under boxinit", async (t) => {
     t.ok(starts.length >= 1, `the service was started (${starts.length} times)`);
     starts.forEach((segment, index) => {
       if (!/^Tomcat started\.$/m.test(segment)) return; // this start launched no JVM
-      t.match(segment, TOMCAT_SHUTDOWN, `the JVM of start ${index + 1} shut down before the next start or the end`);
+      // catalina.sh stop says "Tomcat stopped." once the JVM is gone; Tomcat's own
+      // shutdown lines are missing when the TERM came while it was still starting.
+      t.match(segment, JVM_ENDED, `the JVM of start ${index + 1} ended before the next start or the end`);
     });
     t.equal(state.status(), "failed", "the box failed");
   });
