@@ -1,8 +1,12 @@
 // The errors a user of `boxinit host` meets with a real engine, each one line
 // with what to do and its own exit code: permission denied on the socket (11),
 // a host port already taken (14), the container name taken by a container not
-// made from the book (13). No engine at all (10) is in test/integration/host-cli.test.ts.
+// made from the book (13), backoff engaged (4: nothing is created), a
+// container the engine cannot start (1: the engine's reason, and the created
+// container removed). No engine at all (10) is in test/integration/host-cli.test.ts.
 import t from "tap";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { createServer, type Server } from "node:net";
 import { BASE_IMAGE, dockerOk, requireDocker } from "../helpers/docker.ts";
 import { boxinitHost, inspectContainer, makeBook } from "../helpers/host.ts";
@@ -49,6 +53,29 @@ t.test("host errors on a real engine", async (t) => {
     t.equal(conflict.code, 13);
     t.match(conflict.stderr, new RegExp(`^boxinit host: error: ${book.container} exists \\(created, exit 0\\) but was not created by boxinit host from this book`));
     t.equal((await inspectContainer(book.container))?.Config.Labels["boxinit.book"], undefined, "the foreign container is still there");
+  });
+
+  await t.test("backoff engaged: run refuses with exit 4 and creates nothing", async (t) => {
+    const book = makeBook(t, "command: [--, sleep, '300']");
+    await book.tag(BASE_IMAGE, "run");
+    mkdirSync(book.home, { recursive: true });
+    writeFileSync(join(book.home, "backoff"), "true\n");
+    const refused = await book.host("run");
+    t.equal(refused.code, 4);
+    t.match(refused.stderr, new RegExp(`^boxinit host: error: ${book.container}: not started: backoff is engaged \\(\\S+/backoff says true\\), so the box would stop at once`));
+    t.equal(await inspectContainer(book.container), undefined, "no container was created");
+    writeFileSync(join(book.home, "backoff"), "false\n");
+    t.equal((await book.host("run")).code, 0, "with backoff off, the same book runs");
+  });
+
+  await t.test("a container the engine cannot start (its entrypoint does not exist): exit 1, the engine's reason, nothing left behind", async (t) => {
+    const book = makeBook(t, "entrypoint: [/nonexistent/entrypoint]\ncommand: []");
+    await book.tag(BASE_IMAGE, "run");
+    const failed = await book.host("run");
+    t.equal(failed.code, 1, "any other engine failure: exit 1");
+    t.match(failed.stderr, new RegExp(`^boxinit host: error: start ${book.container}: the Docker engine answered: .*/nonexistent/entrypoint`), "one line with the engine's own reason");
+    t.equal(failed.stderr.trimEnd().split("\n").length, 1, "one line");
+    t.equal(await inspectContainer(book.container), undefined, "the created container was removed: it does not block the next run's name");
   });
 
   await t.test("a running container of the book: run says so, exit 3", async (t) => {
