@@ -28,16 +28,30 @@ ${jobs}`, "boxinit-sched-");
 /**
  * Poll status.json until `done` holds, checking `each` on every document seen
  * on the way (so a state that was wrong only for a moment is caught too).
+ * The wait is measured from the scheduler's last progress, not from its
+ * start: it fails once the `jobs` records have not changed for stallMs (a
+ * scheduler that stopped), while one slowed down by a loaded machine, still
+ * starting and recording runs, is waited for (up to ten times as long).
  */
-const watchStatus = async (box: Box, done: (document: Record<string, any>) => boolean, each: (document: Record<string, any>) => void, timeoutMs = 15_000): Promise<Record<string, any>> => {
-  const deadline = Date.now() + timeoutMs;
+const watchStatus = async (box: Box, done: (document: Record<string, any>) => boolean, each: (document: Record<string, any>) => void, stallMs = 15_000): Promise<Record<string, any>> => {
+  const startedAt = Date.now();
+  let lastProgressAt = startedAt;
+  let lastJobs: string | undefined;
   for (;;) {
     const document = box.statusJson();
     if (document !== undefined) {
       each(document);
       if (done(document)) return document;
+      const jobs = JSON.stringify(document.jobs);
+      if (jobs !== lastJobs) {
+        lastJobs = jobs;
+        lastProgressAt = Date.now();
+      }
     }
-    if (Date.now() > deadline) throw new Error(`status.json never got there; last: ${JSON.stringify(document)}`);
+    const now = Date.now();
+    if (now - lastProgressAt > stallMs || now - startedAt > 10 * stallMs) {
+      throw new Error(`status.json never got there (jobs unchanged for ${now - lastProgressAt} ms, ${now - startedAt} ms in all); last: ${JSON.stringify(document)}`);
+    }
     await sleep(10);
   }
 };
