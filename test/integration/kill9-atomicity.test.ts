@@ -125,7 +125,7 @@ const checkStateDir = (watched: Watched): string[] => {
 /** Resolve with boxinit's pid, or undefined if the run ended first. */
 const pidOf = async (run: BoxinitRun): Promise<number | undefined> => {
   const ended = run.ended.then(() => undefined);
-  return Promise.race([run.boxinitPid(10_000), ended]);
+  return Promise.race([run.boxinitPid(END_TIMEOUT_MS), ended]);
 };
 
 /** Wait for the end of a run, failing loudly on a hang. */
