@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/file.h>
 #include <dirent.h>
 #include <sys/prctl.h>
@@ -168,9 +169,9 @@ static napi_value get_foreground(napi_env env, napi_callback_info info) {
 
 /*
  * The command's argv as the bytes boxinit was given: the last `count` entries
- * of /proc/self/cmdline. JS strings are UTF-8, so a Latin-1 file name would
- * arrive mangled; tini passes bytes through and so must we. NULL when
- * /proc is not there (the caller then uses the JS strings).
+ * of /proc/self/cmdline (0: all of them). JS strings are UTF-8, so a Latin-1
+ * file name would arrive mangled; tini passes bytes through and so must we.
+ * NULL when /proc is not there (the caller then uses the JS strings).
  */
 static char **argv_from_cmdline(uint32_t count, char **buffer_out) {
   int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
@@ -197,6 +198,7 @@ static char **argv_from_cmdline(uint32_t count, char **buffer_out) {
   }
   size_t entries = 0;
   for (size_t i = 0; i < size; i++) entries += buffer[i] == '\0';
+  if (count == 0) count = (uint32_t)entries;
   char **argv = entries >= count ? calloc(count + 1, sizeof *argv) : NULL;
   if (!argv) { free(buffer); return NULL; }
   /* Walk to the first of the last `count` entries. */
@@ -379,6 +381,59 @@ done:
   free(file);
   free(shell_argv);
   return make_int(env, result);
+}
+
+/*
+ * The name this executable was started by (AT_EXECFN), when it still names
+ * the running file: exec'd by that name, the process keeps the comm (ps -o
+ * comm, pgrep) it had. Else /proc/self/exe, which is always the running file.
+ */
+static const char *self_path(void) {
+  const char *named = (const char *)getauxval(AT_EXECFN);
+  struct stat by_name, running;
+  if (named && stat(named, &by_name) == 0 && stat("/proc/self/exe", &running) == 0 &&
+      by_name.st_dev == running.st_dev && by_name.st_ino == running.st_ino) return named;
+  return "/proc/self/exe";
+}
+
+/*
+ * execSelf(inheritBelow): execve(2) this executable again with the argv it was
+ * started with (the bytes of /proc/self/cmdline) and the current environment:
+ * boxinit starting afresh without the variables Node acted on before any of
+ * its code ran (issue 13, bug 7). A raw execve runs none of Node's exit hooks
+ * (no coverage file is written) and no event-loop turn happens first. Node
+ * marked the inherited fds close-on-exec at start (uv_disable_stdio_inheritance):
+ * fds 0..inheritBelow-1, all inherited, are made inheritable again; Node's own
+ * (close-on-exec) close. Returns -errno, with the flags put back, when the exec
+ * failed; does not return otherwise.
+ */
+static napi_value exec_self(napi_env env, napi_callback_info info) {
+  int32_t inherit_below;
+  if (!arg_int(env, info, 0, &inherit_below)) return NULL;
+  if (inherit_below < 0) return make_int(env, -EINVAL);
+  char *cmdline = NULL;
+  char **argv = argv_from_cmdline(0, &cmdline);
+  int *flags = calloc((size_t)inherit_below + 1, sizeof *flags);
+  if (!argv || !flags) {
+    int err = argv ? ENOMEM : ENOENT; /* no argv: /proc is not mounted */
+    free(argv);
+    free(cmdline);
+    free(flags);
+    return make_int(env, -err);
+  }
+  for (int fd = 0; fd < inherit_below; fd++) {
+    flags[fd] = fcntl(fd, F_GETFD);
+    if (flags[fd] > 0) fcntl(fd, F_SETFD, flags[fd] & ~FD_CLOEXEC);
+  }
+  execve(self_path(), argv, environ);
+  int err = errno;
+  for (int fd = 0; fd < inherit_below; fd++) {
+    if (flags[fd] > 0) fcntl(fd, F_SETFD, flags[fd]);
+  }
+  free(argv);
+  free(cmdline);
+  free(flags);
+  return make_int(env, -err);
 }
 
 /*
@@ -801,6 +856,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"unlinkAt", NULL, unlink_at, NULL, NULL, NULL, napi_default, NULL},
     {"statAt", NULL, stat_at, NULL, NULL, NULL, napi_default, NULL},
     {"readDir", NULL, read_dir, NULL, NULL, NULL, napi_default, NULL},
+    {"execSelf", NULL, exec_self, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

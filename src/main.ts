@@ -6,9 +6,13 @@ import { EXIT } from "./pid1/exit-code.ts";
 import type { FaultHandle } from "./pid1/run-command.ts";
 import { loadLibrary } from "./lazy/libraries.ts";
 import { takeNodeEnvironment } from "./pid1/node-env.ts";
+import { startAfreshWithoutNodeVariables } from "./pid1/node-env-restart.ts";
 
-// First of all: the container's Node variables are the command's, not PID 1's (pid1/node-env.ts).
+// First of all: the container's Node variables are the command's, not PID 1's
+// (pid1/node-env.ts); those Node acted on before this line make boxinit start
+// afresh without them (pid1/node-env-restart.ts).
 takeNodeEnvironment();
+startAfreshWithoutNodeVariables();
 
 // The commands that run beside PID 1; their code lives in the "modes" bundle.
 const SIDE_COMMAND_NAMES = new Set(["status", "backoff", "health", "check"]);

@@ -34,6 +34,7 @@ interface RawAddon {
   unlinkAt(dirFd: number, name: string, isDir: number): number;
   statAt(dirFd: number, name: string): number | [number, number, number, number, number, number];
   readDir(dirFd: number): number | string[];
+  execSelf(inheritBelow: number): number;
 }
 
 const REQUIRED_FUNCTIONS: ReadonlyArray<keyof RawAddon> = [
@@ -59,6 +60,7 @@ const REQUIRED_FUNCTIONS: ReadonlyArray<keyof RawAddon> = [
   "unlinkAt",
   "statAt",
   "readDir",
+  "execSelf",
 ];
 
 /** What spawnService needs: env as KEY=VALUE strings; omitted fields keep boxinit's own. */
@@ -273,6 +275,16 @@ export class Native {
     const result = this.#raw.readDir(dirFd);
     if (typeof result === "number") throw new NativeError("readdir", -result, label);
     return result;
+  }
+
+  /**
+   * execve(2) this executable again with its own argv and the current
+   * environment, fds 0..inheritBelow-1 inherited (see exec_self in
+   * native/boxinit.c). Returns only by throwing, when the exec failed.
+   */
+  execSelf(inheritBelow: number): never {
+    const rc = this.#raw.execSelf(inheritBelow);
+    throw new NativeError("execve", -rc);
   }
 
   /** tcgetpgrp(fd): the terminal's foreground process group. */

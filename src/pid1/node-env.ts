@@ -20,10 +20,17 @@ export const NODE_VARIABLES: readonly string[] = [
   "UV_THREADPOOL_SIZE", "UV_USE_IO_URING", "OPENSSL_CONF", "SSL_CERT_DIR", "SSL_CERT_FILE",
 ];
 
+/**
+ * Boxinit's private variable that carries the Node variables' original values
+ * across a fresh start (pid1/node-env-restart.ts); it is never given to a child.
+ */
+export const CARRIED_VARIABLE = "BOXINIT_NODE_ENVIRONMENT";
+
 // Kept on globalThis, not in this module: the lazy bundles (modes, host) are
 // built apart from the main one, each with its own copy of this module.
 const TAKEN = Symbol.for("boxinit.nodeEnvironment");
-type Holder = { [TAKEN]?: Readonly<Record<string, string>> };
+const RESTARTED = Symbol.for("boxinit.nodeEnvironmentRestarted");
+type Holder = { [TAKEN]?: Readonly<Record<string, string>>; [RESTARTED]?: boolean };
 const taken = (): Readonly<Record<string, string>> => (globalThis as Holder)[TAKEN] ?? {};
 
 /**
@@ -45,9 +52,36 @@ const originalEnvironment = (): Map<string, string> => {
   return values;
 };
 
-/** Take the Node variables out of boxinit's own environment; call first thing, once. */
+/**
+ * The carried values, as encoded by carryNodeEnvironment (only names of
+ * NODE_VARIABLES with string values are taken); undefined when the text is
+ * not that encoding, which then counts as no fresh start.
+ */
+const decodeCarried = (text: string | undefined): Map<string, string> | undefined => {
+  if (text === undefined) return undefined;
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(text, "base64url").toString());
+  } catch {
+    return undefined;
+  }
+  if (typeof decoded !== "object" || decoded === null || Array.isArray(decoded)) return undefined;
+  const values = new Map<string, string>();
+  for (const name of NODE_VARIABLES) {
+    const value = (decoded as Record<string, unknown>)[name];
+    if (typeof value === "string") values.set(name, value);
+  }
+  return values;
+};
+
+/**
+ * Take the Node variables out of boxinit's own environment; call first thing,
+ * once. After a fresh start their values come from CARRIED_VARIABLE, which is taken out too.
+ */
 export const takeNodeEnvironment = (): void => {
-  const original = originalEnvironment();
+  const carried = decodeCarried(process.env[CARRIED_VARIABLE]);
+  delete process.env[CARRIED_VARIABLE];
+  const original = carried ?? originalEnvironment();
   const saved: Record<string, string> = {};
   for (const name of NODE_VARIABLES) {
     const value = original.get(name);
@@ -55,7 +89,14 @@ export const takeNodeEnvironment = (): void => {
     delete process.env[name];
   }
   (globalThis as Holder)[TAKEN] = saved;
+  (globalThis as Holder)[RESTARTED] = carried !== undefined;
 };
+
+/** Whether this process is boxinit's fresh start (it found CARRIED_VARIABLE): it never starts afresh again. */
+export const isFreshStart = (): boolean => (globalThis as Holder)[RESTARTED] === true;
+
+/** The Node variables taken at start-up, encoded for CARRIED_VARIABLE. */
+export const carryNodeEnvironment = (): string => Buffer.from(JSON.stringify(taken())).toString("base64url");
 
 /** The Node variables taken at start-up, as the container set them: every child gets them back. */
 export const nodeEnvironment = (): Readonly<Record<string, string>> => taken();

@@ -2,13 +2,13 @@
 // own, so signals can be forwarded to everything it started, and reports how it
 // ended. With a terminal on stdin the group also owns the terminal's foreground.
 import { spawn } from "node:child_process";
-import { readdirSync, readlinkSync } from "node:fs";
 import type { Logger } from "../log/logger.ts";
 import type { Native, NativeError } from "../native/addon.ts";
 import type { Reaper } from "../pid1/reaper.ts";
 import { EXIT, type Ending } from "../pid1/exit-code.ts";
 import { resolveCommand } from "../pid1/resolve-command.ts";
 import { describeShortage } from "../pid1/resource-shortage.ts";
+import { firstOwnFd } from "../pid1/own-fds.ts";
 import { childEnvironment, withNodeEnvironment } from "../pid1/node-env.ts";
 import { SIGNAL_NUMBERS } from "../pid1/signals.ts";
 import { TERMINAL_FD, shouldHandOverTerminal } from "../pid1/terminal.ts";
@@ -70,33 +70,13 @@ export const startMainCommand = (
 /**
  * --preserve-fds N is only honest when fds 3..3+N-1 were inherited: any gap
  * is filled by boxinit's own fds (libuv's epoll, io_uring, signal pipes,
- * eventfd), which the command must never get. Node marks inherited fds
- * close-on-exec too, so the flag cannot tell them apart; but Node's first fd
- * is an epoll instance, opened after (above) everything inherited.
+ * eventfd), which the command must never get (see pid1/own-fds.ts).
  */
 const checkPreservedFds = (count: number): string | undefined => {
-  const firstOwn = firstAnonInodeFd();
+  const firstOwn = firstOwnFd();
   if (firstOwn === undefined || firstOwn >= 3 + count) return undefined;
   const inherited = firstOwn <= 3 ? "no fd beyond stdio was inherited" : `only fds 3..${firstOwn - 1} were inherited`;
   return `--preserve-fds ${count}: fd ${firstOwn} is boxinit's own, ${inherited} (pass --preserve-fds ${Math.max(0, firstOwn - 3)}, or open the fds before starting boxinit)`;
-};
-
-// The lowest anon-inode fd (epoll, io_uring, eventfd): where boxinit's own fds start.
-const firstAnonInodeFd = (): number | undefined => {
-  let lowest: number | undefined;
-  try {
-    for (const name of readdirSync("/proc/self/fd")) {
-      const fd = Number(name);
-      try {
-        if (readlinkSync(`/proc/self/fd/${name}`).startsWith("anon_inode:") && (lowest === undefined || fd < lowest)) lowest = fd;
-      } catch {
-        // closed between readdir and readlink (the readdir's own fd)
-      }
-    }
-  } catch {
-    // no /proc: nothing to check against
-  }
-  return lowest;
 };
 
 // fork+exec in the addon: the child is the reaper's, which sees its raw wait
