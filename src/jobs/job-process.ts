@@ -1,6 +1,7 @@
 // One run's process: spawn with output pipes, pass the output through while
 // capturing it, the timeout (SIGTERM, then SIGKILL), and what the run leaves in
 // its process group. The harness (run-job.ts) decides everything around it.
+import { closeSync } from "node:fs";
 import type { Ending } from "../pid1/exit-code.ts";
 import { killGroup, signalGroup } from "../pid1/send-signal.ts";
 import { readProcTable } from "../pid1/proc-table.ts";
@@ -8,7 +9,8 @@ import { SIGNAL_NUMBERS } from "../pid1/signals.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import { escapeControls } from "../control/backoff.ts";
 import { monotonicMs, pause, settleBefore } from "../shutdown/clock.ts";
-import { startProcess } from "../supervisor/spawn.ts";
+import { notStartedByShortage, startProcess, type NotStarted } from "../supervisor/spawn.ts";
+import type { Native } from "../native/addon.ts";
 import type { OutputCapture } from "./capture.ts";
 import type { Passthrough } from "./passthrough.ts";
 import type { JobContext, JobSpec } from "./run-job.ts";
@@ -124,10 +126,32 @@ const stopGroupLeft = async (spec: JobSpec, context: JobContext, pgid: number, s
   }
 };
 
+type OutputPipes = { out: [number, number]; err: [number, number] };
+
+/**
+ * The job's stdout and stderr pipes. Out of fds (EMFILE, ENFILE) the job is
+ * not started, its own fault it is not (issue 13, bug 2): a NotStarted of kind
+ * "resources", with the pipe already made closed again. Any other error throws.
+ */
+const openOutputPipes = (native: Native): OutputPipes | NotStarted => {
+  const made: number[] = [];
+  try {
+    const out = native.makePipe();
+    made.push(...out);
+    return { out, err: native.makePipe() };
+  } catch (error) {
+    for (const fd of made) closeSync(fd);
+    const shortage = notStartedByShortage(error, "its output pipes");
+    if (!shortage) throw error;
+    return shortage;
+  }
+};
+
 /** Spawn the command and wait for its end, the timeout, and its output. */
 export const runCommandOf = async (spec: JobSpec, context: JobContext, runId: string, capture: OutputCapture, state: RunState): Promise<Ran> => {
   const { native, reaper, log } = context;
-  const pipes = native ? { out: native.makePipe(), err: native.makePipe() } : undefined;
+  const pipes = native ? openOutputPipes(native) : undefined;
+  if (pipes && "problem" in pipes) return { notStarted: pipes, timedOut: false };
   const started = startProcess({
     argv: spec.command,
     env: { ...spec.env, BOXINIT_JOB: spec.name, BOXINIT_RUN_ID: runId },

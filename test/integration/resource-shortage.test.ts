@@ -6,9 +6,10 @@
 // so the test does not depend on how many fds Node itself uses.
 import t from "tap";
 import { execFileSync } from "node:child_process";
-import { readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MODES, killAllRuns, missingPrerequisite, startBoxinit } from "../helpers/boxinit.ts";
+import { MODES, killAllRuns, missingPrerequisite, runBoxinit, startBoxinit } from "../helpers/boxinit.ts";
 import { makeBox } from "../helpers/mini-vm.ts";
 
 t.teardown(killAllRuns);
@@ -75,5 +76,67 @@ for (const mode of MODES) {
     t.equal(ended.code, 0, "an orderly stop, not exit 70");
     t.notMatch(run.stderr, /internal-error/, "nothing reached the fault handler");
     t.notMatch(run.stderr, /exited with code 126|giving up/, "nothing was blamed on a service");
+  });
+}
+
+for (const mode of MODES) {
+  t.test(`${mode}: out of file descriptors when a scheduled job starts: not started, its reason logged, never an internal fault`, async (t) => {
+    const missing = missingPrerequisite(mode);
+    if (missing) return t.fail(missing);
+    const box = makeBox(t, `services:
+  web: {command: [sleep, "1000"]}
+jobs:
+  tick:
+    command: "echo tick-ran"
+    schedule: "* * * * * *"
+`);
+    const run = startBoxinit(mode, box.args);
+    await run.waitFor(/job tick succeeded/, "stderr", 30_000);
+    const pid = await run.boxinitPid();
+
+    // No fd free: the job's output pipes cannot be made (its lock and record cannot either, which it survives).
+    setFdLimit(pid, limitLeaving(pid, 0));
+    await run.waitFor(/job tick failed: not started: its output pipes: boxinit is out of file descriptors \(EMFILE.*\(exit 71\)/, "stderr", 30_000);
+
+    // fds free again: the next run goes through.
+    setFdLimit(pid, 4096);
+    const succeededSoFar = run.stderr.match(/job tick succeeded/g)!.length;
+    await run.waitFor(new RegExp(`(job tick succeeded[^]*){${succeededSoFar + 1}}`), "stderr", 30_000);
+
+    await run.signal("SIGTERM");
+    const ended = await run.result(30_000);
+    t.equal(ended.code, 0, "an orderly stop, not exit 70");
+    t.notMatch(run.stderr, /internal-error/, "nothing reached the fault handler");
+  });
+
+  t.test(`${mode}: boxinit job under every fd limit it can start with: never an internal fault, a shortage exits 71 with its reason`, async (t) => {
+    const missing = missingPrerequisite(mode);
+    if (missing) return t.fail(missing);
+    // Node raises its soft limit to the hard one at start: both are lowered,
+    // through prlimit, which execs boxinit in its place (keeping PID 1). Each
+    // limit from one Node cannot start with up to one the job runs under.
+    const outcomes: string[] = [];
+    let pipesShort = 0;
+    for (let limit = 16; limit <= 64; limit++) {
+      const stateDir = mkdtempSync(join(tmpdir(), "boxinit-fdjob-"));
+      try {
+        const result = await runBoxinit(mode, ["--state-dir", stateDir, "job", "fd", "--", "echo", "job-ran"], {
+          execThrough: ["prlimit", `--nofile=${limit}:${limit}`],
+          timeoutMs: 30_000,
+        });
+        outcomes.push(`${limit}: ${result.code}`);
+        t.not(result.code, 70, `limit ${limit}: not an internal fault`, { stderr: result.stderr });
+        t.notMatch(result.stderr, /internal-error/, `limit ${limit}: nothing reached the fault handler`);
+        if (/not started: its output pipes: boxinit is out of file descriptors \(EMFILE/.test(result.stderr)) {
+          pipesShort++;
+          t.equal(result.code, 71, `limit ${limit}: no output pipes is EX_OSERR, the command is not blamed`);
+        }
+        if (result.code === 0 && result.stdout.includes("job-ran")) break;
+      } finally {
+        rmSync(stateDir, { recursive: true, force: true });
+      }
+    }
+    t.ok(pipesShort > 0, `some limit left the job without its output pipes (limit: exit code ${outcomes.join(", ")})`);
+    t.match(outcomes.at(-1), /: 0$/, "a limit high enough runs the job");
   });
 }
