@@ -3,12 +3,12 @@
 // PID 1 does not act on those it could read. Files Node would read are FIFOs
 // without a writer: a boxinit that opened one would hang and fail the test.
 import t from "tap";
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { createServer as createTcpServer, type AddressInfo, type Server } from "node:net";
 import { join } from "node:path";
-import { MODES, killAllRuns, missingPrerequisite, runBoxinit, startBoxinit } from "../helpers/boxinit.ts";
+import { BOXINIT, MODES, killAllRuns, missingPrerequisite, runBoxinit, startBoxinit } from "../helpers/boxinit.ts";
 import { makeBox } from "../helpers/mini-vm.ts";
 
 t.teardown(killAllRuns);
@@ -110,6 +110,28 @@ for (const mode of MODES) {
     t.equal(result.stdout, "0|advanced\n", "the command got both as the container set them");
   });
 
+  t.test(`${mode}: a real IPC channel (NODE_CHANNEL_FD from a Node parent) reaches the command whole: PID 1 reads none of it`, async (t) => {
+    const missing = missingPrerequisite(mode);
+    if (missing) return t.fail(missing);
+    // The command, a Node program, answers the parent's first message. The
+    // parent sends it at once: a PID 1 that opened the channel would read it first.
+    const command = join(t.testdir({ "answer.cjs": ANSWER_PROGRAM }), "answer.cjs");
+    const args = ["-q", "--preserve-fds", "1", "--", process.execPath, command];
+    const child = spawn(mode === "pid1" ? "unshare" : BOXINIT, mode === "pid1" ? ["--pid", "--fork", "--mount-proc", BOXINIT, ...args] : args, {
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      env: { ...process.env, NODE_OPTIONS: undefined },
+    });
+    t.teardown(() => child.kill("SIGKILL"));
+    let stdout = "";
+    child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    const replies: unknown[] = [];
+    child.on("message", (message) => replies.push(message));
+    child.send({ question: "first" });
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    t.equal(code, 0, `boxinit exits with the command's 0 (3: the command got nothing)\n${stdout}`);
+    t.same(replies, [{ answer: "first" }], "the command got the first message and answered it on the same channel");
+  });
+
   t.test(`${mode}: a fresh start keeps PID 1's name, its preserved fds, and gives no child the carrier variable`, async (t) => {
     const missing = missingPrerequisite(mode);
     if (missing) return t.fail(missing);
@@ -185,6 +207,11 @@ for (const mode of MODES) {
     t.equal(proxyConnections, 0, "nothing went to the proxy");
   });
 }
+
+// Answers the first IPC message it gets, or exits 3 when none comes.
+const ANSWER_PROGRAM = `process.once("message", (message) => process.send({ answer: message.question }, () => process.exit(0)));
+setTimeout(() => process.exit(3), 10000);
+`;
 
 const listening = async <T extends Server>(server: T): Promise<T> => {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
