@@ -91,3 +91,20 @@ t.test("the *at calls keep the -errno contract: a typed NativeError with the err
   native.unlinkAt(fd, "sub", true);
   t.same(native.readDir(fd), []);
 });
+
+t.test("execSelf keeps the -errno contract when it cannot exec: a NativeError, every fd's close-on-exec flag as it was", async (t) => {
+  const { native } = loadNative({ BOXINIT_ADDON: join(ROOT, "dist/boxinit.node") });
+  if (!native) return t.fail("dist/boxinit.node did not load: run make");
+  t.throws(() => native.execSelf(-1), { name: "NativeError", code: "EINVAL", syscall: "execve" });
+  t.throws(() => native.execSelf("3" as unknown as number), TypeError, "a wrong argument is a TypeError, not an errno");
+  // One environment string over MAX_ARG_STRLEN (32 pages): the kernel refuses the exec itself.
+  const closeOnExec = (): string[] => [0, 1, 2].map((fd) => /^flags:\s+(\d+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, "utf8"))![1]!);
+  const before = closeOnExec();
+  process.env.BOXINIT_TEST_TOO_LONG = "x".repeat(200_000);
+  try {
+    t.throws(() => native.execSelf(3), { name: "NativeError", code: "E2BIG", syscall: "execve" });
+  } finally {
+    delete process.env.BOXINIT_TEST_TOO_LONG;
+  }
+  t.same(closeOnExec(), before, "fds 0-2 have their flags back (Node's close-on-exec)");
+});
