@@ -6,6 +6,9 @@
 import { hostname } from "node:os";
 import { loadNative } from "../native/addon.ts";
 import { processStartTime, tryJobLock, type JobLock } from "../jobs/lock.ts";
+import { OWN_DIR_MODE } from "../jobs/own-dir.ts";
+import { makeDirs } from "../control/dir-handle.ts";
+import { errnoCode } from "../control/atomic-write.ts";
 import type { Book } from "./book-types.ts";
 import { HOST_EXIT, HostError } from "./errors.ts";
 import type { HostOutput } from "./output.ts";
@@ -25,7 +28,14 @@ export const lockBook = (book: Book, verb: string, out: HostOutput): BookLock =>
     pid: process.pid, startTime: processStartTime(process.pid), host: hostname(),
     runId: `host-${verb}`, startedAt: new Date().toISOString(),
   };
-  const attempt = tryJobLock(book.home, HOST_LOCK_NAME, me, loadNative().native);
+  // A first `host cron` or `host run` of a book finds no HOME yet: made as a job run makes its state directory.
+  let attempt: ReturnType<typeof tryJobLock>;
+  try {
+    makeDirs(book.home, OWN_DIR_MODE);
+    attempt = tryJobLock(book.home, HOST_LOCK_NAME, me, loadNative().native);
+  } catch (error) {
+    attempt = { kind: "unavailable", reason: errnoCode(error) ?? (error as Error).message };
+  }
   if (attempt.kind === "unavailable") {
     out.say(`cannot lock ${book.home}/jobs/${HOST_LOCK_NAME}.lock (${attempt.reason}): going on without protection against a concurrent run or cron`);
     return { lock: undefined };
