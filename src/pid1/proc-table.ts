@@ -72,65 +72,9 @@ export const descendantsOf = (root: number, table: readonly ProcEntry[]): ProcEn
   return found;
 };
 
-/**
- * The children of pid, from /proc/PID/task/TID/children (every thread's), or
- * undefined when the kernel has no such files (CONFIG_PROC_CHILDREN off) or
- * the process is gone.
- */
-const childrenOf = (pid: number, procRoot: string): number[] | undefined => {
-  let tids: string[];
-  try {
-    tids = readdirSync(`${procRoot}/${pid}/task`);
-  } catch {
-    return undefined;
-  }
-  const children: number[] = [];
-  for (const tid of tids) {
-    let text: string;
-    try {
-      text = readFileSync(`${procRoot}/${pid}/task/${tid}/children`, "latin1");
-    } catch {
-      return undefined;
-    }
-    for (const word of text.split(" ")) if (word !== "" && word !== "\n") children.push(Number(word));
-  }
-  return children;
-};
-
-/**
- * Descendants of root by walking the children files down from it: reads only
- * the subtree, where readProcTable reads every process on the machine (a
- * subreaper on a busy host: thousands of files, over a second under load,
- * all of it taken from a stop's budget). Undefined when the walk cannot be made.
- */
-export const walkDescendants = (root: number, procRoot = "/proc"): ProcEntry[] | undefined => {
-  const found: ProcEntry[] = [];
-  const seen = new Set<number>([root]);
-  const queue = [root];
-  for (let i = 0; i < queue.length; i++) {
-    const children = childrenOf(queue[i]!, procRoot);
-    if (children === undefined) {
-      if (i === 0) return undefined; // not even root's: no children files here
-      continue; // that one ended meanwhile: its children, if any, were re-parented to root's side or beyond
-    }
-    for (const pid of children) {
-      if (seen.has(pid)) continue;
-      seen.add(pid);
-      try {
-        const entry = parseStat(readFileSync(`${procRoot}/${pid}/stat`, "latin1"));
-        if (entry) found.push(entry);
-      } catch {
-        continue; // exited between the two reads
-      }
-      queue.push(pid);
-    }
-  }
-  return found;
-};
-
 /** Descendants that are still running (zombies are gone already, only unreaped). */
 export const liveDescendants = (root = process.pid): ProcEntry[] =>
-  (walkDescendants(root) ?? descendantsOf(root, readProcTable())).filter((entry) => entry.state !== "Z");
+  descendantsOf(root, readProcTable()).filter((entry) => entry.state !== "Z");
 
 /** The stat entry of one process, or undefined when it is gone (or there is no /proc). */
 export const readProcEntry = (pid: number | "self"): ProcEntry | undefined => {

@@ -1,7 +1,7 @@
 import t from "tap";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { descendantsOf, hasEnvironmentEntry, parseStat, readProcEntry, readProcTable, walkDescendants, type ProcEntry } from "../../src/pid1/proc-table.ts";
+import { descendantsOf, hasEnvironmentEntry, parseStat, readProcEntry, readProcTable, type ProcEntry } from "../../src/pid1/proc-table.ts";
 
 // A stat line as the kernel writes it (52 fields); only the ones parsed vary.
 const statLine = (pid: number, comm: string, state: string, ppid: number, pgrp: number, session: number, startTicks: number): string =>
@@ -39,22 +39,4 @@ t.test("a child's environment entry is found exactly", async (t) => {
   t.equal(hasEnvironmentEntry(child.pid!, "BOXINIT_SERVICE=we"), false, "a prefix is not the entry");
   t.equal(hasEnvironmentEntry(child.pid!, "BOXINIT_SERVICE=db"), false);
   t.equal(hasEnvironmentEntry(4_194_304, "BOXINIT_SERVICE=web"), false, "no such process");
-});
-
-t.test("walking the children files finds the same subtree as the whole table", async (t) => {
-  // sh → (sleep, sh → sleep): a tree of four below this process.
-  const tree = spawn("sh", ["-c", "sleep 30 & sh -c 'sleep 30 & echo ready; wait' & wait"], { stdio: ["ignore", "pipe", "ignore"] });
-  t.teardown(() => {
-    for (const entry of descendantsOf(process.pid, readProcTable())) {
-      try { process.kill(entry.pid, "SIGKILL"); } catch { /* gone */ }
-    }
-  });
-  await once(tree.stdout!, "data");
-  const walked = walkDescendants(process.pid);
-  t.ok(walked, "this kernel has the children files");
-  const byTable = descendantsOf(process.pid, readProcTable());
-  const pidsOf = (entries: readonly ProcEntry[]): number[] => entries.map((e) => e.pid).sort((a, b) => a - b);
-  t.ok(pidsOf(walked ?? []).length >= 4, "the four processes of the tree at least");
-  t.same(pidsOf(walked ?? []), pidsOf(byTable), "the same processes as the table");
-  t.equal(walkDescendants(4_194_304), undefined, "no such process: no walk, the caller falls back");
 });
