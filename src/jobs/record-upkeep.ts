@@ -40,8 +40,12 @@ export const lastActivityMs = (record: unknown): number | undefined => {
   return times.length === 0 ? undefined : Math.max(...times);
 };
 
-// Never removed: a run in progress, and a job a live box still has scheduled.
-const isInUse = (record: unknown): boolean => isObject(record) && (record.running === true || typeof record.nextRun === "string");
+// Never removed for its age: a run in progress, and a scheduled job. A box's
+// clean stop sets every nextRun to null, so nextRun alone would let the next
+// boot prune a monthly job that last ran 30 days and an hour ago, history
+// and all; `schedule` stays on the record across stops (MAX_JOB_RECORDS still bounds them).
+const isInUse = (record: unknown): boolean =>
+  isObject(record) && (record.running === true || typeof record.nextRun === "string" || typeof record.schedule === "string");
 
 export interface PruneOptions {
   /** Records whose last activity is older than this are removed (job_logs.max_age); Infinity or NaN: none for their age. */

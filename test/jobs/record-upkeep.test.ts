@@ -28,11 +28,13 @@ t.test("pruneRecords by age: expired ones, oldest first; the current, running an
     current: { lastEnd: ago(400) },
     running: { running: true, lastStart: ago(400) },
     scheduled: { nextRun: "2027-01-01T00:00:00.000Z", lastEnd: ago(400) },
+    // A monthly job after the box's clean stop (nextRun null) at the next boot: its history stays.
+    monthly: { schedule: "0 3 1 * *", nextRun: null, lastEnd: ago(31) },
     unknown: { runs: 3 },
   };
   const { jobs: kept, removed } = pruneRecords(jobs, { keepForMs: 30 * DAY_MS, nowMs: NOW, current: "current" });
   t.same(removed, [{ name: "b", lastActivity: ago(45) }, { name: "a", lastActivity: ago(31) }]);
-  t.same(Object.keys(kept), ["c", "current", "running", "scheduled", "unknown"], "order kept; a record showing no time has no age");
+  t.same(Object.keys(kept), ["c", "current", "running", "scheduled", "monthly", "unknown"], "order kept; a record showing no time has no age");
   const none = pruneRecords(jobs, { keepForMs: Infinity, nowMs: NOW, current: "current" });
   t.equal(none.jobs, jobs, "no age limit: the same object");
   t.same(pruneRecords(jobs, { keepForMs: Number.NaN, nowMs: NOW, current: "current" }).removed, [], "NaN removes nothing");
