@@ -320,10 +320,14 @@ export const makeDirs = (path: string, mode: number): boolean => {
       if (codeOf(error) === "EEXIST") continue; // made meanwhile by someone else: theirs keeps its mode
       throw error;
     }
+    // By descriptor, not by path: whoever can write the parent could swap the
+    // new directory for a symlink in between, and a root chmod by path would
+    // then set 0755 on its target (a host tool run as root making HOME).
+    const fd = openSync(level, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
     try {
-      chmodSync(level, mode);
-    } catch (error) {
-      if (!MODE_UNSUPPORTED.has(codeOf(error) ?? "")) throw error;
+      setModeOf(fd, mode);
+    } finally {
+      closeSync(fd);
     }
   }
   return missing.length > 0;
