@@ -35,8 +35,11 @@ const waitForBackedoff = async (engine: Engine, book: Book, out: HostOutput, tim
   const name = containerName(book);
   const startedMs = Date.now();
   for (;;) {
-    const read = readStatus(book.home);
+    let read = readStatus(book.home);
     const info = await findContainer(engine, name);
+    // Read again once the container is seen ended: a box that wrote backedoff
+    // and exited between the read above and the inspect is judged by its last word.
+    if (info !== undefined && !info.State.Running) read = readStatus(book.home);
     const state = read.ok && !isFromEarlierRun(read.document.updatedAt, info?.State.StartedAt) ? read.document.state : undefined;
     const progress = judgeProgress(state, info === undefined ? undefined : { isRunning: info.State.Running });
     const took = formatDurationMs(Date.now() - startedMs);
