@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Mode } from "./boxinit.ts";
+import { sleep, type Mode } from "./boxinit.ts";
 import { stateDirReader, type StateDirReader } from "./state-dir.ts";
 
 export interface Box extends StateDirReader {
@@ -146,4 +146,15 @@ export const loggedAt = (stderr: string, message: RegExp): number => {
   const entry = parseJsonLog(stderr).find((candidate) => message.test(candidate.msg));
   if (entry === undefined) throw new Error(`no JSON log line matches ${message}\nstderr: ${stderr}`);
   return entry.timeMs;
+};
+
+/** Poll status.json until check says yes; fail with the last content at the deadline. */
+export const waitForJson = async (box: Box, check: (json: Record<string, any>) => boolean, what: string, timeoutMs = 10_000): Promise<Record<string, any>> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const json = box.statusJson();
+    if (json && check(json)) return json;
+    if (Date.now() > deadline) throw new Error(`status.json never showed ${what}; last: ${JSON.stringify(json)}`);
+    await sleep(5);
+  }
 };

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BOXINIT, MODES, killAllRuns, missingPrerequisite, sleep, startBoxinit } from "../helpers/boxinit.ts";
-import { makeBox, type Box } from "../helpers/mini-vm.ts";
+import { makeBox, waitForJson, type Box } from "../helpers/mini-vm.ts";
 
 t.teardown(killAllRuns);
 
@@ -19,16 +19,6 @@ const tool = (box: Box, args: readonly string[]): { code: number | null; stdout:
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 };
 
-/** Poll status.json until check says yes; fail with the last content at the deadline. */
-const waitForJson = async (box: Box, check: (json: Record<string, any>) => boolean, what: string, timeoutMs = 10_000): Promise<Record<string, any>> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const json = box.statusJson();
-    if (json && check(json)) return json;
-    if (Date.now() > deadline) throw new Error(`status.json never showed ${what}; last: ${JSON.stringify(json)}`);
-    await sleep(5);
-  }
-};
 
 // The app: counts its starts in BOX/starts, says so, and kills itself with
 // SIGKILL once BOX/kill appears (removing it first, so its restart lives on).

@@ -5,22 +5,12 @@ import t from "tap";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MODES, ROOT, fixture, killAllRuns, missingPrerequisite, sleep, startBoxinit, type BoxinitRun } from "../helpers/boxinit.ts";
-import { makeBox, type Box } from "../helpers/mini-vm.ts";
+import { makeBox, waitForJson, type Box } from "../helpers/mini-vm.ts";
 
 t.teardown(killAllRuns);
 
 const FIX = join(ROOT, "test/fixtures/mini-vm-b");
 
-/** Poll status.json until check says yes; fail with the last content at the deadline. */
-const waitForJson = async (box: Box, check: (json: Record<string, any>) => boolean, what: string, timeoutMs = 10_000): Promise<Record<string, any>> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const json = box.statusJson();
-    if (json && check(json)) return json;
-    if (Date.now() > deadline) throw new Error(`status.json never showed ${what}; last: ${JSON.stringify(json)}`);
-    await sleep(5);
-  }
-};
 
 /** Every distinct value of services.NAME.restarts seen in status.json until the run ends. */
 const watchRestarts = async (box: Box, run: BoxinitRun, name: string): Promise<number[]> => {
