@@ -26,10 +26,10 @@ node_modules/.installed: package.json package-lock.json
 	tap build
 	touch $@
 
-dist/boxinit.node: native/boxinit.c node_modules/.installed
+dist/boxinit.node: $(wildcard native/*.c native/*.h) node_modules/.installed
 	@mkdir -p dist
 	gcc -shared -fPIC -O2 -Wall -Wextra -Werror -DNODE_GYP_MODULE_NAME=boxinit \
-	  -I $(NODE_INCLUDE) $< -o $@
+	  -I $(NODE_INCLUDE) $(wildcard native/*.c) -o $@
 	strip --strip-unneeded $@
 
 # The main bundle holds only what PID 1 needs to start; libraries used off that

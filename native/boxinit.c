@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include "boxinit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,13 +28,13 @@
 
 extern char **environ;
 
-static napi_value make_int(napi_env env, int64_t value) {
+napi_value make_int(napi_env env, int64_t value) {
   napi_value result;
   napi_create_int64(env, value, &result);
   return result;
 }
 
-static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
   size_t argc = want;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
     napi_throw_type_error(env, NULL, "boxinit.node: missing argument");
@@ -42,7 +43,7 @@ static int get_args(napi_env env, napi_callback_info info, size_t want, napi_val
   return 1;
 }
 
-static int arg_int(napi_env env, napi_callback_info info, size_t index, int32_t *out) {
+int arg_int(napi_env env, napi_callback_info info, size_t index, int32_t *out) {
   napi_value argv[4];
   if (!get_args(env, info, index + 1, argv)) return 0;
   if (napi_get_value_int32(env, argv[index], out) != napi_ok) {
@@ -121,38 +122,6 @@ static napi_value isatty_js(napi_env env, napi_callback_info info) {
   int32_t fd;
   if (!arg_int(env, info, 0, &fd)) return NULL;
   return make_int(env, isatty(fd) ? 1 : 0);
-}
-
-/*
- * unblockSignal(sig): unblock one signal in the calling (main) thread. The
- * executable runs with --disable-sigusr1, which makes Node block SIGUSR1 in
- * every thread so it can never open the inspector; once boxinit's own handler
- * is installed, the main thread unblocks it to receive and forward it.
- */
-static napi_value unblock_signal(napi_env env, napi_callback_info info) {
-  int32_t sig;
-  if (!arg_int(env, info, 0, &sig)) return NULL;
-  sigset_t set;
-  sigemptyset(&set);
-  if (sigaddset(&set, sig) == -1) return make_int(env, -errno);
-  int rc = pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-  return make_int(env, rc == 0 ? 0 : -rc);
-}
-
-/*
- * ignoreSignal(sig): SIG_IGN. For SIGTTOU/SIGTTIN: with a handler installed, a
- * write to the terminal from the background (stty tostop) is restarted after
- * every SIGTTOU, forever; ignored, the write goes through as POSIX says.
- */
-static napi_value ignore_signal(napi_env env, napi_callback_info info) {
-  int32_t sig;
-  if (!arg_int(env, info, 0, &sig)) return NULL;
-  struct sigaction ign;
-  memset(&ign, 0, sizeof ign);
-  ign.sa_handler = SIG_IGN;
-  sigemptyset(&ign.sa_mask);
-  if (sigaction(sig, &ign, NULL) == -1) return make_int(env, -errno);
-  return make_int(env, 0);
 }
 
 /*
@@ -840,8 +809,6 @@ static napi_value init(napi_env env, napi_value exports) {
     {"setForeground", NULL, set_foreground, NULL, NULL, NULL, napi_default, NULL},
     {"getpgrp", NULL, getpgrp_js, NULL, NULL, NULL, napi_default, NULL},
     {"isatty", NULL, isatty_js, NULL, NULL, NULL, napi_default, NULL},
-    {"unblockSignal", NULL, unblock_signal, NULL, NULL, NULL, napi_default, NULL},
-    {"ignoreSignal", NULL, ignore_signal, NULL, NULL, NULL, napi_default, NULL},
     {"spawnCommand", NULL, spawn_command, NULL, NULL, NULL, napi_default, NULL},
     {"getForeground", NULL, get_foreground, NULL, NULL, NULL, napi_default, NULL},
     {"makePipe", NULL, make_pipe, NULL, NULL, NULL, napi_default, NULL},
@@ -859,6 +826,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"execSelf", NULL, exec_self, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  register_signal_intake(env, exports);
   return exports;
 }
 

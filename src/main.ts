@@ -7,12 +7,7 @@ import type { FaultHandle } from "./pid1/run-command.ts";
 import { loadLibrary } from "./lazy/libraries.ts";
 import { takeNodeEnvironment } from "./pid1/node-env.ts";
 import { startAfreshWithoutNodeVariables } from "./pid1/node-env-restart.ts";
-
-// First of all: the container's Node variables are the command's, not PID 1's
-// (pid1/node-env.ts); those Node acted on before this line make boxinit start
-// afresh without them (pid1/node-env-restart.ts).
-takeNodeEnvironment();
-startAfreshWithoutNodeVariables();
+import { takeSignalsEarly } from "./pid1/signal-intake.ts";
 
 // The commands that run beside PID 1; their code lives in the "modes" bundle.
 const SIDE_COMMAND_NAMES = new Set(["status", "backoff", "health", "check"]);
@@ -28,6 +23,30 @@ const FAULT_EXIT_MARGIN_MS = 2000;
 const isBoxinitItself = (word: string | undefined): boolean => word === "boxinit" || word === "/sbin/boxinit" || word === "/usr/local/bin/boxinit" || word === process.execPath;
 const userArgs = isBoxinitItself(process.argv[2]) ? process.argv.slice(3) : process.argv.slice(2);
 
+// `boxinit --state-dir X status` must mean the status command, not PID 1 running
+// a program called "status" (which would write the live container's status):
+// the options the side commands share may come before the verb.
+const verbIndex = (argv: readonly string[]): number => {
+  let index = 0;
+  for (;;) {
+    const arg = argv[index];
+    if (arg === "--config" || arg === "--state-dir") index += 2;
+    else if (arg !== undefined && /^--(config|state-dir)=/.test(arg)) index += 1;
+    else return index;
+  }
+};
+
+// First of all, in a PID 1 run (not the host tool, not a side command): from
+// this line on no signal kills boxinit or is lost (pid1/signal-intake.ts).
+const verb = userArgs[verbIndex(userArgs)];
+if (verb !== "host" && !(verb !== undefined && SIDE_COMMAND_NAMES.has(verb))) takeSignalsEarly();
+
+// The container's Node variables are the command's, not PID 1's
+// (pid1/node-env.ts); those Node acted on before this line make boxinit start
+// afresh without them (pid1/node-env-restart.ts).
+takeNodeEnvironment();
+startAfreshWithoutNodeVariables();
+
 const faults: FaultHandle = {};
 
 const onFault = (kind: string, error: unknown): void => {
@@ -40,19 +59,6 @@ const onFault = (kind: string, error: unknown): void => {
   // Referenced on purpose: an empty event loop must not end PID 1 with the
   // stop unfinished; the orderly stop normally exits long before this fires.
   setTimeout(() => process.exit(EXIT.internal), (faults.graceMs ?? 9000) + FAULT_EXIT_MARGIN_MS);
-};
-
-// `boxinit --state-dir X status` must mean the status command, not PID 1 running
-// a program called "status" (which would write the live container's status):
-// the options the side commands share may come before the verb.
-const verbIndex = (argv: readonly string[]): number => {
-  let index = 0;
-  for (;;) {
-    const arg = argv[index];
-    if (arg === "--config" || arg === "--state-dir") index += 2;
-    else if (arg !== undefined && /^--(config|state-dir)=/.test(arg)) index += 1;
-    else return index;
-  }
 };
 
 const main = async (): Promise<number> => {

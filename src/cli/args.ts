@@ -3,7 +3,7 @@
 import { MAX_TIMER_MS, parseDurationMs } from "../config/duration.ts";
 import { GLOBAL_DEFAULTS } from "../config/defaults.ts";
 import { parseRemaps, type RemapTable } from "../pid1/exit-code.ts";
-import { parseRewrites, type RewriteTable } from "../pid1/signals.ts";
+import { parseRewrites, parseSignal, type RewriteTable } from "../pid1/signals.ts";
 import type { LogFormat } from "../log/logger.ts";
 
 /** Docker's default stop timeout is 10 s: 9 s leaves a second to exit. */
@@ -27,11 +27,13 @@ export interface InitArgs {
   /** --grace given on the command line: wins over the config file. */
   isGraceExplicit: boolean;
   selftestSpawnCount?: number;
+  /** --parent-death-signal SIG (env BOXINIT_PARENT_DEATH_SIGNAL): sent to boxinit when its parent dies. */
+  parentDeathSignal?: number;
 }
 
 export type ParseResult = { ok: true; args: InitArgs } | { ok: false; errors: string[] };
 
-const VALUE_OPTIONS = new Set(["--config", "--state-dir", "--grace", "--log-format", "--remap-exit", "--rewrite", "--preserve-fds", "--x-selftest-spawn"]);
+const VALUE_OPTIONS = new Set(["--config", "--state-dir", "--grace", "--log-format", "--remap-exit", "--rewrite", "--preserve-fds", "--x-selftest-spawn", "--parent-death-signal"]);
 
 export const USAGE = `usage: boxinit [OPTIONS] [--] [CMD [ARGS...]]
        boxinit status [--json] | backoff on|off | health [--live|--ready] | check
@@ -51,6 +53,8 @@ options:
   --rewrite FROM:TO      send signal TO when FROM is received (TERM:QUIT; WINCH:0 drops); repeatable
   --remap-exit FROM:TO   exit with TO when the code would be FROM (143:0); repeatable
   --preserve-fds N       pass inherited fds 3..3+N-1 on to CMD (default 0: stdio only; env BOXINIT_PRESERVE_FDS)
+  --parent-death-signal SIG  when boxinit is not PID 1 and its parent dies, act as if SIG came
+                         (TERM: stop CMD within the grace period; env BOXINIT_PARENT_DEATH_SIGNAL)
   --log-format text|json boxinit's own log on stderr (default text; env BOXINIT_LOG_FORMAT)
   -v, -vv                more log detail (forwarded signals; reaped orphans)
   -q                     warnings and errors only
@@ -90,6 +94,15 @@ const parseStateDir = (value: string, errors: string[]): string | undefined => {
   return undefined;
 };
 
+// Any standard signal, as tini -p allows (KILL included: boxinit then dies
+// with its parent and the command is left to the init above).
+const parseDeathSignal = (text: string, where: string, errors: string[]): number | undefined => {
+  const signal = parseSignal(text);
+  if (signal !== undefined && signal >= 1 && signal <= 31) return signal;
+  errors.push(`${where}: expected a signal name or number 1-31 (e.g. TERM, SIGKILL, 15), got ${JSON.stringify(text)}`);
+  return undefined;
+};
+
 /** Parse argv (without node and script) and the environment. */
 export const parseInitArgs = (argv: readonly string[], env: NodeJS.ProcessEnv): ParseResult => {
   const errors: string[] = [];
@@ -107,6 +120,7 @@ export const parseInitArgs = (argv: readonly string[], env: NodeJS.ProcessEnv): 
   let showHelp = false;
   let showVersion = false;
   let selftestSpawnCount: number | undefined;
+  let parentDeathSignal = env.BOXINIT_PARENT_DEATH_SIGNAL ? parseDeathSignal(env.BOXINIT_PARENT_DEATH_SIGNAL, "BOXINIT_PARENT_DEATH_SIGNAL", errors) : undefined;
   let command: string[] = [];
 
   for (let i = 0; i < argv.length; i++) {
@@ -142,6 +156,7 @@ export const parseInitArgs = (argv: readonly string[], env: NodeJS.ProcessEnv): 
       case "--remap-exit": remapValues.push(value!); break;
       case "--preserve-fds": preserveFds = parsePreserveFds(value!, "--preserve-fds", errors); break;
       case "--x-selftest-spawn": selftestSpawnCount = Number(value); break;
+      case "--parent-death-signal": parentDeathSignal = parseDeathSignal(value!, "--parent-death-signal", errors); break;
       case "-h": case "--help": showHelp = true; break;
       case "--version": showVersion = true; break;
       case "-q": verbosity = -1; break;
@@ -159,6 +174,6 @@ export const parseInitArgs = (argv: readonly string[], env: NodeJS.ProcessEnv): 
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
-    args: { command, configPath, stateDir, isGraceExplicit, graceMs, logFormat, verbosity, rewrites: rewrites.table, remaps: remaps.table, showHelp, showVersion, preserveFds, selftestSpawnCount },
+    args: { command, configPath, stateDir, isGraceExplicit, graceMs, logFormat, verbosity, rewrites: rewrites.table, remaps: remaps.table, showHelp, showVersion, preserveFds, selftestSpawnCount, parentDeathSignal },
   };
 };

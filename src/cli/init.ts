@@ -46,7 +46,7 @@ export const initCommand = async (argv: readonly string[], faults: FaultHandle):
   if (why === undefined) {
     const log = await createLogger(args.logFormat, args.verbosity);
     return runCommand(
-      { command: args.command, graceMs: args.graceMs, rewrites: args.rewrites, remaps: args.remaps, preserveFds: args.preserveFds, selftestSpawnCount: args.selftestSpawnCount },
+      { command: args.command, graceMs: args.graceMs, rewrites: args.rewrites, remaps: args.remaps, preserveFds: args.preserveFds, selftestSpawnCount: args.selftestSpawnCount, parentDeathSignal: args.parentDeathSignal },
       log,
       faults,
     );

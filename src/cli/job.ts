@@ -6,9 +6,10 @@ import { hostname } from "node:os";
 import { createLogger, writeLine, type Logger } from "../log/logger.ts";
 import type { Native } from "../native/addon.ts";
 import { EXIT } from "../pid1/exit-code.ts";
-import { bootPid1, settleSignalMask } from "../pid1/boot.ts";
+import { bootPid1 } from "../pid1/boot.ts";
+import { eachSignal, listenForSignals } from "../pid1/signal-intake.ts";
 import type { FaultHandle } from "../pid1/run-command.ts";
-import { HANDLED_SIGNALS, SIGNAL_NUMBERS, SIGNAL_ROUTES, signalLabel } from "../pid1/signals.ts";
+import { SIGNAL_NAMES, SIGNAL_NUMBERS, SIGNAL_ROUTES, signalLabel } from "../pid1/signals.ts";
 import { leftoverReserveMs, stopAll } from "../shutdown/stop-all.ts";
 import { monotonicMs } from "../shutdown/clock.ts";
 import { formatDurationMs } from "../config/duration.ts";
@@ -115,8 +116,7 @@ export const jobCommand = async (argv: readonly string[], faults: FaultHandle): 
     if (stopDeadline === undefined) log.info("shutdown", `received ${signalLabel(signal)}: stopping job ${escapeControls(spec.name)}`, { grace: formatDurationMs(config.graceMs) });
     stop(signal);
   };
-  for (const name of HANDLED_SIGNALS) process.on(name, onSignal);
-  settleSignalMask(native, log);
+  listenForSignals(native, log, eachSignal((signal) => onSignal(SIGNAL_NAMES[signal]!)));
   faults.graceMs = config.graceMs;
   faults.onFault = () => stop(SIGNAL_NUMBERS.SIGTERM!);
 

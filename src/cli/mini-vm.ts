@@ -26,5 +26,5 @@ export const miniVmCommand = async (args: InitArgs, faults: FaultHandle, why: st
   const log = await createLogger(args.logFormat, args.verbosity);
   // A tini-style user whose image happens to ship /etc/boxinit must be able to see why.
   log.log(args.command.length > 0 ? "info" : "debug", "config", `Mini-VM mode: ${why}`);
-  return runMiniVm({ config, command: args.command, rewrites: args.rewrites, remaps: args.remaps, preserveFds: args.preserveFds }, log, faults);
+  return runMiniVm({ config, command: args.command, rewrites: args.rewrites, remaps: args.remaps, preserveFds: args.preserveFds, parentDeathSignal: args.parentDeathSignal }, log, faults);
 };

@@ -11,6 +11,8 @@ export type LogEvent =
   | "terminal"
   | "signal-forwarded"
   | "signal-dropped"
+  | "job-control"
+  | "parent-death"
   | "orphan-reaped"
   | "reaper"
   | "child-exited"

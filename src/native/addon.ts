@@ -18,8 +18,11 @@ interface RawAddon {
   setForeground(fd: number, pgid: number): number;
   getpgrp(): number;
   isatty(fd: number): number;
-  unblockSignal(signal: number): number;
-  ignoreSignal(signal: number): number;
+  takeSignals(): number;
+  listenSignals(callback: (signal: number, received: number, forwarded: number, sender: number, code: number, result: number) => void): number;
+  forwardSignals(pgid: number, sendAs: readonly number[], terminalFd: number): number;
+  stoppedBy(pid: number): number;
+  setParentDeathSignal(signal: number, parentAtStart: number): number;
   spawnCommand(file: string, argv: readonly string[], foregroundFd: number, preserveFds: number): number;
   getForeground(fd: number): number;
   makePipe(): number | [number, number];
@@ -44,8 +47,11 @@ const REQUIRED_FUNCTIONS: ReadonlyArray<keyof RawAddon> = [
   "setForeground",
   "getpgrp",
   "isatty",
-  "unblockSignal",
-  "ignoreSignal",
+  "takeSignals",
+  "listenSignals",
+  "forwardSignals",
+  "stoppedBy",
+  "setParentDeathSignal",
   "spawnCommand",
   "getForeground",
   "makePipe",
@@ -117,6 +123,21 @@ const errnoName = (errno: number): string => {
   return `errno ${errno}`;
 };
 
+/** What the signal intake took of one signal since the last event-loop turn. */
+export interface SignalIntake {
+  signal: number;
+  /** How many arrived (each one meant for the command or the stop). */
+  received: number;
+  /** How many of them the handler already sent on (forwardSignals). */
+  forwarded: number;
+  /** si_pid of the latest: 0 when it came from outside the PID namespace or from the kernel. */
+  sender: number;
+  /** si_code of the latest: <= 0 sent by a process, > 0 raised by the kernel. */
+  code: number;
+  /** errno name when the latest forward failed (ESRCH: the group is gone). */
+  forwardError: string | undefined;
+}
+
 /** Result of looking at the next exited child without reaping it. */
 export type Peek = { kind: "zombie"; pid: number } | { kind: "none-exited" } | { kind: "no-children" };
 
@@ -159,21 +180,51 @@ export class Native {
     if (rc < 0) throw new NativeError("tcsetpgrp", -rc);
   }
 
-  /** Unblock one signal in the main thread (see unblock_signal in native/boxinit.c). */
-  unblockSignal(signal: number): void {
-    const rc = this.#raw.unblockSignal(signal);
-    if (rc < 0) throw new NativeError("pthread_sigmask", -rc);
-  }
-
   /** isatty(3); node:tty would cost PID 1 start-up time for one question. */
   isatty(fd: number): boolean {
     return this.#raw.isatty(fd) === 1;
   }
 
-  /** SIG_IGN for one signal (see ignore_signal in native/boxinit.c). */
-  ignoreSignal(signal: number): void {
-    const rc = this.#raw.ignoreSignal(signal);
+  /** Install the signal intake for every catchable signal but SIGCHLD (native/signal-intake.c); once. */
+  takeSignals(): void {
+    const rc = this.#raw.takeSignals();
     if (rc < 0) throw new NativeError("sigaction", -rc);
+  }
+
+  /** Hear of every signal the intake took, on the event loop (those taken before included). */
+  listenSignals(listener: (intake: SignalIntake) => void): void {
+    const rc = this.#raw.listenSignals((signal, received, forwarded, sender, code, result) =>
+      listener({ signal, received, forwarded, sender, code, forwardError: result < 0 ? errnoName(-result) : undefined }));
+    if (rc < 0) throw new NativeError("uv_async_init", -rc);
+  }
+
+  /**
+   * Let the intake forward in the signal handler itself: signal N goes to
+   * process group pgid as sendAs[N] (0: dropped, -1 or missing: not there).
+   * pgid 0 ends it. terminalFd >= 0: SIGCONT first gives that terminal's
+   * foreground back to pgid (after Ctrl-Z and fg).
+   */
+  forwardSignals(pgid: number, sendAs: readonly number[], terminalFd = -1): void {
+    const rc = this.#raw.forwardSignals(pgid, sendAs, terminalFd);
+    if (rc < 0) throw new NativeError("forwardSignals", -rc);
+  }
+
+  /** The signal that stopped child pid since the last look (its stop report is consumed), 0 when none. */
+  stoppedBy(pid: number): number {
+    const rc = this.#raw.stoppedBy(pid);
+    if (rc < 0) throw new NativeError("waitid", -rc);
+    return rc;
+  }
+
+  /**
+   * prctl(PR_SET_PDEATHSIG): signal comes when the parent dies. When the
+   * parent is no longer parentAtStart (it died first), the signal is taken at
+   * once and this returns true.
+   */
+  setParentDeathSignal(signal: number, parentAtStart: number): boolean {
+    const rc = this.#raw.setParentDeathSignal(signal, parentAtStart);
+    if (rc < 0) throw new NativeError("prctl(PR_SET_PDEATHSIG)", -rc);
+    return rc === 1;
   }
 
   /**

@@ -1,10 +1,10 @@
 // The PID 1 duties every mode starts with, in boot order: load the addon,
-// become a subreaper when not PID 1, install the reaper, settle the signal mask.
+// become a subreaper when not PID 1, install the reaper. Signals are taken
+// before all of this, at the first line (signal-intake.ts).
 import type { Logger } from "../log/logger.ts";
 import { loadNative, type Native } from "../native/addon.ts";
 import { Reaper } from "./reaper.ts";
 import { killScopeFor, type KillScope } from "./send-signal.ts";
-import { IGNORED_SIGNALS, SIGNAL_NUMBERS } from "./signals.ts";
 
 /** What the boot leaves for the rest of the run. */
 export interface Pid1 {
@@ -49,22 +49,4 @@ export const bootPid1 = (log: Logger): Pid1 => {
   const reaper = new Reaper(native, log);
   reaper.install();
   return { native, reaper, scope };
-};
-
-// The executable runs with --disable-sigusr1: Node blocks SIGUSR1 from its
-// first instruction, so it can never open the inspector (code execution for
-// anyone who may signal PID 1). With our handler in place it is safe to take.
-// SIGTTIN/SIGTTOU are ignored (see IGNORED_SIGNALS).
-/** Call after the signal handlers are installed. */
-export const settleSignalMask = (native: Native | undefined, log: Logger): void => {
-  if (!native) {
-    log.warn("signal-dropped", "without the addon SIGUSR1 stays blocked and is not forwarded");
-    return;
-  }
-  try {
-    native.unblockSignal(SIGNAL_NUMBERS.SIGUSR1!);
-    for (const name of IGNORED_SIGNALS) native.ignoreSignal(SIGNAL_NUMBERS[name]!);
-  } catch (error) {
-    log.warn("signal-dropped", `signal mask not settled: ${(error as Error).message}`);
-  }
 };

@@ -2,16 +2,17 @@
 // addon, subreaper, reaper, signal handlers, spawn; then wait for the main
 // command's end or a stop signal, spend the one budget, and return the code.
 import type { Logger } from "../log/logger.ts";
-import { bootPid1, settleSignalMask } from "./boot.ts";
+import { bootPid1 } from "./boot.ts";
 import { startMainCommand, type MainCommand } from "../supervisor/main-command.ts";
 import { leftoverReserveMs, stopAll } from "../shutdown/stop-all.ts";
 import { monotonicMs } from "../shutdown/clock.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import { EXIT, exitCodeFor, remapExitCode, type Ending, type RemapTable } from "./exit-code.ts";
 import { signalGroup } from "./send-signal.ts";
-import { takeTerminalBack } from "./terminal.ts";
+import { TERMINAL_FD, takeTerminalBack } from "./terminal.ts";
+import { armParentDeathSignal, forwardInHandler, listenForSignals, type SignalIntake } from "./signal-intake.ts";
+import { followTerminalStops } from "./job-control.ts";
 import {
-  HANDLED_SIGNALS,
   SIGNAL_NUMBERS,
   SIGNAL_ROUTES,
   rewriteSignal,
@@ -26,6 +27,8 @@ export interface RunOptions {
   remaps: RemapTable;
   /** Inherited fds beyond stdio passed on to the command (3..3+N-1). */
   preserveFds: number;
+  /** --parent-death-signal: the signal that comes when boxinit's parent dies. */
+  parentDeathSignal?: number;
   /** Test hook: spawn this many children from inside boxinit while it runs. */
   selftestSpawnCount?: number;
 }
@@ -60,27 +63,41 @@ export const runCommand = async (options: RunOptions, log: Logger, faults: Fault
   let isStopping = false;
   let isInternalFault = false;
 
-  const onSignal = (name: NodeJS.Signals): void => {
-    const sent = rewriteSignal(SIGNAL_NUMBERS[name]!, options.rewrites);
+  // Signals: the intake's handler forwards each one to the command's group
+  // itself once it runs (forwardInHandler below); this hears of it afterwards,
+  // forwards what came before the command ran, and starts the stop.
+  let isStopSignalSent = false;
+  const onSignal = (intake: SignalIntake): void => {
+    const name = signalLabel(intake.signal);
+    const sent = rewriteSignal(intake.signal, options.rewrites);
+    let notYetSent = intake.received - intake.forwarded;
     if (sent === 0) {
       log.debug("signal-dropped", "signal rewritten to 0: not forwarded", { signal: name });
       return;
     }
-    if (SIGNAL_ROUTES[name] === "shutdown" && !isStopping) {
+    if (SIGNAL_ROUTES[name as NodeJS.Signals] === "shutdown" && !isStopping) {
       isStopping = true;
-      log.info("shutdown", "stop requested", { signal: name, grace: formatDurationMs(options.graceMs) });
+      isStopSignalSent = intake.forwarded > 0;
+      log.info("shutdown", "stop requested", { signal: name, from: intake.sender || undefined, grace: formatDurationMs(options.graceMs) });
       requestStop(sent);
-      return;
+      // The stop sends the first one not sent yet; more of them are forwarded below.
+      if (!isStopSignalSent) notYetSent -= 1;
     }
+    if (intake.forwarded > 0 && log.isEnabled("debug")) {
+      log.debug("signal-forwarded", "forwarded", { signal: name, as: signalLabel(sent), times: intake.forwarded, pgid: main?.pgid, from: intake.sender || undefined, result: intake.forwardError ?? "ok" });
+    }
+    if (notYetSent <= 0) return;
     if (!main || mainEnding) {
       log.debug("signal-dropped", "no running main command to forward to", { signal: name });
       return;
     }
-    const result = signalGroup(main.pgid, sent);
-    if (log.isEnabled("debug")) log.debug("signal-forwarded", "forwarded", { signal: name, as: signalLabel(sent), pgid: main.pgid, result });
+    for (let i = 0; i < notYetSent; i++) {
+      const result = signalGroup(main.pgid, sent);
+      if (log.isEnabled("debug")) log.debug("signal-forwarded", "forwarded", { signal: name, as: signalLabel(sent), pgid: main.pgid, result });
+    }
   };
-  for (const name of HANDLED_SIGNALS) process.on(name, onSignal);
-  settleSignalMask(native, log);
+  listenForSignals(native, log, onSignal);
+  if (options.parentDeathSignal !== undefined) armParentDeathSignal(native, options.parentDeathSignal, log);
   faults.graceMs = options.graceMs;
   faults.onFault = () => {
     isInternalFault = true;
@@ -91,10 +108,13 @@ export const runCommand = async (options: RunOptions, log: Logger, faults: Fault
   const started = startMainCommand(options.command, options.preserveFds, native, reaper, log);
   if (!("pid" in started)) return remapExitCode(started.exitCode, options.remaps);
   main = started;
+  forwardInHandler(native, main.pgid, options.rewrites, main.ownsTerminal ? TERMINAL_FD : -1);
+  if (native && scope === "descendants") followTerminalStops(native, main, () => mainEnding !== undefined, log);
   const selftest = options.selftestSpawnCount ? startSelftest(options.selftestSpawnCount, log) : undefined;
 
   const ended = main.ended.then((ending) => {
     mainEnding = ending;
+    forwardInHandler(native, 0, options.rewrites);
     if (main?.ownsTerminal && native) takeTerminalBack(native, main.pgid, log);
     log.info("child-exited", "the main command ended", {
       pid: main?.pid,
@@ -110,7 +130,7 @@ export const runCommand = async (options: RunOptions, log: Logger, faults: Fault
   try {
     await stopAll(
       { log, reaper, scope },
-      stopWith === undefined ? { deadline, reserveMs } : { main: { pgid: main.pgid, ended }, signal: stopWith, deadline, reserveMs },
+      stopWith === undefined ? { deadline, reserveMs } : { main: { pgid: main.pgid, ended, isSignalSent: isStopSignalSent }, signal: stopWith, deadline, reserveMs },
     );
   } catch (error) {
     // A fault inside the stop itself: make sure nothing outlives boxinit's budget.

@@ -27,27 +27,35 @@ export const SIGNAL_NAMES: Readonly<Record<number, NodeJS.Signals>> = (() => {
 })();
 
 /**
- * Every signal boxinit installs a handler for, and its route. Left out on
- * purpose: SIGKILL/SIGSTOP (cannot be caught), SIGCHLD (the reaper's),
- * SIGSEGV/SIGBUS/SIGFPE/SIGILL/SIGTRAP/SIGABRT/SIGSYS (synchronous faults of
- * boxinit itself: forwarding them would hide our own crash, as tini decides too),
- * SIGPIPE (raised by boxinit's own write to a closed stderr: forwarding it
- * would kill the app; Node keeps it ignored), SIGTTIN/SIGTTOU (raised by the
- * kernel when boxinit writes to a terminal from the background; with a handler
- * that write restarts forever under `stty tostop`, so they are ignored).
- * Real-time signals are not listed: Node cannot install handlers for them.
+ * Every signal boxinit takes, and its route: all of 1..31 but SIGKILL/SIGSTOP
+ * (cannot be caught) and SIGCHLD (the reaper's). The addon's intake
+ * (native/signal-intake.c) tells a signal sent by another process from one
+ * the kernel raises for boxinit itself: sent, every one here is forwarded (or
+ * starts the stop), the fault-named ones too; raised by the kernel, a real
+ * fault still crashes boxinit, and SIGPIPE/SIGXFSZ from its own writes,
+ * SIGTTIN/SIGTTOU from its own terminal I/O and SIGXCPU for its own CPU limit
+ * stay harmless. Real-time signals are not taken: nothing sends them to an init.
  */
 export const SIGNAL_ROUTES: Readonly<Partial<Record<NodeJS.Signals, SignalRoute>>> = {
   SIGTERM: "shutdown",
   SIGINT: "shutdown",
   SIGQUIT: "shutdown",
   SIGHUP: "forward",
-  SIGUSR1: "forward", // handling it also keeps Node from opening its inspector on 127.0.0.1:9229
+  SIGILL: "forward",
+  SIGTRAP: "forward",
+  SIGABRT: "forward",
+  SIGBUS: "forward",
+  SIGFPE: "forward",
+  SIGUSR1: "forward", // taking it also keeps Node from opening its inspector on 127.0.0.1:9229
+  SIGSEGV: "forward",
   SIGUSR2: "forward",
+  SIGPIPE: "forward",
   SIGALRM: "forward",
   SIGSTKFLT: "forward",
   SIGCONT: "forward",
   SIGTSTP: "forward",
+  SIGTTIN: "forward",
+  SIGTTOU: "forward",
   SIGURG: "forward",
   SIGXCPU: "forward",
   SIGXFSZ: "forward",
@@ -56,10 +64,17 @@ export const SIGNAL_ROUTES: Readonly<Partial<Record<NodeJS.Signals, SignalRoute>
   SIGWINCH: "forward",
   SIGIO: "forward",
   SIGPWR: "forward",
+  SIGSYS: "forward",
 };
 
-/** Signals boxinit sets to SIG_IGN (through the addon), see above. */
-export const IGNORED_SIGNALS: readonly NodeJS.Signals[] = ["SIGTTIN", "SIGTTOU"];
+/**
+ * The ones only the intake can take safely, because only siginfo tells sent
+ * from raised: without the addon (Node's process.on) they keep Node's
+ * dispositions (faults crash, PIPE/XFSZ ignored, TTIN/TTOU stop as usual).
+ */
+export const NEEDS_SIGINFO: ReadonlySet<NodeJS.Signals> = new Set([
+  "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGSEGV", "SIGSYS", "SIGPIPE", "SIGXFSZ", "SIGTTIN", "SIGTTOU",
+] as NodeJS.Signals[]);
 
 /** A signal number for the log: its name, or "signal N" for real-time ones. */
 export const signalLabel = (signal: number): string => SIGNAL_NAMES[signal] ?? `signal ${signal}`;
@@ -79,23 +94,18 @@ export const parseSignal = (text: string): number | undefined => {
   return SIGNAL_NUMBERS[name];
 };
 
-// Why a signal outside SIGNAL_ROUTES can never reach a rewrite: boxinit has no
-// handler for it (see SIGNAL_ROUTES), so a rewrite of it would silently do nothing.
+// Why a signal outside SIGNAL_ROUTES can never reach a rewrite.
 const NEVER_RECEIVED: Readonly<Partial<Record<NodeJS.Signals, string>>> = {
   SIGKILL: "it cannot be caught",
   SIGSTOP: "it cannot be caught",
   SIGCHLD: "it tells boxinit's reaper that a child ended; it is never forwarded",
-  SIGPIPE: "boxinit ignores it (its own write to a closed pipe raises it)",
-  SIGTTIN: "boxinit ignores it (the kernel raises it for a background terminal read)",
-  SIGTTOU: "boxinit ignores it (the kernel raises it for a background terminal write)",
 };
 
 /** Why a received signal can never be rewritten, or undefined when boxinit handles it. */
 export const whyNeverRewritten = (signal: number): string | undefined => {
   const name = SIGNAL_NAMES[signal];
   if (name !== undefined && SIGNAL_ROUTES[name] !== undefined) return undefined;
-  // The rest are synchronous faults of boxinit itself (SEGV, BUS, FPE, ILL, TRAP, ABRT, SYS).
-  return (name && NEVER_RECEIVED[name]) ?? "it only reports a fault of boxinit itself; it is never forwarded";
+  return (name && NEVER_RECEIVED[name]) ?? "it is not a signal boxinit takes";
 };
 
 /** Rewrite table: received signal number → signal number sent (0: not sent). */

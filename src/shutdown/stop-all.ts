@@ -34,7 +34,8 @@ export interface StopContext {
 
 /** What to stop: the main command (if still running) and the signal it gets. */
 export interface StopRequest {
-  main?: { pgid: number; ended: Promise<Ending> };
+  /** isSignalSent: the signal handler already sent it (signal-intake.ts), so it is not sent again. */
+  main?: { pgid: number; ended: Promise<Ending>; isSignalSent?: boolean };
   /** Signal for the main command's group; undefined when it already ended. */
   signal?: number;
   /** monotonicMs() value at which SIGKILL is sent. */
@@ -80,8 +81,12 @@ const waitForMain = async (ended: Promise<Ending>, until: number): Promise<boole
 const stopMain = async (context: StopContext, request: Required<Pick<StopRequest, "main" | "signal">> & StopRequest): Promise<boolean> => {
   const { log } = context;
   const { main, signal, deadline, reserveMs } = request;
-  const result = signalGroup(main.pgid, signal);
-  log.info("shutdown", "signalled the main command's process group", { pgid: main.pgid, signal: signalLabel(signal), result });
+  if (main.isSignalSent) {
+    log.info("shutdown", "the signal handler forwarded the stop signal to the main command's process group", { pgid: main.pgid, signal: signalLabel(signal) });
+  } else {
+    const result = signalGroup(main.pgid, signal);
+    log.info("shutdown", "signalled the main command's process group", { pgid: main.pgid, signal: signalLabel(signal), result });
+  }
   if (await waitForMain(main.ended, deadline - reserveMs)) return true;
   const live = liveDescendants();
   if (live.every((entry) => entry.pgrp === main.pgid)) return waitForMain(main.ended, deadline);

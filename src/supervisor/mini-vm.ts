@@ -7,8 +7,9 @@
 import type { Fields, Logger } from "../log/logger.ts";
 import type { Config } from "../config/types.ts";
 import { EXIT, exitCodeFor, remapExitCode, type Ending, type RemapTable } from "../pid1/exit-code.ts";
-import { bootPid1, settleSignalMask } from "../pid1/boot.ts";
-import { HANDLED_SIGNALS, SIGNAL_NUMBERS, SIGNAL_ROUTES, rewriteSignal, signalLabel, type RewriteTable } from "../pid1/signals.ts";
+import { bootPid1 } from "../pid1/boot.ts";
+import { armParentDeathSignal, eachSignal, listenForSignals } from "../pid1/signal-intake.ts";
+import { SIGNAL_NAMES, SIGNAL_NUMBERS, SIGNAL_ROUTES, rewriteSignal, signalLabel, type RewriteTable } from "../pid1/signals.ts";
 import { signalEverythingLeft, signalGroup } from "../pid1/send-signal.ts";
 import { takeTerminalBack } from "../pid1/terminal.ts";
 import type { FaultHandle } from "../pid1/run-command.ts";
@@ -40,6 +41,8 @@ export interface MiniVmOptions {
   rewrites: RewriteTable;
   remaps: RemapTable;
   preserveFds: number;
+  /** --parent-death-signal: the signal that comes when boxinit's parent dies. */
+  parentDeathSignal?: number;
 }
 
 const describeReason = (reason: StopReason): string => {
@@ -133,8 +136,8 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
     else for (const service of services) service.forwardSignal(sent);
     if (log.isEnabled("debug")) log.debug("signal-forwarded", "forwarded", { signal: name, as: signalLabel(sent) });
   };
-  for (const name of HANDLED_SIGNALS) process.on(name, onSignal);
-  settleSignalMask(native, log);
+  listenForSignals(native, log, eachSignal((signal) => onSignal(SIGNAL_NAMES[signal]!)));
+  if (options.parentDeathSignal !== undefined) armParentDeathSignal(native, options.parentDeathSignal, log);
   faults.graceMs = config.graceMs;
   faults.onFault = () => requestStop({ kind: "fault" });
 
