@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds what the scenarios run into build/bench/ (gitignored): the C helpers,
-# and the bare Node 24 SEA hello-world init made exactly the way the Makefile
-# makes dist/boxinit (blob with code cache, copied runtime, strip, postject).
+# and the bare Node 24 SEAs (the hello-world init, and the same forwarding
+# SIGTERM) made exactly the way the Makefile makes dist/boxinit (blob with
+# code cache, copied runtime, strip, postject).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -19,28 +20,37 @@ for source in "$BENCH"/*.c; do
   fi
 done
 
-if [[ ! -x $HELLO_SEA || $BENCH/hello-init.cjs -nt $HELLO_SEA || $NODE24 -nt $HELLO_SEA ]]; then
+# A Node program built into a SEA the way the Makefile builds dist/boxinit:
+# build_sea SOURCE.cjs OUTPUT.
+build_sea() {
+  local source=$1 out=$2 name
+  name=$(basename "$out")
+  if [[ -x $out && ! $source -nt $out && ! $NODE24 -nt $out ]]; then return; fi
   # The config the brief fixes, and nothing else: no execArgv, no assets.
-  cat >"$BUILD/hello-sea-config.json" <<JSON
+  cat >"$BUILD/$name-sea-config.json" <<JSON
 {
-  "main": "$BENCH/hello-init.cjs",
-  "output": "$BUILD/hello-init.blob",
+  "main": "$source",
+  "output": "$BUILD/$name.blob",
   "disableExperimentalSEAWarning": true,
   "useCodeCache": true,
   "execArgvExtension": "none"
 }
 JSON
   # Node prints "Wrote single executable preparation blob" on stderr; keep it for errors only.
-  if ! "$NODE24" --experimental-sea-config "$BUILD/hello-sea-config.json" >"$BUILD/hello-sea.log" 2>&1; then
-    cat "$BUILD/hello-sea.log" >&2
+  if ! "$NODE24" --experimental-sea-config "$BUILD/$name-sea-config.json" >"$BUILD/$name-sea.log" 2>&1; then
+    cat "$BUILD/$name-sea.log" >&2
     exit 1
   fi
-  cp "$NODE24" "$HELLO_SEA.tmp"
-  strip "$HELLO_SEA.tmp"
+  cp "$NODE24" "$out.tmp"
+  strip "$out.tmp"
   # postject's warning about .note.100 is harmless (see PLATFORM.md).
-  postject "$HELLO_SEA.tmp" NODE_SEA_BLOB "$BUILD/hello-init.blob" --sentinel-fuse "$SEA_FUSE" >/dev/null 2>&1
-  mv "$HELLO_SEA.tmp" "$HELLO_SEA"
-fi
+  postject "$out.tmp" NODE_SEA_BLOB "$BUILD/$name.blob" --sentinel-fuse "$SEA_FUSE" >/dev/null 2>&1
+  mv "$out.tmp" "$out"
+}
+
+build_sea "$BENCH/hello-init.cjs" "$HELLO_SEA"
+# Scenario 11's Node anchor: hello-init that also forwards SIGTERM.
+build_sea "$BENCH/forward-init.cjs" "$FORWARD_SEA"
 
 # boxinit without boxinit.node beside it: a hard link (no 109 MB copy), so it
 # is always the current dist/boxinit.

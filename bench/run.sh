@@ -7,7 +7,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_built
 
-SCENARIOS=(startup rss orphans signals shutdown backoff mini-vm-start job host real-apps)
+SCENARIOS=(startup rss orphans signals shutdown backoff mini-vm-start job host real-apps sigterm)
 # Scenarios that append themselves to RESULTS.md when run alone leave that to this script.
 export BENCH_RUN_ALL=1
 started=$(date +%s)
@@ -19,13 +19,6 @@ for scenario in "${SCENARIOS[@]}"; do
   bash "$BENCH/$scenario.sh" >/dev/null
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-
-# What the numbers were measured with: a reader must be able to tell which
-# build and which machine they describe.
-commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n $(git -C "$REPO" status --porcelain -- src native sea-config.json package.json 2>/dev/null) ]]; then
-  commit="$commit + uncommitted changes in src/native"
-fi
 
 out="$BENCH/RESULTS.md.tmp"
 {
@@ -42,7 +35,9 @@ out="$BENCH/RESULTS.md.tmp"
   echo "| kernel | $(uname -r) |"
   echo "| OS | $(. /etc/os-release && echo "$PRETTY_NAME") |"
   echo "| Node (boxinit and the bare SEA) | $("$NODE24" --version) |"
-  echo "| boxinit | $("$BOXINIT" --version 2>/dev/null | awk '{ print $2 }'), commit $commit, dist/boxinit built $(date -u -r "$BOXINIT" '+%Y-%m-%d %H:%M UTC') |"
+  # What the numbers were measured with: a reader must be able to tell which
+  # build and which machine they describe.
+  echo "| boxinit | $("$BOXINIT" --version 2>/dev/null | awk '{ print $2 }'), $(boxinit_description) |"
   echo "| tini / dumb-init | $(tini --version | awk '{ print $3 }') / $(dumb-init --version 2>&1 | awk '{ print $2 }') (Debian packages) |"
   echo "| load average (1/5/15 min) | before $load_before, after $load_after |"
   echo "| duration | $(($(date +%s) - started)) s |"

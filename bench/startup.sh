@@ -11,12 +11,18 @@ ensure_built
 RUNS=${BENCH_STARTUP_RUNS:-60}
 WARMUP_RUNS=3
 WALL_RUNS=${BENCH_WALL_RUNS:-30}
-# boxinit twice: with boxinit.node beside it (dist/) and with the addon
-# extracted from the SEA blob; "none" is the floor: stamp-exec execs the child.
-STARTUP_INITS=(boxinit boxinit-embedded tini dumb-init node-sea none)
+# boxinit three times: with boxinit.node beside it (dist/), the same with a
+# state directory present (`--state-dir DIR`: status and the backoff watch),
+# and with the addon extracted from the SEA blob; "none" is the floor:
+# stamp-exec execs the child.
+STARTUP_INITS=(boxinit boxinit-state-dir boxinit-embedded tini dumb-init node-sea none)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# One directory for every run, as a volume is kept across a container's
+# starts: from the second run on it holds the previous run's status files.
+export BENCH_STATE_DIR="$work/state"
+mkdir "$BENCH_STATE_DIR"
 
 # One run: the child's stamp minus the exec stamp, in ns.
 measure_once() {
@@ -27,6 +33,10 @@ measure_once() {
   local exec_ns child_ns
   exec_ns=$(awk '$1 == "exec" { print $2 }' "$stamp_file")
   child_ns=$(awk '$1 == "child" { print $2 }' "$stamp_file")
+  if [[ -z $exec_ns || -z $child_ns ]]; then
+    echo "startup: $name: the child never stamped (exec '$exec_ns', child '$child_ns')" >&2
+    return 1
+  fi
   # Bash arithmetic is 64-bit: awk's doubles would round boot-relative ns.
   echo $((child_ns - exec_ns))
 }
@@ -38,7 +48,7 @@ for ((run = 0; run < WARMUP_RUNS + RUNS; run++)); do
   # (page cache, CPU frequency, the previous namespace's teardown).
   for ((i = 0; i < count; i++)); do
     name=${STARTUP_INITS[(run + i) % count]}
-    ns=$(measure_once "$name")
+    ns=$(measure_once "$name") || exit 1
     ((run < WARMUP_RUNS)) || echo "$ns" >>"$work/startup-$name"
   done
 done
@@ -91,8 +101,14 @@ limit_ns=$(awk -v b="$bare_median" 'BEGIN { printf "%.0f", b * 1.15 }')
 } >"$RESULTS_DIR/startup.md"
 
 read -r box_median _ _ < <(stats "$work/startup-boxinit")
-awk -v m="$box_median" -v b="$bare_median" -v l="$limit_ns" 'BEGIN {
-  printf "| start-up ≤ 1.15× bare Node 24 SEA | %.2f ms = %.2f× (bare %.2f ms) | %s |\n", m / 1e6, m / b, b / 1e6,
-    (m <= l) ? "met" : sprintf("missed by %.2f ms", (m - l) / 1e6) }' >"$RESULTS_DIR/startup.summary"
+read -r state_median _ _ < <(stats "$work/startup-boxinit-state-dir")
+{
+  awk -v m="$box_median" -v b="$bare_median" -v l="$limit_ns" 'BEGIN {
+    printf "| start-up ≤ 1.15× bare Node 24 SEA | %.2f ms = %.2f× (bare %.2f ms) | %s |\n", m / 1e6, m / b, b / 1e6,
+      (m <= l) ? "met" : sprintf("missed by %.2f ms", (m - l) / 1e6) }'
+  awk -v m="$state_median" -v b="$bare_median" -v l="$limit_ns" 'BEGIN {
+    printf "| start-up with a state directory (`--state-dir DIR -- CMD`) ≤ 1.15× bare Node 24 SEA | %.2f ms = %.2f× (bare %.2f ms) | %s |\n", m / 1e6, m / b, b / 1e6,
+      (m <= l) ? "met" : sprintf("missed by %.2f ms", (m - l) / 1e6) }'
+} >"$RESULTS_DIR/startup.summary"
 
 cat "$RESULTS_DIR/startup.md"
