@@ -34,7 +34,7 @@ dist/boxinit.node: $(wildcard native/*.c native/*.h) node_modules/.installed
 
 # The main bundle holds only what PID 1 needs to start; libraries used off that
 # path are bundled on their own (src/lazy/) and embedded as assets.
-LAZY_LIBS := pino execa yaml croner dockerode modes host
+LAZY_LIBS := pino execa yaml croner dockerode modes host box
 LAZY_BUNDLES := $(LAZY_LIBS:%=build/lazy/%.cjs) $(LAZY_LIBS:%=build/lazy/%.cache)
 ESBUILD_NODE := --bundle --platform=node --target=node24 --format=cjs --log-level=warning
 
@@ -62,9 +62,10 @@ build/lazy/dockerode.cjs: src/lazy/dockerode.ts src/lazy/not-bundled.cjs node_mo
 	esbuild $< $(ESBUILD_NODE) --external:*.node --external:cpu-features \
 	  $(DOCKERODE_UNUSED:%=--alias:%=./src/lazy/not-bundled.cjs) --outfile=$@
 
-# Mini-VM mode and the side commands (modes), the host tool (host): our own
-# code, so each depends on all of it; the libraries they use stay in their own bundles.
-build/lazy/modes.cjs build/lazy/host.cjs: build/lazy/%.cjs: $(SOURCES) package.json node_modules/.installed
+# Mini-VM mode and the side commands (modes), the host tool (host), a
+# tini-style run's state directory (box): our own code, so each depends on all
+# of it; the libraries they use stay in their own bundles.
+build/lazy/modes.cjs build/lazy/host.cjs build/lazy/box.cjs: build/lazy/%.cjs: $(SOURCES) package.json node_modules/.installed
 	@mkdir -p build/lazy
 	esbuild src/lazy/$*.ts $(ESBUILD_NODE) $(patsubst %,--external:%,$(filter-out $*,$(LAZY_LIBS))) \
 	  --define:BOXINIT_VERSION='"$(VERSION)"' --outfile=$@

@@ -10,6 +10,7 @@ import type * as ModesEntry from "./modes.ts";
 import type * as CronerEntry from "./croner.ts";
 import type * as DockerodeEntry from "./dockerode.ts";
 import type * as HostEntry from "./host.ts";
+import type * as BoxEntry from "./box.ts";
 
 interface Libraries {
   pino: typeof PinoEntry;
@@ -19,6 +20,7 @@ interface Libraries {
   croner: typeof CronerEntry;
   dockerode: typeof DockerodeEntry;
   host: typeof HostEntry;
+  box: typeof BoxEntry;
 }
 
 const loaded = new Map<keyof Libraries, unknown>();

@@ -12,6 +12,8 @@ import { signalGroup } from "./send-signal.ts";
 import { TERMINAL_FD, takeTerminalBack } from "./terminal.ts";
 import { armParentDeathSignal, forwardInHandler, listenForSignals, type SignalIntake } from "./signal-intake.ts";
 import { followTerminalStops } from "./job-control.ts";
+import { openCommandBox, settleBox } from "../control/command-box-handle.ts";
+import type { CommandBoxPlan } from "../control/command-box-plan.ts";
 import {
   SIGNAL_NUMBERS,
   SIGNAL_ROUTES,
@@ -31,6 +33,8 @@ export interface RunOptions {
   parentDeathSignal?: number;
   /** Test hook: spawn this many children from inside boxinit while it runs. */
   selftestSpawnCount?: number;
+  /** A state directory: the run is self-managing (control/command-box.ts). */
+  box?: CommandBoxPlan | undefined;
 }
 
 /** How main.ts turns an internal fault into an orderly stop and exit 70. */
@@ -106,7 +110,9 @@ export const runCommand = async (options: RunOptions, log: Logger, faults: Fault
   };
 
   const started = startMainCommand(options.command, options.preserveFds, native, reaper, log);
-  if (!("pid" in started)) return remapExitCode(started.exitCode, options.remaps);
+  // Self-managing: status and the backoff watch are set up from the next turn on, the command already running.
+  const box = options.box && openCommandBox(options.box, { log, native, rewrites: options.rewrites, isStarted: "pid" in started, requestStop: (signal) => requestStop(signal) });
+  if (!("pid" in started)) return settleBox(box, remapExitCode(started.exitCode, options.remaps));
   main = started;
   forwardInHandler(native, main.pgid, options.rewrites, main.ownsTerminal ? TERMINAL_FD : -1);
   if (native && scope === "descendants") followTerminalStops(native, main, () => mainEnding !== undefined, log);
@@ -125,6 +131,7 @@ export const runCommand = async (options: RunOptions, log: Logger, faults: Fault
   });
   const stopWith = await Promise.race([ended.then(() => undefined), stopSignal]);
   isStopping = true;
+  box?.stopping(stopWith !== undefined);
   const deadline = monotonicMs() + options.graceMs;
   const reserveMs = leftoverReserveMs(options.graceMs);
   try {
@@ -140,8 +147,9 @@ export const runCommand = async (options: RunOptions, log: Logger, faults: Fault
   }
   if (selftest) await selftest;
 
-  if (isInternalFault) return EXIT.internal;
+  if (isInternalFault) return settleBox(box, EXIT.internal, true);
   const code = remapExitCode(exitCodeFor(mainEnding ?? { code: null, signal: SIGNAL_NUMBERS.SIGKILL! }), options.remaps);
+  await box?.ended(code);
   log.info("exit", "boxinit exiting", { code, reaped: reaper.reapedCount });
   return code;
 };
