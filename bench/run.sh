@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: builds the helpers, runs every scenario (each init as PID 1 of
 # its own PID namespace, side by side in one run) and writes bench/RESULTS.md.
-# Needs root (unshare --pid), tini, dumb-init, hyperfine; ~2–2.5 minutes.
+# Needs root (unshare --pid), tini, dumb-init, hyperfine; ~4 minutes (scenario
+# 10, with Docker, about 7 more).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -5,6 +5,9 @@
 # waits for "ready" and a settle time, stamps, kill()s the init, and reads the
 # stamp sigecho takes when its sigwaitinfo returns with the SIGTERM (column 1
 # of stopbench's line). Runs interleaved, the order rotated every round.
+# Split by sigecho's run delay (column 5): how much of it the command spent
+# runnable, waiting for a CPU (on 2 busy cores, often for the init, which goes
+# on working after its forward), and the rest: kill → the command is woken.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -24,9 +27,10 @@ SIGTERM_INITS=(boxinit tini dumb-init node-sea-forward)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# stopbench prints "to_child child_own overhead total" in ns, "no-exit" when
-# the init was still running at TIMEOUT_MS, and fails when the init exited
-# but the child never reported the SIGTERM: both count as not forwarded.
+# stopbench prints "to_child child_own overhead total waited" in ns, "no-exit"
+# when the init was still running at TIMEOUT_MS, and fails when the init
+# exited but the child never reported the SIGTERM: both count as not
+# forwarded. Prints "latency waited" or why there is none.
 measure_once() {
   local name=$1 line
   init_argv "$name"
@@ -36,7 +40,7 @@ measure_once() {
   fi
   case $line in
     no-exit | failed) echo "$line" ;;
-    *) awk '{ print $1 }' <<<"$line" ;;
+    *) awk '{ print $1, $5 }' <<<"$line" ;;
   esac
 }
 
@@ -45,14 +49,28 @@ count=${#SIGTERM_INITS[@]}
 for ((run = 0; run < WARMUP_RUNS + RUNS; run++)); do
   for ((i = 0; i < count; i++)); do
     name=${SIGTERM_INITS[(run + i) % count]}
-    value=$(measure_once "$name")
+    read -r latency waited < <(measure_once "$name")
     if ((run < WARMUP_RUNS)); then continue; fi
-    if [[ $value =~ ^[0-9]+$ ]]; then echo "$value" >>"$work/$name"; else echo "$value" >>"$work/$name-lost"; fi
+    if [[ ! $latency =~ ^[0-9]+$ ]]; then
+      echo "$latency" >>"$work/$name-lost"
+      continue
+    fi
+    echo "$latency" >>"$work/$name"
+    if [[ $waited =~ ^[0-9]+$ ]]; then
+      echo "$waited" >>"$work/$name-waited"
+      echo $((latency - waited)) >>"$work/$name-woken"
+    fi
   done
 done
 
 lost_of() { if [[ -f $work/$1-lost ]]; then wc -l <"$work/$1-lost"; else echo 0; fi; }
 median_of() { [[ -s $work/$1 ]] && stats "$work/$1" | awk '{ print $1 }'; }
+# "median (p90)" in µs of file $1, or "—".
+median_p90_us() {
+  if [[ ! -s $work/$1 ]]; then echo "—"; return; fi
+  read -r median p90 _ < <(stats "$work/$1")
+  echo "$(ns_to_us "$median") ($(ns_to_us "$p90"))"
+}
 
 tini_median=$(median_of tini || true)
 forward_median=$(median_of node-sea-forward || true)
@@ -64,14 +82,18 @@ forward_median=$(median_of node-sea-forward || true)
   echo "\`unshare --pid --fork --mount-proc INIT sigecho\`, signalled ${SETTLE_MS} ms after the command said ready;"
   echo "$RUNS runs per init, interleaved. µs; p90 is nearest-rank. The bare Node 24 SEA here is the hello world"
   echo "plus \`process.on('SIGTERM', () => child.kill('SIGTERM'))\` ([forward-init.cjs](forward-init.cjs))."
+  echo "Split by sigecho's run delay (/proc/self/schedstat, read before its wait and after the stamp): the time"
+  echo "it was runnable but waiting for a CPU, and the rest, kill → the command is woken, which includes the init's"
+  echo "own wait for a CPU (medians and p90s of each part, so they do not add up). On 2 cores the command's wait is"
+  echo "for the CPU the init (still working after its forward) or other work holds."
   echo "Target: boxinit median ≤ 0.5 ms."
   echo
-  echo "| init | median µs | p90 µs | min µs | vs tini | vs bare Node SEA forwarding | not forwarded | target |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---|"
+  echo "| init | median µs | p90 µs | min µs | kill → woken: median (p90) µs | waiting for a CPU: median (p90) µs | vs tini | vs bare Node SEA forwarding | not forwarded | target |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
   for name in "${SIGTERM_INITS[@]}"; do
     lost=$(lost_of "$name")
     if [[ ! -s $work/$name ]]; then
-      echo "| $(init_label "$name") | — | — | — | — | — | $lost of $RUNS | never forwarded |"
+      echo "| $(init_label "$name") | — | — | — | — | — | — | — | $lost of $RUNS | never forwarded |"
       continue
     fi
     read -r median p90 n < <(stats "$work/$name")
@@ -82,7 +104,7 @@ forward_median=$(median_of node-sea-forward || true)
         if (lost > 0) { print "missed: a SIGTERM was not forwarded"; exit }
         if (m <= t) print "met"; else printf "missed by %.0f µs\n", (m - t) / 1e3 }')
     fi
-    echo "| $(init_label "$name") | $(ns_to_us "$median") | $(ns_to_us "$p90") | $(ns_to_us "$min") | $(ratio "$median" "$tini_median") | $(ratio "$median" "$forward_median") | $lost of $((n + lost)) | $verdict |"
+    echo "| $(init_label "$name") | $(ns_to_us "$median") | $(ns_to_us "$p90") | $(ns_to_us "$min") | $(median_p90_us "$name-woken") | $(median_p90_us "$name-waited") | $(ratio "$median" "$tini_median") | $(ratio "$median" "$forward_median") | $lost of $((n + lost)) | $verdict |"
   done
   echo
 } >"$RESULTS_DIR/sigterm.md"

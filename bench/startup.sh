@@ -80,6 +80,8 @@ limit_ns=$(awk -v b="$bare_median" 'BEGIN { printf "%.0f", b * 1.15 }')
   echo "exec of the init as PID 1 → first instruction of its child's main(), CLOCK_MONOTONIC;"
   echo "$RUNS runs per init, interleaved. Wall time: a whole \`unshare --pid --fork --mount-proc INIT /bin/true\`"
   echo "(hyperfine, $WALL_RUNS runs; includes unshare, the namespace and the init's exit)."
+  echo "\"State directory present\": \`boxinit -q --state-dir DIR -- stamp\`, one existing directory for all runs, as a"
+  echo "volume is across a container's starts (from the second run on it holds the previous run's status files)."
   echo "Target: boxinit ≤ 1.15× the bare Node 24 SEA hello world (here ≤ $(ns_to_ms "$limit_ns") ms)."
   echo
   echo "| init | median ms | p90 ms | min ms | vs bare Node SEA | vs tini | target | wall \`INIT /bin/true\` median ms (p90) |"

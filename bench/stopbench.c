@@ -8,7 +8,9 @@
  *   to_child_ns child_own_ns overhead_ns total_ns
  * kill → child's handler, child's handler → its exit, child's exit → init's
  * exit, kill → init's exit; or "no-exit" when the init was still running at
- * TIMEOUT_MS (its child is then SIGKILLed, so it exits by itself).
+ * TIMEOUT_MS (its child is then SIGKILLed, so it exits by itself). A fifth
+ * column: of to_child_ns, how long sigecho was runnable but waiting for a CPU
+ * (-1 when unknown).
  */
 /* First: it defines _GNU_SOURCE before any system header. */
 #include "bench-util.h"
@@ -52,14 +54,14 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  long long term_ns = -1, exit_ns = -1;
+  long long term_ns = -1, exit_ns = -1, waited_ns = -1;
   while (read_line(&reader, line, sizeof line, now_ns() + 1000000000LL) == 1) {
-    sscanf(line, "term %lld", &term_ns);
+    sscanf(line, "term %lld %lld", &term_ns, &waited_ns);
     sscanf(line, "exit %lld", &exit_ns);
   }
   if (term_ns < 0 || exit_ns < 0) die_msg("stopbench: the init exited but the child never reported SIGTERM");
-  printf("%lld %lld %lld %lld\n", term_ns - (long long)sent_ns, exit_ns - term_ns, (long long)init_exit_ns - exit_ns,
-         (long long)(init_exit_ns - sent_ns));
+  printf("%lld %lld %lld %lld %lld\n", term_ns - (long long)sent_ns, exit_ns - term_ns, (long long)init_exit_ns - exit_ns,
+         (long long)(init_exit_ns - sent_ns), waited_ns);
   waitpid(launcher, NULL, 0);
   return 0;
 }
