@@ -1,8 +1,11 @@
 // Which mode `boxinit [-- CMD]` chooses, and that it says why (whyMiniVm in
 // src/cli/init.ts), on the real binary as PID 1 and as subreaper: with
 // nothing asking for it, the plain tini-style run (no config read, no state
-// directory, no "Mini-VM mode" line); otherwise Mini-VM mode, named by the
-// first reason: no command, --config, --state-dir, a BOXINIT_* variable, or
+// directory, no "Mini-VM mode" line); with only a state directory (--state-dir,
+// BOXINIT_STATE_DIR) the tini-style run too, self-managing (issue 14: a
+// Mini-VM with only a command was the same box; its behaviour is
+// test/integration/tini-self-managing.test.ts); otherwise Mini-VM mode, named
+// by the first reason: no command, --config, a BOXINIT_* variable, or
 // /etc/boxinit/boxinit.yaml existing (an image that ships it: shown with an
 // overlay on /etc in a mount namespace of the test's own, the host's /etc
 // untouched). The reasons that would leave the state directory at its
@@ -41,15 +44,13 @@ for (const mode of MODES) {
       const result = await runBoxinit(mode, COMMAND, { env: CLEAN_ENV, cwd: box.dir });
       t.equal(result.code, 0);
       t.match(result.stdout, /^the-command-ran$/m);
-      t.notMatch(result.stderr, /Mini-VM mode|state starting|stateDir/, "no Mini-VM machinery");
+      t.notMatch(result.stderr, /Mini-VM mode|state starting|stateDir|self-managing/, "no Mini-VM machinery, no box");
       t.notOk(existsSync("/docker/status"), "nothing written to the default state directory");
     });
 
     const cases: Array<{ name: string; args: (box: ReturnType<typeof makeBox>) => string[]; env?: (box: ReturnType<typeof makeBox>) => NodeJS.ProcessEnv; why: string }> = [
       { name: "--config", args: (box) => [...box.args, ...COMMAND], why: "--config was given" },
-      { name: "--state-dir", args: (box) => ["--state-dir", box.stateDir, ...COMMAND], why: "--state-dir was given" },
       { name: "BOXINIT_CONFIG", args: () => COMMAND, env: (box) => ({ BOXINIT_CONFIG: box.configPath }), why: "BOXINIT_CONFIG is set" },
-      { name: "BOXINIT_STATE_DIR", args: () => COMMAND, env: (box) => ({ BOXINIT_STATE_DIR: box.stateDir }), why: "BOXINIT_STATE_DIR is set" },
     ];
     for (const { name, args, env, why } of cases) {
       await t.test(`${name}: Mini-VM mode, "${why}"`, async (t) => {
@@ -59,6 +60,22 @@ for (const mode of MODES) {
         t.match(result.stdout, /^the-command-ran$/m);
         t.ok(result.stderr.includes(`boxinit: config: Mini-VM mode: ${why}\n`), `the reason is logged: "${why}"`);
         t.equal(result.stderr.split("Mini-VM mode:").length - 1, 1, "exactly one mode line");
+        t.equal(box.status(), "stopped", "the box's state directory has the final state");
+      });
+    }
+
+    const stateDirCases: Array<{ name: string; args: (box: ReturnType<typeof makeBox>) => string[]; env?: (box: ReturnType<typeof makeBox>) => NodeJS.ProcessEnv }> = [
+      { name: "--state-dir", args: (box) => ["--state-dir", box.stateDir, ...COMMAND] },
+      { name: "BOXINIT_STATE_DIR", args: () => COMMAND, env: (box) => ({ BOXINIT_STATE_DIR: box.stateDir }) },
+    ];
+    for (const { name, args, env } of stateDirCases) {
+      await t.test(`${name} alone: the tini-style run, self-managing (no mode line, the final state in its state directory)`, async (t) => {
+        const box = makeBox(t, "");
+        const result = await runBoxinit(mode, args(box), { env: { ...CLEAN_ENV, ...env?.(box) }, cwd: box.dir });
+        t.equal(result.code, 0);
+        t.match(result.stdout, /^the-command-ran$/m);
+        t.notMatch(result.stderr, /Mini-VM mode/, "not Mini-VM mode");
+        t.match(result.stderr, /self-managing: status written and backoff followed here dir=/, "the box says where it keeps its state");
         t.equal(box.status(), "stopped", "the box's state directory has the final state");
       });
     }
