@@ -81,12 +81,9 @@ const waitForMain = async (ended: Promise<Ending>, until: number): Promise<boole
 const stopMain = async (context: StopContext, request: Required<Pick<StopRequest, "main" | "signal">> & StopRequest): Promise<boolean> => {
   const { log } = context;
   const { main, signal, deadline, reserveMs } = request;
-  if (main.isSignalSent) {
-    log.info("shutdown", "the signal handler forwarded the stop signal to the main command's process group", { pgid: main.pgid, signal: signalLabel(signal) });
-  } else {
-    const result = signalGroup(main.pgid, signal);
-    log.info("shutdown", "signalled the main command's process group", { pgid: main.pgid, signal: signalLabel(signal), result });
-  }
+  // One log line either way: log readers (and the tests) follow the same steps.
+  const result = main.isSignalSent ? "sent by the signal handler" : signalGroup(main.pgid, signal);
+  log.info("shutdown", "signalled the main command's process group", { pgid: main.pgid, signal: signalLabel(signal), result });
   if (await waitForMain(main.ended, deadline - reserveMs)) return true;
   const live = liveDescendants();
   if (live.every((entry) => entry.pgrp === main.pgid)) return waitForMain(main.ended, deadline);
