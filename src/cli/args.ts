@@ -43,8 +43,9 @@ export const USAGE = `usage: boxinit [OPTIONS] [--] [CMD [ARGS...]]
 Runs the services of the config file (Mini-VM mode) and/or CMD as the main
 command under a PID 1 that reaps zombies, forwards signals, stops everything
 within one grace period and exits with CMD's exit code (128+N when CMD died of
-signal N; 127 not found; 126 not executable). Without a config file, state
-directory or init.d, "boxinit -- CMD" is a plain tini-style init.
+signal N; 127 not found; 126 not executable). Without a config file or
+init.d, "boxinit -- CMD" is a tini-style init; with a state directory (/docker
+existing, or --state-dir) it also writes the status and follows backoff.
 
 options:
   --config FILE          the config (default /etc/boxinit/boxinit.yaml, optional; env BOXINIT_CONFIG)
