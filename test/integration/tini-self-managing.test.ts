@@ -139,6 +139,19 @@ for (const mode of MODES) {
       t.equal(box.statusJson()!.exitCode, 0);
     });
 
+    await t.test("an internal fault (waitid denied by seccomp, as in internal-fault.test.ts): failed, 70", async (t) => {
+      const denySyscall = fixture("deny-syscall");
+      if (!existsSync(denySyscall)) return t.fail(`${denySyscall} is missing: run "make fixtures" first`);
+      const box = makeBox(t, "");
+      const run = startBoxinit(mode, ["--state-dir", box.stateDir, "--grace", "3s", "--", fixture("signal-echo")], {
+        env: CLEAN_ENV, cwd: box.dir, execThrough: [denySyscall, "waitid", "22"],
+      });
+      t.equal((await run.result(40_000)).code, 70);
+      t.match(run.stderr, /internal-error: uncaught exception: NativeError: waitid: EINVAL/);
+      t.equal(box.status(), "failed");
+      t.equal(box.statusJson()!.exitCode, 70);
+    });
+
     await t.test("backoff engaged while running: SIGTERM to the command, backedoff, boxinit exits with the command's code", async (t) => {
       const box = makeBox(t, "");
       const run = start(mode, box, [], EXIT_7_ON_TERM);
