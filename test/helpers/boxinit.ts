@@ -48,6 +48,8 @@ export class BoxinitRun {
   stdout = "";
   stderr = "";
   readonly ended: Promise<Ended>;
+  /** Whether it ended and all its output is in (nothing more can match). */
+  hasEnded = false;
   #waiters: Array<() => void> = [];
 
   constructor(mode: Mode, args: readonly string[], options: StartOptions = {}) {
@@ -64,7 +66,11 @@ export class BoxinitRun {
     this.child.stdout!.on("data", (chunk: Buffer) => this.#append("stdout", chunk));
     this.child.stderr!.on("data", (chunk: Buffer) => this.#append("stderr", chunk));
     this.ended = new Promise((resolveEnded) => {
-      this.child.once("close", (code, signal) => resolveEnded({ code, signal }));
+      this.child.once("close", (code, signal) => {
+        this.hasEnded = true;
+        resolveEnded({ code, signal });
+        for (const waiter of this.#waiters.splice(0)) waiter();
+      });
     });
     RUNNING.add(this);
     void this.ended.then(() => RUNNING.delete(this));
@@ -75,12 +81,15 @@ export class BoxinitRun {
     for (const waiter of this.#waiters.splice(0)) waiter();
   }
 
-  /** Resolve once stdout or stderr matches; reject at the deadline with what was seen. */
+  /** Resolve once stdout or stderr matches; reject at the deadline, or at the end of the run, with what was seen. */
   async waitFor(pattern: RegExp, stream: "stdout" | "stderr" = "stdout", timeoutMs = 10_000): Promise<RegExpMatchArray> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const match = this[stream].match(pattern);
       if (match) return match;
+      if (this.hasEnded) {
+        throw new Error(`the run ended without ${pattern} on ${stream}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
+      }
       const left = deadline - Date.now();
       if (left <= 0) {
         throw new Error(`timed out waiting for ${pattern} on ${stream}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);

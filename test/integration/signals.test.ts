@@ -1,61 +1,65 @@
-// Signal forwarding with a signal-echo fixture: every catchable signal sent to
-// boxinit reaches the main command exactly once, rewrites are applied, and
-// TERM/INT/QUIT start the orderly stop.
+// Signal forwarding with a recording fixture: the signals boxinit forwards
+// arrive one after another in a single run, each exactly once; TERM/INT/QUIT
+// start the orderly stop; PIPE, TTIN and TTOU sent by another process are
+// forwarded like any other; rewrites apply, SYS:HUP included. Each signal on
+// its own run, with and without a terminal: signals-every*.test.ts.
 import t from "tap";
 import { spawn } from "node:child_process";
-import { MODES, fixture, killAllRuns, missingPrerequisite, startBoxinit } from "../helpers/boxinit.ts";
+import { MODES, fixture, killAllRuns, missingPrerequisite, runBoxinit, startBoxinit } from "../helpers/boxinit.ts";
+import { SENDABLE, STOP_SIGNALS, recordedSignals } from "../helpers/signal-record.ts";
+import { isStopped } from "../helpers/proc.ts";
 
 t.teardown(killAllRuns);
 
-// Every signal boxinit forwards as-is (the shutdown three are tested below).
-const FORWARDED = [
-  "HUP", "USR1", "USR2", "ALRM", "STKFLT", "CONT", "TSTP",
-  "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR",
-] as const;
-
-// glibc names signal 29 POLL; Node names it SIGIO.
-const echoedSignals = (stdout: string): string[] =>
-  stdout.split("\n").filter((line) => line.startsWith("signal ")).map((line) => line.slice(7).replace(/^POLL$/, "IO"));
+// Every signal boxinit forwards as-is: all it may be sent but the stop three.
+const FORWARDED = SENDABLE.filter(({ name }) => !STOP_SIGNALS.has(name)).map(({ name }) => name);
 
 for (const mode of MODES) {
   t.test(`${mode}: signals`, async (t) => {
     const missing = missingPrerequisite(mode);
     if (missing) return t.fail(missing);
 
-    await t.test("each forwarded signal arrives exactly once, in order", async (t) => {
-      const run = startBoxinit(mode, ["-q", "--", fixture("signal-echo")]);
-      await run.waitFor(/^ready$/m);
+    await t.test("one run: each forwarded signal arrives exactly once, in order, and boxinit goes on", async (t) => {
+      const run = startBoxinit(mode, ["-q", "--", fixture("signal-record")]);
+      await run.waitFor(/^ready /m);
       for (const [i, name] of FORWARDED.entries()) {
-        await run.signal(`SIG${name}`);
-        await run.waitFor(new RegExp(`(?:signal \\w+\\n){${i + 1}}`));
+        await run.signal(`SIG${name}` as NodeJS.Signals);
+        await run.waitFor(new RegExp(`(?:^signal \\w+\\n){${i + 1}}`, "m"));
       }
       await run.signal("SIGTERM");
       const ended = await run.result();
-      t.same(echoedSignals(run.stdout), [...FORWARDED, "TERM"]);
+      t.same(recordedSignals(run.stdout), [...FORWARDED, "TERM"]);
       t.equal(ended.code, 0, "the fixture exits 0 after TERM");
     });
 
     for (const name of ["TERM", "INT", "QUIT"] as const) {
       await t.test(`SIG${name} reaches the command once and stops boxinit with the command's code`, async (t) => {
-        const run = startBoxinit(mode, ["--", fixture("signal-echo")]);
-        await run.waitFor(/^ready$/m);
+        const run = startBoxinit(mode, ["--", fixture("signal-record")]);
+        await run.waitFor(/^ready /m);
         await run.signal(`SIG${name}`);
         const ended = await run.result();
-        t.same(echoedSignals(run.stdout), [name]);
+        t.same(recordedSignals(run.stdout), [name]);
         t.equal(ended.code, 0);
         t.match(run.stderr, new RegExp(`shutdown: stop requested signal=SIG${name}`));
       });
     }
 
-    await t.test("PIPE, TTIN and TTOU are boxinit's own (kernel-raised): not forwarded, and they neither kill nor stop it", async (t) => {
-      const run = startBoxinit(mode, ["-q", "--", fixture("signal-echo")]);
-      await run.waitFor(/^ready$/m);
-      for (const name of ["SIGPIPE", "SIGTTIN", "SIGTTOU"] as const) await run.signal(name);
-      await run.signal("SIGHUP");
-      await run.waitFor(/signal HUP/);
+    // Issue 14: these used to be dropped as if the kernel had raised them for
+    // boxinit's own I/O. Sent by another process they are messages for the
+    // command. (The kernel-raised ones stay harmless: terminal.test.ts, stty
+    // tostop; hardening.test.ts, a closed stderr.)
+    await t.test("PIPE, TTIN and TTOU sent by another process are forwarded, and neither kill nor stop boxinit", async (t) => {
+      const run = startBoxinit(mode, ["-q", "--", fixture("signal-record")]);
+      await run.waitFor(/^ready /m);
+      const pid = await run.boxinitPid();
+      for (const [i, name] of (["PIPE", "TTIN", "TTOU"] as const).entries()) {
+        await run.signal(`SIG${name}`);
+        await run.waitFor(new RegExp(`(?:^signal \\w+\\n){${i + 1}}`, "m"));
+        t.notOk(isStopped(pid), `boxinit is not stopped after SIG${name}`);
+      }
       await run.signal("SIGTERM");
       t.equal((await run.result()).code, 0);
-      t.same(echoedSignals(run.stdout), ["HUP", "TERM"]);
+      t.same(recordedSignals(run.stdout), ["PIPE", "TTIN", "TTOU", "TERM"]);
     });
 
     await t.test("a signal flood while the command exits: its exit is still seen, with its code", async (t) => {
@@ -71,14 +75,39 @@ for (const mode of MODES) {
     });
 
     await t.test("rewrites: TERM:QUIT and USR1:USR2 arrive as their rewrite, WINCH:0 is dropped", async (t) => {
-      const run = startBoxinit(mode, ["-q", "--rewrite", "TERM:QUIT", "--rewrite", "SIGUSR1:12", "--rewrite", "WINCH:0", "--", fixture("signal-echo")]);
-      await run.waitFor(/^ready$/m);
+      const run = startBoxinit(mode, ["-q", "--rewrite", "TERM:QUIT", "--rewrite", "SIGUSR1:12", "--rewrite", "WINCH:0", "--", fixture("signal-record")]);
+      await run.waitFor(/^ready /m);
       await run.signal("SIGWINCH");
       await run.signal("SIGUSR1");
-      await run.waitFor(/signal USR2/);
+      await run.waitFor(/^signal USR2$/m);
       await run.signal("SIGTERM");
       await run.result();
-      t.same(echoedSignals(run.stdout), ["USR2", "QUIT"]);
+      t.same(recordedSignals(run.stdout), ["USR2", "QUIT"]);
+    });
+
+    // Issue 14: a fault-named signal sent by another process reaches the
+    // rewrite table like any other (it used to be rejected, or never taken).
+    await t.test("rewrites of fault-named and PIPE signals: SYS:HUP, SEGV:USR2 apply, PIPE:0 drops", async (t) => {
+      const run = startBoxinit(mode, ["-q", "--rewrite", "SYS:HUP", "--rewrite", "SEGV:USR2", "--rewrite", "PIPE:0", "--", fixture("signal-record")]);
+      const ready = await Promise.race([run.waitFor(/^ready /m), run.ended]);
+      if (!Array.isArray(ready)) return t.fail("boxinit refused the rewrites", { stderr: run.stderr, ended: ready });
+      await run.signal("SIGPIPE");
+      await run.signal("SIGSYS");
+      await run.waitFor(/^signal HUP$/m);
+      await run.signal("SIGSEGV");
+      await run.waitFor(/^signal USR2$/m);
+      await run.signal("SIGTERM");
+      t.equal((await run.result()).code, 0);
+      t.same(recordedSignals(run.stdout), ["HUP", "USR2", "TERM"]);
+    });
+
+    await t.test("--rewrite of a signal boxinit can never take (KILL, STOP, CHLD) is a usage error", async (t) => {
+      for (const value of ["KILL:TERM", "STOP:TSTP", "CHLD:HUP"]) {
+        const result = await runBoxinit(mode, ["--rewrite", value, "--", "/bin/sh", "-c", "echo ran"]);
+        t.equal(result.code, 2, `--rewrite ${value}: exit 2`);
+        t.match(result.stderr, `--rewrite ${value}`, "the error names the value");
+        t.notMatch(result.stdout, /ran/, "nothing was started");
+      }
     });
   });
 }
