@@ -16,7 +16,8 @@
  *   to start the orderly stop.
  *
  * The handler touches only lock-free counters and calls only async-signal-safe
- * functions (kill, tcgetpgrp, tcsetpgrp, getpgrp, sigaction, raise) and
+ * functions (kill, tcgetpgrp, tcsetpgrp, getpgrp, sigaction, raise; sched_yield,
+ * a bare system call) and
  * uv_async_send, which libuv documents as async-signal-safe.
  */
 #define _GNU_SOURCE
@@ -26,6 +27,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -140,6 +142,10 @@ static void on_signal(int sig, siginfo_t *info, void *context) {
       if (fd >= 0 && tcgetpgrp(fd) == getpgrp()) tcsetpgrp(fd, pgid);
     }
     if (as > 0 && kill(-pgid, as) == -1) result = errno;
+    /* Let whom we just woke run first: the JavaScript that follows (the log
+     * line, the stop) would otherwise keep the command waiting for this CPU
+     * (measured: ~1.3 ms in 40% of SIGTERMs on 2 cores, bench scenario 11). */
+    if (result == 0 && as > 0) sched_yield();
     __atomic_store_n(&count->result, result, __ATOMIC_RELAXED);
     __atomic_fetch_add(&count->forwarded, 1, __ATOMIC_RELAXED);
   }
