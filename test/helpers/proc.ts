@@ -73,3 +73,16 @@ export const waitUntil = async (check: () => boolean, what: string, timeoutMs = 
     await new Promise((wake) => setTimeout(wake, 10));
   }
 };
+
+/** The promise's value, or a rejection naming what was awaited once timeoutMs has passed. */
+export const withinDeadline = async <T>(promise: Promise<T>, what: string, timeoutMs = 10_000): Promise<T> => {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting until ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+};

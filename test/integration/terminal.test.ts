@@ -5,6 +5,10 @@ import t from "tap";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { BOXINIT, MODES, ROOT, fixture, missingPrerequisite, type Mode } from "../helpers/boxinit.ts";
+import { PtyRun, killAllPtyRuns } from "../helpers/pty-run.ts";
+import { recordedSignals } from "../helpers/signal-record.ts";
+
+t.teardown(killAllPtyRuns);
 
 type Step = ["expect" | "send", string];
 
@@ -53,6 +57,27 @@ for (const mode of MODES) {
       t.equal(code, 0, transcript);
       t.match(transcript, /inner=4/);
       t.match(transcript, /orphan-reaped: reaped a process pid=\d+ code=3/, "log lines written from the background still arrive");
+    });
+
+    // Issue 14: boxinit now forwards a TTOU sent by another process; the one
+    // the kernel raises for its own background terminal write must still
+    // neither stop nor spin boxinit, nor reach the command.
+    await t.test("with stty tostop, boxinit's own log lines raise no signal for the command", async (t) => {
+      const bash = new PtyRun(["bash", "--norc", "--noprofile", "-i"], { env: { HISTFILE: "/dev/null" } });
+      t.teardown(() => bash.kill());
+      await bash.waitFor(/[$#] $/);
+      const inner = mode === "pid1" ? `unshare --pid --fork --mount-proc ${BOXINIT}` : BOXINIT;
+      bash.type(`stty tostop; ${inner} -vv -- ${fixture("signal-record")}; echo "inner=$?"\n`);
+      // "spawned" is written after the command took the terminal: from the background.
+      await bash.waitFor(/^ready .*foreground=1$/m);
+      await bash.waitFor(/spawned: started the main command/);
+      // relay → bash → [unshare →] boxinit
+      const boxinit = await bash.pidAt(mode === "pid1" ? 3 : 2);
+      process.kill(boxinit, "SIGTERM");
+      const [, code] = await bash.waitFor(/inner=(\d+)/);
+      t.equal(code, "0", "boxinit exited with the command's 0", { transcript: bash.stdout });
+      t.same(recordedSignals(bash.stdout), ["TERM"], "the command got the TERM and nothing else");
+      t.match(bash.stdout, /stop requested signal=SIGTERM[^]*boxinit exiting code=0/, "boxinit's log lines written from the background arrived");
     });
 
     // Under `unshare --pid` boxinit's group lies outside its namespace, so it
