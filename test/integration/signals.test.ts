@@ -5,11 +5,15 @@
 // its own run, with and without a terminal: signals-every*.test.ts.
 import t from "tap";
 import { spawn } from "node:child_process";
-import { MODES, fixture, killAllRuns, missingPrerequisite, runBoxinit, startBoxinit } from "../helpers/boxinit.ts";
+import { MODES, fixture, killAllRuns, missingPrerequisite, runBoxinit, startBoxinit, type Ended, type Mode } from "../helpers/boxinit.ts";
 import { SENDABLE, STOP_SIGNALS, recordedSignals } from "../helpers/signal-record.ts";
 import { isStopped } from "../helpers/proc.ts";
 
 t.teardown(killAllRuns);
+
+// As PID 1 the outer process is unshare, which ends by the same signal as its child (util-linux), or with 128+N.
+const diedOfSigsys = (mode: Mode, ended: Ended): boolean =>
+  ended.signal === "SIGSYS" || (mode === "pid1" && ended.code === 128 + 31);
 
 // Every signal boxinit forwards as-is: all it may be sent but the stop three.
 const FORWARDED = SENDABLE.filter(({ name }) => !STOP_SIGNALS.has(name)).map(({ name }) => name);
@@ -60,6 +64,28 @@ for (const mode of MODES) {
       await run.signal("SIGTERM");
       t.equal((await run.result()).code, 0);
       t.same(recordedSignals(run.stdout), ["PIPE", "TTIN", "TTOU", "TERM"]);
+    });
+
+    // Issue 14: a *sent* SEGV/SYS/... is forwarded, but a real fault of
+    // boxinit's own must still crash it. The honest real fault from outside:
+    // a seccomp filter (trap-syscall) under which one of boxinit's own system
+    // calls makes the kernel raise SIGSYS (si_code SYS_SECCOMP) for it.
+    await t.test("a real fault of boxinit's own still crashes it and is not forwarded: SIGSYS for its own kill(2), in the forwarding handler", async (t) => {
+      const run = startBoxinit(mode, ["-q", "--", fixture("signal-record")], { execThrough: [fixture("trap-syscall"), "kill"] });
+      await run.waitFor(/^ready /m);
+      await run.signal("SIGUSR1"); // forwarding it calls kill(2)
+      const ended = await run.result();
+      t.ok(diedOfSigsys(mode, ended), "boxinit died of the SIGSYS", { ended, stderr: run.stderr });
+      t.same(recordedSignals(run.stdout), [], "the command got nothing: neither the USR1 (its kill faulted) nor the SYS");
+    });
+
+    await t.test("a real fault of boxinit's own still crashes it: SIGSYS for its own waitid(2), in the reaper", async (t) => {
+      const run = startBoxinit(mode, ["-q", "--", fixture("signal-record")], { execThrough: [fixture("trap-syscall"), "waitid"] });
+      await run.waitFor(/^ready /m);
+      await run.signal("SIGTERM"); // the command ends: boxinit's reaper calls waitid(2)
+      const ended = await run.result();
+      t.ok(diedOfSigsys(mode, ended), "boxinit died of the SIGSYS, not with the command's 0", { ended, stderr: run.stderr });
+      t.same(recordedSignals(run.stdout), ["TERM"], "the command got its TERM and no SYS");
     });
 
     await t.test("a signal flood while the command exits: its exit is still seen, with its code", async (t) => {
