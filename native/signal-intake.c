@@ -161,7 +161,8 @@ static int is_taken(int sig) {
 }
 
 /*
- * takeSignals(): install the intake for every catchable signal (once). The
+ * takeSignals(): install the intake for every catchable signal (called again,
+ * it puts the intake back where something replaced it). The
  * main thread keeps SIGTTIN/SIGTTOU blocked for good: the kernel counts a
  * blocked one as ignored, so boxinit's own terminal I/O from the background
  * goes through instead of raising them (with a handler that I/O would be
@@ -171,14 +172,21 @@ static int is_taken(int sig) {
  */
 static napi_value take_signals(napi_env env, napi_callback_info info) {
   (void)info;
-  if (is_taken_over) return make_int(env, 0);
-  self_pid = getpid();
-  for (int sig = 0; sig <= LAST_STANDARD_SIGNAL; sig++) forward_as[sig] = -1;
   struct sigaction intake;
   memset(&intake, 0, sizeof intake);
   intake.sa_sigaction = on_signal;
   intake.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
   sigfillset(&intake.sa_mask);
+  if (is_taken_over) {
+    /* Again: a process.on('SIGx') in boxinit (libuv's sigaction) replaced the
+     * intake, or its removal set SIG_DFL. What was there first stays in before[]. */
+    for (int sig = 1; sig <= LAST_STANDARD_SIGNAL; sig++) {
+      if (is_taken(sig) && sigaction(sig, &intake, NULL) == -1) return make_int(env, -errno);
+    }
+    return make_int(env, 0);
+  }
+  self_pid = getpid();
+  for (int sig = 0; sig <= LAST_STANDARD_SIGNAL; sig++) forward_as[sig] = -1;
   for (int sig = 1; sig <= LAST_STANDARD_SIGNAL; sig++) {
     if (!is_taken(sig)) continue;
     if (sigaction(sig, &intake, &before[sig]) == -1) return make_int(env, -errno);

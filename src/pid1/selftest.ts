@@ -1,10 +1,12 @@
 // Test hook (--x-selftest-spawn N): spawns N short children from inside the
-// boxinit process, half through child_process and half through execa, while
-// the reaper works on orphans. Proves the reaper never steals an exit status
+// boxinit process, half through spawn and half through execFile (Node's two
+// ways in; execa and the rest end in the same ChildProcess#spawn), while the
+// reaper works on orphans. Proves the reaper never steals an exit status
 // libuv waits for: every child's exit code must come back exactly.
-import { spawn } from "node:child_process";
+// (execa used to drive the second half; it brought signal-exit, whose
+// process.on('SIGx') listeners re-raise a signal at boxinit: issue 14.)
+import { execFile, spawn } from "node:child_process";
 import type { Logger } from "../log/logger.ts";
-import { loadLibrary } from "../lazy/libraries.ts";
 
 // Exits spread over about a second, so they land during whatever the test
 // does meanwhile (an orphan storm, a signal flood).
@@ -17,11 +19,13 @@ const viaChildProcess = (i: number, code: number): Promise<number | null> =>
     child.once("exit", (exitCode) => resolve(exitCode));
   });
 
-const viaExeca = async (i: number, code: number): Promise<number | null> => {
-  const { execa } = await loadLibrary("execa");
-  const result = await execa("/bin/sh", ["-c", script(i, code)], { reject: false, stdio: "ignore" });
-  return result.exitCode ?? null;
-};
+const viaExecFile = (i: number, code: number): Promise<number | null> =>
+  new Promise((resolve) => {
+    execFile("/bin/sh", ["-c", script(i, code)], (error) => {
+      if (error === null) return resolve(0);
+      resolve(typeof error.code === "number" ? error.code : null);
+    });
+  });
 
 // A lost exit event would hang the storm forever; the tally is logged anyway.
 const STORM_LIMIT_MS = 20_000;
@@ -33,7 +37,7 @@ export const spawnStorm = async (count: number, log: Logger): Promise<void> => {
   const runs: Array<Promise<void>> = [];
   for (let i = 0; i < count; i++) {
     const expected = (i * 7) % 256;
-    const run = i % 2 === 0 ? viaChildProcess(i, expected) : viaExeca(i, expected);
+    const run = i % 2 === 0 ? viaChildProcess(i, expected) : viaExecFile(i, expected);
     runs.push(run.then((got) => {
       exitEvents++;
       if (got === expected) correct++;

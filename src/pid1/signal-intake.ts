@@ -4,7 +4,7 @@
 // the command's handler then runs before boxinit's event loop even wakes.
 import type { Logger } from "../log/logger.ts";
 import { loadNative, type Native, type SignalIntake } from "../native/addon.ts";
-import { HANDLED_SIGNALS, NEEDS_SIGINFO, SIGNAL_NUMBERS, rewriteSignal, type RewriteTable } from "./signals.ts";
+import { HANDLED_SIGNALS, NEEDS_SIGINFO, SIGNAL_NUMBERS, SIGNAL_ROUTES, rewriteSignal, type RewriteTable } from "./signals.ts";
 
 export type { SignalIntake };
 
@@ -33,6 +33,7 @@ export const listenForSignals = (native: Native | undefined, log: Logger, listen
     try {
       native.takeSignals();
       native.listenSignals(listener);
+      keepIntakeInPlace(native, log);
       return;
     } catch (error) {
       log.warn("signal-dropped", `the signal intake failed (${(error as Error).message}): using Node's signal handlers`);
@@ -44,6 +45,29 @@ export const listenForSignals = (native: Native | undefined, log: Logger, listen
     const signal = SIGNAL_NUMBERS[name]!;
     process.on(name, () => listener({ signal, received: 1, forwarded: 0, sender: 0, code: 0, forwardError: undefined }));
   }
+};
+
+/**
+ * A process.on('SIGx') anywhere in boxinit (Node's own: the SIGWINCH listener
+ * of a terminal process.stdout; a library's: signal-exit) makes libuv install
+ * its handler over the intake's, and removing the last one sets the default
+ * action: either would silently end forwarding that signal (signal-exit even
+ * re-raises it at boxinit). Node starts and stops its handler in its own
+ * newListener/removeListener listeners, which run before these: the intake is
+ * put back right after. Such listeners are then never called.
+ */
+const keepIntakeInPlace = (native: Native, log: Logger): void => {
+  const retake = (event: string | symbol): void => {
+    if (typeof event !== "string" || !(event in SIGNAL_ROUTES)) return;
+    try {
+      native.takeSignals();
+      log.debug("signal-forwarded", "a signal listener inside boxinit would have replaced the intake: put back", { signal: event });
+    } catch (error) {
+      log.warn("signal-dropped", `the signal intake could not be put back for ${event}: ${(error as Error).message}`);
+    }
+  };
+  process.on("newListener", retake);
+  process.on("removeListener", retake);
 };
 
 /** The same listener, called once for each signal received (for runs that forward in JavaScript). */
