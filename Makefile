@@ -33,7 +33,8 @@ dist/boxinit.node: $(wildcard native/*.c native/*.h) node_modules/.installed
 	strip --strip-unneeded $@
 
 # The main bundle holds only what PID 1 needs to start; libraries used off that
-# path are bundled on their own (src/lazy/) and embedded as assets.
+# path are bundled on their own (src/lazy/, loaded by src/lazy/loader.ts) and
+# embedded as assets, and so are boxinit's own runs off it (src/modes/*-bundle.ts).
 LAZY_LIBS := pino execa yaml croner dockerode modes host box
 LAZY_BUNDLES := $(LAZY_LIBS:%=build/lazy/%.cjs) $(LAZY_LIBS:%=build/lazy/%.cache)
 ESBUILD_NODE := --bundle --platform=node --target=node24 --format=cjs --log-level=warning
@@ -48,7 +49,7 @@ build/lazy/%.cjs: src/lazy/%.ts node_modules/.installed
 	esbuild $< $(ESBUILD_NODE) --outfile=$@
 
 # V8's code cache for each lazy bundle, made by the executable's own Node.
-build/lazy/%.cache: build/lazy/%.cjs scripts/make-code-cache.ts src/lazy/libraries.ts
+build/lazy/%.cache: build/lazy/%.cjs scripts/make-code-cache.ts src/lazy/loader.ts
 	$(NODE24) scripts/make-code-cache.ts $* $< $@
 
 # dockerode's ssh2 tries native addons (cpu-features, sshcrypto.node) inside
@@ -62,12 +63,13 @@ build/lazy/dockerode.cjs: src/lazy/dockerode.ts src/lazy/not-bundled.cjs node_mo
 	esbuild $< $(ESBUILD_NODE) --external:*.node --external:cpu-features \
 	  $(DOCKERODE_UNUSED:%=--alias:%=./src/lazy/not-bundled.cjs) --outfile=$@
 
-# Mini-VM mode and the side commands (modes), the host tool (host), a
-# tini-style run's state directory (box): our own code, so each depends on all
-# of it; the libraries they use stay in their own bundles.
+# Mini-VM mode, the job and the side commands (modes), the host tool (host), a
+# tini-style run's state directory (box): our own code, each built from its
+# entry src/modes/NAME-bundle.ts (loaded by src/modes/bundles.ts), so each
+# depends on all of it; the libraries they use stay in their own bundles.
 build/lazy/modes.cjs build/lazy/host.cjs build/lazy/box.cjs: build/lazy/%.cjs: $(SOURCES) package.json node_modules/.installed
 	@mkdir -p build/lazy
-	esbuild src/lazy/$*.ts $(ESBUILD_NODE) $(patsubst %,--external:%,$(filter-out $*,$(LAZY_LIBS))) \
+	esbuild src/modes/$*-bundle.ts $(ESBUILD_NODE) $(patsubst %,--external:%,$(filter-out $*,$(LAZY_LIBS))) \
 	  --define:BOXINIT_VERSION='"$(VERSION)"' --outfile=$@
 
 build/boxinit.blob: build/boxinit.cjs $(LAZY_BUNDLES) sea-config.json dist/boxinit.node

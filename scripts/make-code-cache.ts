@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import vm from "node:vm";
-import { wrapBundle } from "../src/lazy/libraries.ts";
+import { wrapBundle } from "../src/lazy/loader.ts";
 
 const [name, bundlePath, outputPath] = process.argv.slice(2);
 if (!name || !bundlePath || !outputPath) throw new Error("usage: node scripts/make-code-cache.ts NAME BUNDLE OUTPUT");

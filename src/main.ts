@@ -1,10 +1,10 @@
-// Entry point: picks the command from argv and is the only place that calls
-// process.exit. Internal faults never crash PID 1: they are logged, everything
-// is stopped within the budget, and boxinit exits 70.
+// Entry point: picks the run from argv (src/modes/) and is the only place
+// that calls process.exit. Internal faults never crash PID 1: they are
+// logged, everything is stopped within the budget, and boxinit exits 70.
 import { writeLine } from "./log/logger.ts";
 import { EXIT } from "./pid1/exit-code.ts";
-import type { FaultHandle } from "./pid1/run-command.ts";
-import { loadLibrary } from "./lazy/libraries.ts";
+import type { FaultHandle } from "./modes/runtime.ts";
+import { loadOwnBundle } from "./modes/bundles.ts";
 import { takeNodeEnvironment } from "./pid1/node-env.ts";
 import { startAfreshWithoutNodeVariables } from "./pid1/node-env-restart.ts";
 import { takeSignalsEarly } from "./pid1/signal-intake.ts";
@@ -61,6 +61,19 @@ const onFault = (kind: string, error: unknown): void => {
   setTimeout(() => process.exit(EXIT.internal), (faults.graceMs ?? 9000) + FAULT_EXIT_MARGIN_MS);
 };
 
+// `boxinit [OPTIONS] [-- CMD]`: the tini-style run (main bundle) unless
+// anything asks for Mini-VM mode (the modes bundle; cli/init.ts says when).
+// Imported here, not at the top: the signals are taken first.
+const initRun = async (argv: readonly string[]): Promise<number> => {
+  const { takeInitArgs, whyMiniVm } = await import("./cli/init.ts");
+  const args = takeInitArgs(argv, process.env);
+  if (typeof args === "number") return args;
+  const why = whyMiniVm(args, process.env);
+  if (why === undefined) return (await import("./modes/tini.ts")).tiniMode(args, faults);
+  const { miniVmMode } = await loadOwnBundle("modes");
+  return miniVmMode(args, faults, why);
+};
+
 const main = async (): Promise<number> => {
   const at = verbIndex(userArgs);
   const first = userArgs[at];
@@ -70,23 +83,22 @@ const main = async (): Promise<number> => {
       return EXIT.usage;
     }
     // The host tool, on the Docker host: no PID 1 duties, its own bundle.
-    const { hostCommand } = await loadLibrary("host");
-    return hostCommand(userArgs.slice(1));
+    const { hostMode } = await loadOwnBundle("host");
+    return hostMode(userArgs.slice(1));
   }
   if (first === "job") {
     process.on("uncaughtException", (error) => onFault("uncaught exception", error));
     process.on("unhandledRejection", (error) => onFault("unhandled rejection", error));
-    const { jobCommand } = await loadLibrary("modes");
-    return jobCommand([...userArgs.slice(0, at), ...userArgs.slice(at + 1)], faults);
+    const { jobMode } = await loadOwnBundle("modes");
+    return jobMode([...userArgs.slice(0, at), ...userArgs.slice(at + 1)], faults);
   }
   if (first !== undefined && SIDE_COMMAND_NAMES.has(first)) {
-    const { SIDE_COMMANDS } = await loadLibrary("modes");
+    const { SIDE_COMMANDS } = await loadOwnBundle("modes");
     return SIDE_COMMANDS[first]!([...userArgs.slice(0, at), ...userArgs.slice(at + 1)]);
   }
   process.on("uncaughtException", (error) => onFault("uncaught exception", error));
   process.on("unhandledRejection", (error) => onFault("unhandled rejection", error));
-  const { initCommand } = await import("./cli/init.ts");
-  return initCommand(userArgs, faults);
+  return initRun(userArgs);
 };
 
 main().then(

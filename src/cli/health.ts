@@ -3,15 +3,15 @@
 // status.json says `running` with a fresh heartbeat; --live: exit 0 while PID 1
 // manages the box with a fresh heartbeat (also degraded, booting, stopping,
 // idle in backoff). 1 unhealthy (Docker's meaning), 2 usage. The verdict goes
-// to stdout, which Docker keeps in `docker inspect`'s health log.
+// to stdout, which Docker keeps in `docker inspect`'s health log. Here: the
+// arguments and usage text; the run is modes/side.ts.
 import { parseDurationMs } from "../config/duration.ts";
-import { judgeHealth, type HealthMode } from "../control/health-verdict.ts";
-import { DEFAULT_MAX_AGE_MS, formatAge, readStatus } from "../control/status-read.ts";
-import { processIo, type CommandIo } from "./status.ts";
+import type { HealthMode } from "../control/health-verdict.ts";
+import { DEFAULT_MAX_AGE_MS, formatAge } from "../control/status-read.ts";
 
 export const HEALTH_EXIT = { healthy: 0, unhealthy: 1, usage: 2 } as const;
 
-const USAGE = `usage: boxinit health [--live | --ready] [--max-age DURATION]
+export const HEALTH_USAGE = `usage: boxinit health [--live | --ready] [--max-age DURATION]
 
   --ready  (the default) exit 0 only when the state is running: every critical
            service is up. For Docker's HEALTHCHECK and readiness probes.
@@ -26,7 +26,8 @@ status.json names); otherwise they print why and exit 1. See docs/health.md.
 
 type Parsed = { ok: true; mode: HealthMode; maxAgeMs: number | undefined; showHelp: boolean } | { ok: false; error: string };
 
-const parseHealthArgs = (args: readonly string[]): Parsed => {
+/** Parse `health` argv. */
+export const parseHealthArgs = (args: readonly string[]): Parsed => {
   let maxAgeMs: number | undefined;
   let mode: HealthMode | undefined;
   for (let index = 0; index < args.length; index++) {
@@ -47,32 +48,4 @@ const parseHealthArgs = (args: readonly string[]): Parsed => {
     maxAgeMs = ms;
   }
   return { ok: true, mode: mode ?? "ready", maxAgeMs, showHelp: false };
-};
-
-// The words before the reason: the default mode keeps the output it always had.
-const WORDS: Record<HealthMode, { healthy: string; unhealthy: string }> = {
-  ready: { healthy: "healthy", unhealthy: "unhealthy" },
-  live: { healthy: "live", unhealthy: "not live" },
-};
-
-/** `boxinit health` for the state directory; returns the exit code. */
-export const healthCommand = (args: readonly string[], stateDir: string, io: CommandIo = processIo): number => {
-  const parsed = parseHealthArgs(args);
-  if (!parsed.ok) {
-    io.stderr(`boxinit health: ${parsed.error}\n${USAGE}`);
-    return HEALTH_EXIT.usage;
-  }
-  if (parsed.showHelp) {
-    io.stdout(USAGE);
-    return HEALTH_EXIT.healthy;
-  }
-  const words = WORDS[parsed.mode];
-  const read = readStatus(stateDir);
-  if (!read.ok) {
-    io.stdout(`${words.unhealthy}: ${read.message}\n`);
-    return HEALTH_EXIT.unhealthy;
-  }
-  const verdict = judgeHealth(parsed.mode, read.document, io.nowMs(), parsed.maxAgeMs);
-  io.stdout(`${verdict.isHealthy ? words.healthy : words.unhealthy}: ${verdict.why}\n`);
-  return verdict.isHealthy ? HEALTH_EXIT.healthy : HEALTH_EXIT.unhealthy;
 };

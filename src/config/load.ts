@@ -14,7 +14,7 @@ import { readService, type ServiceDraft } from "./services.ts";
 import { checkSchedules, readJob, readJobLogs, type CronFactory } from "./jobs.ts";
 import type { Config, JobConfig, ServiceConfig, UserSpec } from "./types.ts";
 import type { UserRequest } from "./users.ts";
-import { loadLibrary } from "../lazy/libraries.ts";
+import { loadLibrary } from "../lazy/loader.ts";
 import { parseGroup, parsePasswd, resolveUser, type UserTables } from "./users.ts";
 import { parseYamlText } from "./yaml-text.ts";
 

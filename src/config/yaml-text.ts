@@ -2,7 +2,7 @@
 // user wrote (the failsafe schema, plus null): `restart: no` stays "no" whatever
 // the YAML version, `1.10` stays "1.10", and each reader decides what it accepts.
 import type { YAMLError } from "yaml";
-import { loadLibrary } from "../lazy/libraries.ts";
+import { loadLibrary } from "../lazy/loader.ts";
 import { findExcessNesting, MAX_NESTING_DEPTH } from "./yaml-depth.ts";
 
 export type YamlResult = { ok: true; value: unknown; warnings: string[] } | { ok: false; errors: string[] };

@@ -3,7 +3,7 @@
 // box down until its status says backedoff, within a bound.
 import { mkdirSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { describeBackoffWrite, writeBackoffWord, type BackoffWord } from "../cli/backoff.ts";
+import { describeBackoffWrite, writeBackoffWord, type BackoffWord } from "../control/backoff-write.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import { readStatus } from "../control/status-read.ts";
 import type { Book } from "./book-types.ts";

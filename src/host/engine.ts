@@ -3,7 +3,7 @@
 // Every call goes through engineCall, so every failure reaches the user as a
 // HostError with its exit code.
 import type Dockerode from "dockerode";
-import { loadLibrary } from "../lazy/libraries.ts";
+import { loadLibrary } from "../lazy/loader.ts";
 import { classifyEngineError, DEFAULT_SOCKET, HOST_EXIT, HostError } from "./errors.ts";
 
 export type { default as Dockerode } from "dockerode";

@@ -9,7 +9,7 @@ import { checkBackoff, escapeControls } from "../control/backoff.ts";
 import { isStale, readStatus, type StatusDocument } from "../control/status-read.ts";
 import { judgeHealth, type HealthVerdict } from "../control/health-verdict.ts";
 import { STATUS_FILE } from "../control/status-file.ts";
-import { formatStatus } from "../cli/status.ts";
+import { formatStatus } from "../control/status-format.ts";
 import type { Book } from "./book-types.ts";
 import { containerName, imageRef, TAGS } from "./container-spec.ts";
 import { findContainer, findImage, type Engine } from "./engine.ts";

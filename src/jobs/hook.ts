@@ -7,11 +7,11 @@ import { formatDurationMs } from "../config/duration.ts";
 import { exitCodeFor } from "../pid1/exit-code.ts";
 import { signalGroup } from "../pid1/send-signal.ts";
 import { SIGNAL_NUMBERS } from "../pid1/signals.ts";
-import { monotonicMs } from "../shutdown/clock.ts";
+import { monotonicMs } from "../time/clock.ts";
 import { startProcess } from "../supervisor/spawn.ts";
 import { escapeControls } from "../control/backoff.ts";
 import { killGroupAt, type Running } from "./job-process.ts";
-import type { JobContext } from "./run-job.ts";
+import type { JobContext } from "./types.ts";
 
 /** How long the hook may run: SIGTERM at timeoutMs, SIGKILL killGraceMs later. */
 export interface HookBound {

@@ -8,12 +8,12 @@ import { readProcTable } from "../pid1/proc-table.ts";
 import { SIGNAL_NUMBERS } from "../pid1/signals.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import { escapeControls } from "../control/backoff.ts";
-import { monotonicMs, pause, settleBefore } from "../shutdown/clock.ts";
+import { monotonicMs, pause, settleBefore } from "../time/clock.ts";
 import { notStartedByShortage, startProcess, type NotStarted } from "../supervisor/spawn.ts";
 import type { Native } from "../native/addon.ts";
 import type { OutputCapture } from "./capture.ts";
 import type { Passthrough } from "./passthrough.ts";
-import type { JobContext, JobSpec } from "./run-job.ts";
+import type { JobContext, JobSpec } from "./types.ts";
 
 // After the job ends, its output pipes may still hold its last lines; a
 // background process it left may also keep them open for ever.

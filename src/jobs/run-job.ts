@@ -6,9 +6,6 @@
 // itself (spawn, output, timeout, leftovers) is job-process.ts.
 import { join } from "node:path";
 import type { Logger } from "../log/logger.ts";
-import type { Native } from "../native/addon.ts";
-import type { Reaper } from "../pid1/reaper.ts";
-import type { UserSpec } from "../config/types.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import { checkBackoff, escapeControls } from "../control/backoff.ts";
 import { errnoCode } from "../control/atomic-write.ts";
@@ -16,51 +13,25 @@ import { byPathWarningOnce, makeDirs, stateDirHint, withStateDir } from "../cont
 import { exitCodeFor } from "../pid1/exit-code.ts";
 import { signalGroup } from "../pid1/send-signal.ts";
 import { signalLabel } from "../pid1/signals.ts";
-import { monotonicMs, pause } from "../shutdown/clock.ts";
+import { monotonicMs, pause } from "../time/clock.ts";
 import { killGroupAt, runCommandOf, shown, within, type Ran, type RunState } from "./job-process.ts";
 import { OutputCapture } from "./capture.ts";
 import { killedRecord, updateJobRecord, type JobRecord, type JobResult, type RecordOptions } from "./job-status.ts";
 import { currentRunner } from "./record-upkeep.ts";
 import { runHook } from "./hook.ts";
 import { processStartTime, tryJobLock, type JobLock, type LockOwner } from "./lock.ts";
-import type { Passthrough } from "./passthrough.ts";
 import { sweepReportTemps, writeReport, type RunSummary } from "./report.ts";
 import { sanitizeNamePart } from "./report-name.ts";
-import { pruneReports, type RetentionPolicy } from "./retention.ts";
+import { pruneReports } from "./retention.ts";
 import { existingOwnDir, LOGS_DIR, OWN_DIR_MODE } from "./own-dir.ts";
+import type { JobContext, JobSpec } from "./types.ts";
+
+export type { JobContext, JobSpec };
 
 /** GNU timeout's code for "the command timed out". */
 export const TIMEOUT_EXIT_CODE = 124;
 
 const LOCK_WAIT_POLL_MS = 250;
-
-export interface JobSpec {
-  name: string;
-  command: readonly string[];
-  /** Added to boxinit's own (the container's) environment. */
-  env: Readonly<Record<string, string>>;
-  cwd?: string;
-  user?: UserSpec;
-  /** undefined: no time limit. */
-  timeoutMs?: number;
-  /** After a timeout's SIGTERM, SIGKILL follows after this. */
-  killGraceMs: number;
-  onFailure?: readonly string[];
-  hookTimeoutMs: number;
-  captureBytes: number;
-  retention: RetentionPolicy;
-  stateDir: string;
-  hostname: string;
-  /** How long to wait for a running instance to finish; 0: skip at once. */
-  waitMs: number;
-  passthrough: Passthrough;
-}
-
-export interface JobContext {
-  native: Native | undefined;
-  reaper: Reaper;
-  log: Logger;
-}
 
 export type JobOutcome =
   | { kind: "skipped"; reason: string; exitCode: 0 }

@@ -9,7 +9,7 @@ import type { Reaper } from "../pid1/reaper.ts";
 import type { JobConfig, JobLogsConfig } from "../config/types.ts";
 import type { CronFactory } from "../config/jobs.ts";
 import { SIGNAL_NUMBERS } from "../pid1/signals.ts";
-import { monotonicMs, settleBefore } from "../shutdown/clock.ts";
+import { monotonicMs, settleBefore } from "../time/clock.ts";
 import { updateJobRecord, type RecordOptions } from "./job-status.ts";
 import { prefixedPassthrough, rawPassthrough } from "./passthrough.ts";
 import { startJob, type JobRun } from "./run-job.ts";

@@ -1,3 +1,3 @@
 // Entry of the separately bundled dockerode (build/lazy/dockerode.cjs; see
-// libraries.ts): only `boxinit host` talks to a Docker engine.
+// loader.ts): only `boxinit host` talks to a Docker engine.
 export { default as Dockerode } from "dockerode";

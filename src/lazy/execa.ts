@@ -1,2 +1,2 @@
-// Entry of the separately bundled execa (build/lazy/execa.cjs); see libraries.ts.
+// Entry of the separately bundled execa (build/lazy/execa.cjs); see loader.ts.
 export { execa } from "execa";

@@ -1,29 +1,25 @@
-// Libraries kept off PID 1's start-up path. Each is bundled on its own
+// Code kept off PID 1's start-up path. Each bundle is built on its own
 // (Makefile: build/lazy/NAME.cjs), embedded in the executable as an SEA asset,
 // and compiled only when first used. Parsing them with the main bundle cost
 // ~2 ms of every start (bench/RESULTS.md) for features most runs never touch.
-// Run from source (the unit tests), the entry file is imported instead.
+// A leaf: typed over the third-party bundles only (the entries beside this
+// file); boxinit's own bundles are loaded through loadBundle by
+// modes/bundles.ts, so no mechanism that loads a library sees them.
 import type * as PinoEntry from "./pino.ts";
 import type * as ExecaEntry from "./execa.ts";
 import type * as YamlEntry from "./yaml.ts";
-import type * as ModesEntry from "./modes.ts";
 import type * as CronerEntry from "./croner.ts";
 import type * as DockerodeEntry from "./dockerode.ts";
-import type * as HostEntry from "./host.ts";
-import type * as BoxEntry from "./box.ts";
 
 interface Libraries {
   pino: typeof PinoEntry;
   execa: typeof ExecaEntry;
   yaml: typeof YamlEntry;
-  modes: typeof ModesEntry;
   croner: typeof CronerEntry;
   dockerode: typeof DockerodeEntry;
-  host: typeof HostEntry;
-  box: typeof BoxEntry;
 }
 
-const loaded = new Map<keyof Libraries, unknown>();
+const loaded = new Map<string, unknown>();
 
 /** The parameters a bundle's code is wrapped in (the CommonJS module wrapper). */
 const BUNDLE_PARAMETERS = "exports, require, module, __filename, __dirname";
@@ -65,17 +61,22 @@ const codeCacheOf = (sea: typeof import("node:sea"), name: string): Buffer | und
   }
 };
 
-/** Load a library kept out of the main bundle (once; later calls reuse it). */
-export const loadLibrary = async <Name extends keyof Libraries>(name: Name): Promise<Libraries[Name]> => {
+/**
+ * Load the bundle lazy/NAME.cjs (once; later calls reuse it). Run from source
+ * (the unit tests) there is no bundle: importEntry imports its entry file.
+ */
+export const loadBundle = async <Entry>(name: string, importEntry: () => Promise<Entry>): Promise<Entry> => {
   if (!loaded.has(name)) {
     const sea = process.getBuiltinModule("node:sea");
-    if (sea.isSea()) {
-      loaded.set(name, evaluateBundle(name, sea.getAsset(`lazy/${name}.cjs`, "utf8"), codeCacheOf(sea, name)));
-    } else {
-      // A computed specifier keeps the bundler from pulling the library in.
-      const entry = `./${name}.ts`;
-      loaded.set(name, await import(entry));
-    }
+    loaded.set(name, sea.isSea() ? evaluateBundle(name, sea.getAsset(`lazy/${name}.cjs`, "utf8"), codeCacheOf(sea, name)) : await importEntry());
   }
-  return loaded.get(name) as Libraries[Name];
+  return loaded.get(name) as Entry;
 };
+
+/** Load a third-party library kept out of the main bundle (once; later calls reuse it). */
+export const loadLibrary = <Name extends keyof Libraries>(name: Name): Promise<Libraries[Name]> =>
+  loadBundle(name, () => {
+    // A computed specifier keeps the bundler from pulling the library in.
+    const entry = `./${name}.ts`;
+    return import(entry) as Promise<Libraries[Name]>;
+  });

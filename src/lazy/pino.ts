@@ -1,2 +1,2 @@
-// Entry of the separately bundled pino (build/lazy/pino.cjs); see libraries.ts.
+// Entry of the separately bundled pino (build/lazy/pino.cjs); see loader.ts.
 export { default } from "pino";

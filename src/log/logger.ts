@@ -3,7 +3,7 @@
 // JSON through pino, loaded only when asked for.
 import { writeSync } from "node:fs";
 import type { LogEvent } from "./events.ts";
-import { loadLibrary } from "../lazy/libraries.ts";
+import { loadLibrary } from "../lazy/loader.ts";
 
 export type LogFormat = "text" | "json";
 export type Level = "error" | "warn" | "info" | "debug" | "trace";

@@ -2,9 +2,8 @@
 // each line is prefixed with the service's name ("web | listening on 8080"),
 // so the log stays readable. One service alone keeps its output untouched.
 import { closeSync } from "node:fs";
-import type { Native } from "../native/addon.ts";
 import { writeBytes } from "./logger.ts";
-import { monotonicMs, settleBefore } from "../shutdown/clock.ts";
+import { monotonicMs, settleBefore } from "../time/clock.ts";
 
 /** A line longer than this is written in pieces, each ended by CUT_MARKER, rather than held. */
 export const MAX_LINE_BYTES = 64 * 1024;
@@ -108,11 +107,17 @@ const relayLines = (fd: number, to: number, prefix: string): Promise<void> =>
     socket.on("error", finish);
   });
 
+/** What prefixedOutput needs of the addon (native/addon.ts): log/ is a leaf and does not import it. */
+export interface PipeMaker {
+  /** A pipe, [read end, write end], close-on-exec in boxinit. */
+  makePipe(): [number, number];
+}
+
 /**
  * Pipes for a process whose output gets prefixed: returns the write ends for
  * the spawn (which closes them in boxinit) and starts relaying the read ends.
  */
-export const prefixedOutput = (native: Native, name: string): { outFd: number; errFd: number } => {
+export const prefixedOutput = (native: PipeMaker, name: string): { outFd: number; errFd: number } => {
   const [outRead, outWrite] = native.makePipe();
   let errPipe: [number, number];
   try {

@@ -1,5 +1,6 @@
-// Loading the config for a command and reporting every problem at once, each
-// line naming the file (or variable) and the path inside it.
+// Loading the config for a run (Mini-VM mode, a job, `boxinit check`) and
+// reporting every problem at once, each line naming the file (or variable)
+// and the path inside it.
 import { writeLine } from "../log/logger.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/types.ts";

@@ -1,25 +1,26 @@
 // `boxinit job NAME [OPTIONS] [-- CMD]`: one run of a batch job through the
 // harness (jobs/run-job.ts), usable as a container's command (boxinit is then
 // PID 1: it reaps, forwards signals, and a `docker stop` stops the job within
-// the grace period) and inside a running container. Exits with the job's code.
+// the grace period) and inside a running container. Set up (runtime, signal
+// router), start the job, wait for it, stop what it left (shutdown/stop-all.ts);
+// exits with the job's code.
 import { hostname } from "node:os";
 import { createLogger, writeLine, type Logger } from "../log/logger.ts";
 import type { Native } from "../native/addon.ts";
 import { EXIT } from "../pid1/exit-code.ts";
-import { bootPid1 } from "../pid1/boot.ts";
-import { eachSignal, listenForSignals } from "../pid1/signal-intake.ts";
-import type { FaultHandle } from "../pid1/run-command.ts";
-import { SIGNAL_NAMES, SIGNAL_NUMBERS, SIGNAL_ROUTES, signalLabel } from "../pid1/signals.ts";
+import { SIGNAL_NUMBERS, signalLabel } from "../pid1/signals.ts";
 import { leftoverReserveMs, stopAll } from "../shutdown/stop-all.ts";
-import { monotonicMs } from "../shutdown/clock.ts";
+import { monotonicMs } from "../time/clock.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import type { Config, JobConfig } from "../config/types.ts";
 import { JOB_DEFAULTS } from "../config/defaults.ts";
-import { startJob, type JobRun, type JobSpec } from "../jobs/run-job.ts";
+import { startJob, type JobRun } from "../jobs/run-job.ts";
+import type { JobSpec } from "../jobs/types.ts";
 import { rawPassthrough } from "../jobs/passthrough.ts";
-import { loadConfigOrReport } from "./config-errors.ts";
 import { escapeControls } from "../control/backoff.ts";
-import { JOB_USAGE, parseJobArgs, type JobArgs } from "./job-args.ts";
+import { JOB_USAGE, parseJobArgs, type JobArgs } from "../cli/job-args.ts";
+import { loadConfigOrReport } from "./config.ts";
+import { onFault, routeSignals, startRuntime, type FaultHandle } from "./runtime.ts";
 
 /** The harness's spec from the command line over the config's jobs.NAME; a usage error when there is no command. */
 export const jobSpecFor = (args: JobArgs, config: Config, host: string): JobSpec | string => {
@@ -68,7 +69,7 @@ const dieWithHarness = (native: Native | undefined, log: Logger): void => {
 };
 
 /** Run `boxinit job`; resolves to the exit code. */
-export const jobCommand = async (argv: readonly string[], faults: FaultHandle): Promise<number> => {
+export const jobMode = async (argv: readonly string[], faults: FaultHandle): Promise<number> => {
   const parsed = parseJobArgs(argv, process.env);
   if (!parsed.ok) {
     for (const error of parsed.errors) writeLine(2, `boxinit job: usage: ${error}\n`);
@@ -92,13 +93,20 @@ export const jobCommand = async (argv: readonly string[], faults: FaultHandle): 
     return EXIT.usage;
   }
   const log = await createLogger(args.logFormat, args.verbosity);
-  const { native, reaper, scope } = bootPid1(log);
-  dieWithHarness(native, log);
+  return runJob(spec, config, log, faults);
+};
 
-  // docker stop (TERM), Ctrl-C (INT), QUIT: the job gets the signal and the
-  // grace period, then SIGKILL. Other signals (HUP, USR1, ...) are passed on to it. The
-  // handlers are in place before the job starts: an early TERM must not kill
-  // boxinit by Node's default action and orphan the job.
+/**
+ * The job as a PID 1 run. docker stop (TERM), Ctrl-C (INT), QUIT: the job
+ * gets the signal and the grace period, then SIGKILL. Other signals (HUP,
+ * USR1, ...) are passed on to it. The router is in place before the job
+ * starts: an early TERM must not kill boxinit by Node's default action and
+ * orphan the job.
+ */
+const runJob = async (spec: JobSpec, config: Config, log: Logger, faults: FaultHandle): Promise<number> => {
+  const pid1 = startRuntime(log);
+  const { native, reaper, scope } = pid1;
+  dieWithHarness(native, log);
   let run: JobRun | undefined;
   let stopDeadline: number | undefined;
   // The job's SIGKILL comes a little before the deadline: its report and
@@ -110,15 +118,20 @@ export const jobCommand = async (argv: readonly string[], faults: FaultHandle): 
     stopDeadline = monotonicMs() + config.graceMs;
     run?.stop(signal, jobGraceMs);
   };
-  const onSignal = (name: NodeJS.Signals): void => {
-    const signal = SIGNAL_NUMBERS[name]!;
-    if (SIGNAL_ROUTES[name] !== "shutdown") return run?.forward(signal);
-    if (stopDeadline === undefined) log.info("shutdown", `received ${signalLabel(signal)}: stopping job ${escapeControls(spec.name)}`, { grace: formatDurationMs(config.graceMs) });
-    stop(signal);
-  };
-  listenForSignals(native, log, eachSignal((signal) => onSignal(SIGNAL_NAMES[signal]!)));
-  faults.graceMs = config.graceMs;
-  faults.onFault = () => stop(SIGNAL_NUMBERS.SIGTERM!);
+  routeSignals(pid1, log, {
+    rewrites: new Map(),
+    stop: (signal, intake) => {
+      for (let i = 0; i < intake.received; i++) {
+        if (stopDeadline === undefined) log.info("shutdown", `received ${signalLabel(signal)}: stopping job ${escapeControls(spec.name)}`, { grace: formatDurationMs(config.graceMs) });
+        stop(signal);
+      }
+      return intake.received;
+    },
+    forward: (signal, times) => {
+      for (let i = 0; i < times; i++) run?.forward(signal);
+    },
+  });
+  onFault(faults, config.graceMs, () => stop(SIGNAL_NUMBERS.SIGTERM!));
 
   run = startJob(spec, { native, reaper, log });
   if (stopDeadline !== undefined) run.stop(SIGNAL_NUMBERS.SIGTERM!, jobGraceMs);

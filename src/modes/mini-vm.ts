@@ -1,35 +1,36 @@
-// Mini-VM mode: boxinit runs the configured container. Boot order: PID 1
-// duties, status file, backoff check (engaged: start nothing), init scripts,
-// links, services in `after:` order with their warm-ups, then the optional
-// main command. The first stop reason (signal, backoff, critical service end,
-// main command end, boot failure, fault) spends the one budget and decides
-// the final state and exit code.
-import type { Fields, Logger } from "../log/logger.ts";
-import type { Config } from "../config/types.ts";
-import { EXIT, exitCodeFor, remapExitCode, type Ending, type RemapTable } from "../pid1/exit-code.ts";
-import { bootPid1 } from "../pid1/boot.ts";
-import { armParentDeathSignal, eachSignal, listenForSignals } from "../pid1/signal-intake.ts";
-import { SIGNAL_NAMES, SIGNAL_NUMBERS, SIGNAL_ROUTES, rewriteSignal, signalLabel, type RewriteTable } from "../pid1/signals.ts";
+// Mini-VM mode: boxinit runs the configured container. Set up (runtime, the
+// box and its status file), the backoff check (engaged: start nothing), the
+// boot (init scripts, links, services in `after:` order with their warm-ups:
+// supervisor/boot.ts), then the optional main command. The first stop reason
+// (signal, backoff, critical service end, main command end, boot failure,
+// fault) spends the one budget (shutdown/stop-box.ts) and decides the final
+// state and exit code (supervisor/box-states.ts).
+import { hostname } from "node:os";
+import type { InitArgs } from "../cli/args.ts";
+import { createLogger, writeLine, type Logger } from "../log/logger.ts";
+import { EXIT, exitCodeFor, remapExitCode, type RemapTable } from "../pid1/exit-code.ts";
+import { SIGNAL_NUMBERS, signalLabel, type RewriteTable } from "../pid1/signals.ts";
 import { signalEverythingLeft, signalGroup } from "../pid1/send-signal.ts";
 import { takeTerminalBack } from "../pid1/terminal.ts";
-import type { FaultHandle } from "../pid1/run-command.ts";
-import { COMING_BACK_STATES, StatusFile } from "../control/status-file.ts";
-import { BackoffWatch } from "../control/backoff-watch.ts";
-import { formatDurationMs } from "../config/duration.ts";
-import { drainServiceOutput } from "../log/service-output.ts";
-import { monotonicMs } from "../shutdown/clock.ts";
-import { boxReserveMs, stopBox } from "../shutdown/stop-box.ts";
-import { VERSION } from "../version.ts";
-import { bootedBoxState, canMoveBox, finalOutcome, type BoxState, type StopReason, type StopResults } from "./box-states.ts";
-import { startMainCommand, type MainCommand } from "./main-command.ts";
-import { makeLinks } from "./links.ts";
-import { listScripts, runScripts } from "./scripts.ts";
-import { Service } from "./service.ts";
-import { isFinalServiceState } from "./service-states.ts";
-import { hostname } from "node:os";
-import { Scheduler } from "../jobs/scheduler.ts";
+import { monotonicMs } from "../time/clock.ts";
+import { loadLibrary } from "../lazy/loader.ts";
+import type { Config } from "../config/types.ts";
 import type { CronFactory } from "../config/jobs.ts";
-import { loadLibrary } from "../lazy/libraries.ts";
+import { DEFAULT_CONFIG_PATH } from "../config/defaults.ts";
+import { formatDurationMs } from "../config/duration.ts";
+import { liveOwnerOf } from "../control/state-dir-owner.ts";
+import { drainServiceOutput } from "../log/service-output.ts";
+import { Box } from "../supervisor/box.ts";
+import { bootServices, type InitScriptTracker } from "../supervisor/boot.ts";
+import { finalOutcome, type StopReason, type StopResults } from "../supervisor/box-states.ts";
+import { startMainCommand, type MainCommand } from "../supervisor/main-command.ts";
+import { listScripts, runScripts } from "../supervisor/scripts.ts";
+import { Service } from "../supervisor/service.ts";
+import { isFinalServiceState } from "../supervisor/service-states.ts";
+import { Scheduler } from "../jobs/scheduler.ts";
+import { boxReserveMs, stopBox, type FinishScripts } from "../shutdown/stop-box.ts";
+import { loadConfigOrReport } from "./config.ts";
+import { onFault, routeSignals, startRuntime, type FaultHandle, type Pid1, type SignalRoutes } from "./runtime.ts";
 
 // How long the last lines of services may take to reach stdout after the stop.
 const OUTPUT_DRAIN_MS = 500;
@@ -45,6 +46,17 @@ export interface MiniVmOptions {
   parentDeathSignal?: number;
 }
 
+// What the run's parts share while it goes on.
+interface MiniVmRun {
+  /** The first reason to stop; later ones are ignored. */
+  stopReason?: StopReason;
+  requestStop: (reason: StopReason) => void;
+  stopRequested: Promise<StopReason>;
+  main?: MainCommand;
+  isMainRunning: boolean;
+  initScript: InitScriptTracker;
+}
+
 const describeReason = (reason: StopReason): string => {
   switch (reason.kind) {
     case "signal": return `received ${signalLabel(reason.signal)}`;
@@ -56,257 +68,213 @@ const describeReason = (reason: StopReason): string => {
   }
 };
 
-/** Run the configured container; resolves to the exit code for process.exit. */
-export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: FaultHandle = {}): Promise<number> => {
-  const { config } = options;
-  const { native, reaper, scope } = bootPid1(log);
-
-  let stopReason: StopReason | undefined;
+const newRun = (log: Logger, graceMs: number): MiniVmRun => {
   let resolveStop: (reason: StopReason) => void = () => {};
   const stopRequested = new Promise<StopReason>((resolve) => {
     resolveStop = resolve;
   });
-  const requestStop = (reason: StopReason): void => {
-    if (stopReason) return;
-    stopReason = reason;
-    log.info("shutdown", `stopping: ${describeReason(reason)}`, { grace: formatDurationMs(config.graceMs) });
+  const run: MiniVmRun = { stopRequested, isMainRunning: false, initScript: {}, requestStop: (reason) => {
+    if (run.stopReason) return;
+    run.stopReason = reason;
+    log.info("shutdown", `stopping: ${describeReason(reason)}`, { grace: formatDurationMs(graceMs) });
     resolveStop(reason);
-  };
+  } };
+  return run;
+};
 
-  // --- the status file ---
-  const status = new StatusFile(config.stateDir, log, { heartbeatMs: config.heartbeatMs, native });
-  const backoff = new BackoffWatch(config.stateDir, { mode: config.backoffWatch, pollMs: config.backoffPollMs }, log);
-  let boxState: BoxState = "starting";
-  let since = new Date().toISOString();
-  let exitCode: number | undefined;
-  const services: Service[] = [];
-  // Several changes in one turn of the event loop (a service spawned, its
-  // state moved, the box's state moved) become one write of the two files.
-  let isPublishScheduled = false;
-  const publishNow = (): void => {
-    isPublishScheduled = false;
-    status.write({
-      state: boxState,
-      since,
-      pid: process.pid,
-      version: VERSION,
-      backoff: backoff.isEngaged(),
-      exitCode,
-      heartbeatMs: config.heartbeatMs,
-      services: Object.fromEntries(services.map((service) => [service.name, service.snapshot()])),
-    });
-  };
-  const publish = (): void => {
-    if (isPublishScheduled) return;
-    isPublishScheduled = true;
-    // A publishNow meanwhile (the box's own state) wrote this too.
-    setImmediate(() => {
-      if (isPublishScheduled) publishNow();
-    });
-  };
-  const moveBox = (to: BoxState, fields?: Fields): void => {
-    if (!canMoveBox(boxState, to)) {
-      log.error("internal-error", "bug: state change not in the table", { from: boxState, to });
-      return;
+// A stop signal starts the stop; the others go to the main command's group
+// when there is one, else to every service.
+const miniVmRoutes = (run: MiniVmRun, box: Box, options: MiniVmOptions, log: Logger): SignalRoutes => ({
+  rewrites: options.rewrites,
+  stop: (sent, intake) => {
+    run.requestStop({ kind: "signal", signal: sent });
+    return intake.received;
+  },
+  forward: (sent, times, intake) => {
+    for (let i = 0; i < times; i++) {
+      if (run.main && run.isMainRunning) signalGroup(run.main.pgid, sent);
+      else for (const service of box.services) service.forwardSignal(sent);
+      if (log.isEnabled("debug")) log.debug("signal-forwarded", "forwarded", { signal: signalLabel(intake.signal), as: signalLabel(sent) });
     }
-    if (to !== boxState) {
-      boxState = to;
-      since = new Date().toISOString();
-      log.info("state", `state ${to}`, fields);
-    }
-    // The box's own state is written at once (a host tool, or the main
-    // command started right after `running`, must find it on disk); service
-    // changes, and `warming`, which comes with one, are coalesced.
-    if (to === "warming") publish();
-    else publishNow();
-  };
+  },
+});
 
-  // --- signals ---
-  let main: MainCommand | undefined;
-  let isMainRunning = false;
-  const onSignal = (name: NodeJS.Signals): void => {
-    const sent = rewriteSignal(SIGNAL_NUMBERS[name]!, options.rewrites);
-    if (sent === 0) return;
-    if (SIGNAL_ROUTES[name] === "shutdown") {
-      requestStop({ kind: "signal", signal: sent });
-      return;
-    }
-    // Forwarded: to the main command's group when there is one, else to every service.
-    if (main && isMainRunning) signalGroup(main.pgid, sent);
-    else for (const service of services) service.forwardSignal(sent);
-    if (log.isEnabled("debug")) log.debug("signal-forwarded", "forwarded", { signal: name, as: signalLabel(sent) });
-  };
-  listenForSignals(native, log, eachSignal((signal) => onSignal(SIGNAL_NAMES[signal]!)));
-  if (options.parentDeathSignal !== undefined) armParentDeathSignal(native, options.parentDeathSignal, log);
-  faults.graceMs = config.graceMs;
-  faults.onFault = () => requestStop({ kind: "fault" });
-
-  // --- backoff: engaged at start means nothing starts ---
-  // The first write (at once: `starting` is on disk before anything runs)
-  // creates a missing state directory, so the watcher can start on it at
-  // once instead of polling for it to appear.
-  publishNow();
-  await backoff.start((isEngaged) => {
-    publish();
-    if (isEngaged) requestStop({ kind: "backoff" });
-  });
-  if (backoff.isEngaged() && !stopReason) {
-    log.info("backoff", `backoff is engaged (${config.stateDir}/backoff says true): starting nothing`);
-    boxState = "backedoff";
-    exitCode = remapExitCode(0, options.remaps);
-    publishNow();
-    status.close();
-    await backoff.close();
-    log.info("exit", "boxinit exiting", { state: boxState, code: exitCode });
-    return exitCode;
-  }
-
-  // --- services ---
-  // After the boot, running ⇄ degraded follows the critical services; true when the box moved.
-  const settleBootedState = (): boolean => {
-    if (stopReason) return false;
-    const next = bootedBoxState(boxState, services.map((service) => ({ state: service.state, isCritical: service.config.critical })));
-    if (next === boxState) return false;
-    const down = services.filter((service) => service.config.critical && COMING_BACK_STATES.has(service.state)).map((service) => `${service.name} (${service.state})`);
-    moveBox(next, next === "degraded" ? { down } : undefined);
-    return true;
-  };
+// The services, each told how its changes move the box and when its end stops it.
+const makeServices = (box: Box, run: MiniVmRun, options: MiniVmOptions, pid1: Pid1, log: Logger): void => {
+  const { config } = options;
   const context = {
-    native,
-    reaper,
+    native: pid1.native,
+    reaper: pid1.reaper,
     log,
     shouldPrefixOutput: config.services.length + (options.command.length > 0 ? 1 : 0) > 1,
-    isStopping: () => stopReason !== undefined,
-    onChange: () => {
-      if (boxState === "starting" && services.some((service) => service.state === "warming")) moveBox("warming");
-      else if (!settleBootedState()) publish();
-    },
+    isStopping: () => run.stopReason !== undefined,
+    onChange: () => box.onServiceChange(),
     onEndedForGood: (service: Service, ending: { code: number | null; signal: number | null }) => {
-      if (stopReason) return;
-      if (service.config.critical) return requestStop({ kind: "critical", service: service.name, ending });
+      if (run.stopReason) return;
+      if (service.config.critical) return run.requestStop({ kind: "critical", service: service.name, ending });
       // Nothing left to run (no main command, every service over): a container
       // that runs nothing would only look alive; it ends with the last one's code.
-      if (options.command.length === 0 && services.every((other) => isFinalServiceState(other.state))) {
+      if (options.command.length === 0 && box.services.every((other) => isFinalServiceState(other.state))) {
         log.warn("service-exited", `service ${service.name} was the last one running: stopping`, { service: service.name });
-        return requestStop({ kind: "critical", service: service.name, ending });
+        return run.requestStop({ kind: "critical", service: service.name, ending });
       }
       log.warn("service-exited", `service ${service.name} is not critical: the container keeps running without it`, { service: service.name });
     },
-    isBooting: () => boxState === "starting" || boxState === "warming",
+    isBooting: () => box.state === "starting" || box.state === "warming",
     graceMs: config.graceMs,
     onWarmupFailed: (service: Service, problem: string) =>
-      requestStop({ kind: "boot-failed", code: EXIT.unavailable, why: `service ${service.name}: ${problem}` }),
+      run.requestStop({ kind: "boot-failed", code: EXIT.unavailable, why: `service ${service.name}: ${problem}` }),
   };
-  for (const serviceConfig of config.services) services.push(new Service(serviceConfig, context));
-  const byName = new Map(services.map((service) => [service.name, service]));
-  const scheduler = Scheduler.hasScheduledJobs(config.jobs)
-    ? new Scheduler({
-      jobs: config.jobs,
-      stateDir: config.stateDir,
-      graceMs: config.graceMs,
-      retention: config.jobLogs,
-      hostname: hostname(),
-      shouldPrefixOutput: config.services.length + (options.command.length > 0 ? 1 : 0) > 0,
-      // Not while degraded either: the jobs of an app image are the app's batch work
-      // (a reindex needs the app); a run due then is skipped, logged and kept in lastSkip.
-      whyNotNow: () => (boxState === "running" && !stopReason ? undefined : `the box is ${stopReason ? "stopping" : boxState}`),
-    }, { native, reaper, log })
-    : undefined;
-  publish();
-  status.startHeartbeat();
-  log.info("state", "state starting", { config: config.source ?? "(none)", stateDir: config.stateDir, services: services.length });
+  for (const serviceConfig of config.services) box.services.push(new Service(serviceConfig, context));
+};
 
-  // An init script still running when the stop begins is stopped first.
-  let runningInitScript: { pid: number; ended: Promise<Ending> } | undefined;
-  const boot = async (): Promise<void> => {
-    const initScripts = listScripts(config.initDir, log);
-    const failedScript = await runScripts(initScripts, { native, reaper, log, kind: "init" }, (started) => {
-      runningInitScript = started;
-      void started.ended.then(() => {
-        if (runningInitScript === started) runningInitScript = undefined;
-      });
-    }, () => stopReason !== undefined);
-    if (stopReason) return;
-    if (failedScript) {
-      const code = "ending" in failedScript ? exitCodeFor(failedScript.ending) : failedScript.exitCode;
-      return requestStop({ kind: "boot-failed", code, why: `init script ${failedScript.file} failed with exit code ${code}` });
-    }
-    const linkProblems = makeLinks(config.links, log);
-    if (linkProblems.length > 0) {
-      for (const problem of linkProblems) log.error("link", problem);
-      return requestStop({ kind: "boot-failed", code: EXIT.unavailable, why: linkProblems[0]! });
-    }
-    const stopped = stopRequested.then(() => undefined);
-    for (const service of services) {
-      const needs = service.config.after.map((name) => byName.get(name)!);
-      const readiness = await Promise.race([Promise.all(needs.map((need) => need.ready)), stopped]);
-      if (stopReason || readiness === undefined) return;
-      const missing = needs.filter((_, index) => !readiness[index]);
-      if (missing.length > 0) {
-        const names = missing.map((need) => need.name).join(", ");
-        return requestStop({ kind: "boot-failed", code: EXIT.unavailable, why: `service ${service.name} comes after ${names}, which did not come up` });
-      }
-      service.start();
-    }
-    const readiness = await Promise.race([Promise.all(services.map((service) => service.ready)), stopped]);
-    if (stopReason || readiness === undefined) return;
-    moveBox("running");
-    // A critical service may have died between its warm-up and this turn: no later change would say so until its restart.
-    settleBootedState();
-    if (scheduler) scheduler.start((await loadLibrary("croner")).Cron as unknown as CronFactory);
-    const upServices = services.filter((_, index) => readiness[index]);
-    if (upServices.length === services.length) log.info("state", "every service is up", { services: upServices.map((service) => service.name) });
-    else log.warn("state", "running without the non-critical services that did not come up", { up: upServices.map((service) => service.name), down: services.filter((_, index) => !readiness[index]).map((service) => service.name) });
-    if (options.command.length === 0) return;
-    const started = startMainCommand(options.command, options.preserveFds, native, reaper, log);
-    if (!("pid" in started)) return requestStop({ kind: "boot-failed", code: started.exitCode, why: "the main command could not be started" });
-    main = started;
-    isMainRunning = true;
-    void started.ended.then((ending) => {
-      isMainRunning = false;
-      if (started.ownsTerminal && native) takeTerminalBack(native, started.pgid, log);
-      log.info("child-exited", "the main command ended", { pid: started.pid, code: exitCodeFor(ending) });
-      requestStop({ kind: "main-ended", ending });
-    });
-  };
-  void boot().catch((error: unknown) => {
-    log.error("internal-error", `boot failed: ${(error as Error).stack ?? String(error)}`);
-    requestStop({ kind: "fault" });
+const makeScheduler = (box: Box, run: MiniVmRun, options: MiniVmOptions, pid1: Pid1, log: Logger): Scheduler | undefined => {
+  const { config } = options;
+  if (!Scheduler.hasScheduledJobs(config.jobs)) return undefined;
+  return new Scheduler({
+    jobs: config.jobs,
+    stateDir: config.stateDir,
+    graceMs: config.graceMs,
+    retention: config.jobLogs,
+    hostname: hostname(),
+    shouldPrefixOutput: config.services.length + (options.command.length > 0 ? 1 : 0) > 0,
+    // Not while degraded either: the jobs of an app image are the app's batch work
+    // (a reindex needs the app); a run due then is skipped, logged and kept in lastSkip.
+    whyNotNow: () => (box.state === "running" && !run.stopReason ? undefined : `the box is ${run.stopReason ? "stopping" : box.state}`),
+  }, { native: pid1.native, reaper: pid1.reaper, log });
+};
+
+// The main command, once the services are up; its end ends the box.
+const startMain = (run: MiniVmRun, options: MiniVmOptions, pid1: Pid1, log: Logger): void => {
+  const started = startMainCommand(options.command, options.preserveFds, pid1.native, pid1.reaper, log);
+  if (!("pid" in started)) return run.requestStop({ kind: "boot-failed", code: started.exitCode, why: "the main command could not be started" });
+  run.main = started;
+  run.isMainRunning = true;
+  void started.ended.then((ending) => {
+    run.isMainRunning = false;
+    if (started.ownsTerminal && pid1.native) takeTerminalBack(pid1.native, started.pgid, log);
+    log.info("child-exited", "the main command ended", { pid: started.pid, code: exitCodeFor(ending) });
+    run.requestStop({ kind: "main-ended", ending });
   });
+};
 
-  // --- the one budget ---
-  const reason = await stopRequested;
-  for (const service of services) service.cancelRestart();
+// The boot, then `running`: the scheduler starts and the main command runs.
+const boot = async (box: Box, scheduler: Scheduler | undefined, run: MiniVmRun, options: MiniVmOptions, pid1: Pid1, log: Logger): Promise<void> => {
+  const { services } = box;
+  const booted = await bootServices(options.config, services, {
+    native: pid1.native, reaper: pid1.reaper, log, isStopping: () => run.stopReason !== undefined, stopped: run.stopRequested,
+  }, run.initScript);
+  if (booted.kind === "failed") return run.requestStop({ kind: "boot-failed", code: booted.code, why: booted.why });
+  if (booted.kind === "stopped") return;
+  const { readiness } = booted;
+  box.move("running");
+  // A critical service may have died between its warm-up and this turn: no later change would say so until its restart.
+  box.settleBooted();
+  if (scheduler) scheduler.start((await loadLibrary("croner")).Cron as unknown as CronFactory);
+  const upServices = services.filter((_, index) => readiness[index]);
+  if (upServices.length === services.length) log.info("state", "every service is up", { services: upServices.map((service) => service.name) });
+  else log.warn("state", "running without the non-critical services that did not come up", { up: upServices.map((service) => service.name), down: services.filter((_, index) => !readiness[index]).map((service) => service.name) });
+  if (options.command.length > 0) startMain(run, options, pid1, log);
+};
+
+// Backoff engaged at start: nothing starts, the box is backedoff with exit code 0 (remapped).
+const endBackedOff = async (box: Box, options: MiniVmOptions, log: Logger): Promise<number> => {
+  log.info("backoff", `backoff is engaged (${options.config.stateDir}/backoff says true): starting nothing`);
+  box.exitCode = remapExitCode(0, options.remaps);
+  box.move("backedoff");
+  await box.close();
+  log.info("exit", "boxinit exiting", { state: box.state, code: box.exitCode });
+  return box.exitCode;
+};
+
+// The one budget, then the final state and exit code.
+const stopMiniVm = async (box: Box, scheduler: Scheduler | undefined, run: MiniVmRun, options: MiniVmOptions, pid1: Pid1, log: Logger): Promise<number> => {
+  const { config } = options;
+  const { native, reaper, scope } = pid1;
+  const reason = await run.stopRequested;
+  for (const service of box.services) service.cancelRestart();
   const deadline = monotonicMs() + config.graceMs;
-  moveBox("stopping");
+  box.move("stopping");
+  const finishScripts: FinishScripts = (onStarted, isOverTime) => {
+    const scripts = listScripts(config.finishDir, log);
+    return scripts.length === 0 ? undefined : runScripts(scripts, { native, reaper, log, kind: "finish", shouldContinueAfterFailure: true }, onStarted, isOverTime);
+  };
+  const { main, initScript } = run;
   let results: StopResults;
   try {
-    results = await stopBox(
-      {
-        main: main && isMainRunning ? { pgid: main.pgid, ended: main.ended, signal: reason.kind === "signal" ? reason.signal : SIGNAL_NUMBERS.SIGTERM! } : undefined,
-        initScript: runningInitScript ? { pgid: runningInitScript.pid, ended: runningInitScript.ended, signal: SIGNAL_NUMBERS.SIGTERM! } : undefined,
-        ...(scheduler && { jobs: scheduler }),
-        services,
-        finishDir: config.finishDir,
-        deadline,
-        reserveMs: boxReserveMs(config.graceMs),
-      },
-      { log, native, reaper, scope },
-    );
+    results = await stopBox({
+      main: main && run.isMainRunning ? { pgid: main.pgid, ended: main.ended, signal: reason.kind === "signal" ? reason.signal : SIGNAL_NUMBERS.SIGTERM! } : undefined,
+      initScript: initScript.current ? { pgid: initScript.current.pid, ended: initScript.current.ended, signal: SIGNAL_NUMBERS.SIGTERM! } : undefined,
+      ...(scheduler && { jobs: scheduler }),
+      services: box.services,
+      finishScripts,
+      deadline,
+      reserveMs: boxReserveMs(config.graceMs),
+    }, { log, reaper, scope });
   } catch (error) {
     log.error("internal-error", `stopping failed: ${(error as Error).message}; sending SIGKILL to everything left`);
     signalEverythingLeft(scope, SIGNAL_NUMBERS.SIGKILL!);
     results = { stopCodes: [], hasKilled: true };
-    stopReason = { kind: "fault" };
+    run.stopReason = { kind: "fault" };
   }
   // Everything is stopped, so every pipe is at end of file or about to be;
   // the bound only covers a writer that survived SIGKILL.
   await drainServiceOutput(OUTPUT_DRAIN_MS);
-  const outcome = finalOutcome(stopReason ?? reason, results);
-  exitCode = remapExitCode(outcome.code, options.remaps);
-  moveBox(outcome.state);
-  status.close();
-  await backoff.close();
-  log.info("exit", "boxinit exiting", { state: outcome.state, code: exitCode, reaped: reaper.reapedCount });
-  return exitCode;
+  const outcome = finalOutcome(run.stopReason ?? reason, results);
+  box.exitCode = remapExitCode(outcome.code, options.remaps);
+  box.move(outcome.state);
+  await box.close();
+  log.info("exit", "boxinit exiting", { state: outcome.state, code: box.exitCode, reaped: reaper.reapedCount });
+  return box.exitCode;
+};
+
+/** Run the configured container; resolves to the exit code for process.exit. */
+export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: FaultHandle = {}): Promise<number> => {
+  const { config } = options;
+  const pid1 = startRuntime(log);
+  const run = newRun(log, config.graceMs);
+  const box = new Box(config, pid1.native, log, () => run.stopReason !== undefined);
+  routeSignals(pid1, log, miniVmRoutes(run, box, options, log), options.parentDeathSignal);
+  onFault(faults, config.graceMs, () => run.requestStop({ kind: "fault" }));
+
+  // The first write (at once: `starting` is on disk before anything runs)
+  // creates a missing state directory, so the watcher can start on it at
+  // once instead of polling for it to appear.
+  box.publishNow();
+  await box.backoff.start((isEngaged) => {
+    box.publish();
+    if (isEngaged) run.requestStop({ kind: "backoff" });
+  });
+  if (box.backoff.isEngaged() && !run.stopReason) return endBackedOff(box, options, log);
+
+  makeServices(box, run, options, pid1, log);
+  const scheduler = makeScheduler(box, run, options, pid1, log);
+  box.publish();
+  box.startHeartbeat();
+  log.info("state", "state starting", { config: config.source ?? "(none)", stateDir: config.stateDir, services: box.services.length });
+  void boot(box, scheduler, run, options, pid1, log).catch((error: unknown) => {
+    log.error("internal-error", `boot failed: ${(error as Error).stack ?? String(error)}`);
+    run.requestStop({ kind: "fault" });
+  });
+  return stopMiniVm(box, scheduler, run, options, pid1, log);
+};
+
+/** `boxinit [OPTIONS] [-- CMD]` in Mini-VM mode: load and validate the config (every problem at once, exit 2 before anything starts), then run it. */
+export const miniVmMode = async (args: InitArgs, faults: FaultHandle, why: string): Promise<number> => {
+  const config = await loadConfigOrReport(args);
+  if (!config) return EXIT.usage;
+  const hasSchedules = config.jobs.some((job) => job.schedule !== undefined);
+  if (config.services.length === 0 && args.command.length === 0 && !hasSchedules) {
+    writeLine(2, `boxinit: usage: nothing to run: no services or scheduled jobs in ${config.source ?? `${DEFAULT_CONFIG_PATH} (not found)`} and no command (boxinit [OPTIONS] -- CMD [ARGS...], see boxinit --help)\n`);
+    return EXIT.usage;
+  }
+  const owner = liveOwnerOf(config.stateDir);
+  if (owner) {
+    writeLine(2, `boxinit: usage: state directory ${config.stateDir} is in use by a running boxinit (pid ${owner.pid}, state ${owner.state}): nothing was started; look at it with "boxinit status --state-dir ${config.stateDir}", or give this run its own --state-dir\n`);
+    return EXIT.usage;
+  }
+  const log = await createLogger(args.logFormat, args.verbosity);
+  // A tini-style user whose image happens to ship /etc/boxinit must be able to see why.
+  log.log(args.command.length > 0 ? "info" : "debug", "config", `Mini-VM mode: ${why}`);
+  return runMiniVm({ config, command: args.command, rewrites: args.rewrites, remaps: args.remaps, preserveFds: args.preserveFds, parentDeathSignal: args.parentDeathSignal }, log, faults);
 };

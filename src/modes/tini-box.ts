@@ -1,13 +1,14 @@
-// The main bundle's side of a self-managing tini-style run: run-command.ts
-// calls these at once, in order; they are replayed on the box (command-box.ts)
-// once its bundle is loaded, a turn after the spawn. Nothing here touches a
-// file, so the command's start-up is the same as without a state directory.
+// The main bundle's side of a self-managing tini-style run: tini.ts calls
+// these at once, in order; they are replayed on the box
+// (control/command-box.ts) once its bundle is loaded, a turn after the spawn.
+// Nothing here touches a file, so the command's start-up is the same as
+// without a state directory.
 import type { Logger } from "../log/logger.ts";
 import type { Native } from "../native/addon.ts";
-import { loadLibrary } from "../lazy/libraries.ts";
+import { loadOwnBundle } from "./bundles.ts";
 import { rewriteSignal, SIGNAL_NUMBERS, type RewriteTable } from "../pid1/signals.ts";
-import type { CommandBoxPlan } from "./command-box-plan.ts";
-import type { CommandBox } from "./command-box.ts";
+import type { CommandBoxPlan } from "../control/command-box-plan.ts";
+import type { CommandBox } from "../control/command-box.ts";
 
 export interface CommandBoxHandle {
   /** The budget is being spent; isRequested: a signal, fault or backoff asked, not the command's own end. */
@@ -46,7 +47,7 @@ export const openCommandBox = (plan: CommandBoxPlan, options: CommandBoxOptions)
   // status: the application must not pay for its init's bookkeeping. A stale
   // status then makes `boxinit health` fail, which is the visible signal.
   const box: Promise<CommandBox | undefined> = new Promise<void>((resolve) => setImmediate(resolve))
-    .then(() => loadLibrary("box"))
+    .then(() => loadOwnBundle("box"))
     .then(({ startCommandBox }) =>
       startCommandBox(plan, {
         log,

@@ -2,7 +2,7 @@
 // then everything left gets SIGTERM, then SIGKILL at the deadline. Whatever
 // finishes early ends the wait at once: no phase sleeps a fixed time.
 import type { Logger } from "../log/logger.ts";
-import { monotonicMs, settleBefore } from "./clock.ts";
+import { monotonicMs, settleBefore } from "../time/clock.ts";
 import type { Reaper } from "../pid1/reaper.ts";
 import type { Ending } from "../pid1/exit-code.ts";
 import { formatDurationMs } from "../config/duration.ts";

@@ -2,18 +2,16 @@
 // reverse start order (stop command and/or stop signal), then finish scripts, then
 // SIGTERM to everything left and SIGKILL at the deadline. Each phase ends as
 // soon as its processes are gone; a phase that overruns is named in the log.
+// It stops what it is given (Stoppable, the finish scripts' run) and imports
+// nothing of supervisor/: modes/mini-vm.ts joins the two.
 import type { Logger } from "../log/logger.ts";
-import type { Native } from "../native/addon.ts";
 import type { Reaper } from "../pid1/reaper.ts";
 import type { Ending } from "../pid1/exit-code.ts";
 import { liveDescendants } from "../pid1/proc-table.ts";
 import { killGroup, signalGroup, type KillScope } from "../pid1/send-signal.ts";
 import { signalLabel } from "../pid1/signals.ts";
 import { formatDurationMs } from "../config/duration.ts";
-import type { Service } from "../supervisor/service.ts";
-import { listScripts, runScripts } from "../supervisor/scripts.ts";
-import type { StopResults } from "../supervisor/box-states.ts";
-import { monotonicMs, settleBefore } from "./clock.ts";
+import { monotonicMs, settleBefore } from "../time/clock.ts";
 import { stopAll } from "./stop-all.ts";
 
 // Kept back from the services for the finish scripts and the processes left:
@@ -37,6 +35,35 @@ export interface GroupToStop {
   signal: number;
 }
 
+/** Something stopped in the services' phase (a service): its own stop, within a deadline. */
+export interface Stoppable {
+  readonly name: string;
+  /** Stop by the monotonicMs() deadline; stopCode: its stop command's exit code; killed: what got SIGKILL. */
+  stop(deadline: number): Promise<{ stopCode?: number; killed: ReadonlyArray<{ pid: number; comm: string }> }>;
+}
+
+/**
+ * The finish scripts, listed when their turn comes: undefined when there are
+ * none, else their run. onStarted hears of each script started; none is
+ * started once isOverTime() says the time is up.
+ */
+export type FinishScripts = (onStarted: (started: { pid: number }) => void, isOverTime: () => boolean) => Promise<unknown> | undefined;
+
+/**
+ * What the stop produced. The shape supervisor/box-states.ts's finalOutcome
+ * reads (StopResults there): kept apart so that neither folder imports the
+ * other; TypeScript checks that the two agree where modes/mini-vm.ts passes
+ * one as the other.
+ */
+export interface BoxStopResults {
+  /** Exit codes of the stop commands that ran. */
+  stopCodes: number[];
+  /** Whether anything had to be killed at a deadline. */
+  hasKilled: boolean;
+  /** The main command's ending when the stop waited for it. */
+  mainEnding?: Ending;
+}
+
 export interface BoxStopPlan {
   main?: GroupToStop;
   /** An init script still running (the stop came during boot). */
@@ -44,15 +71,14 @@ export interface BoxStopPlan {
   /** Scheduled jobs still running: stopped first, beside the main command. */
   jobs?: { stop(until: number): Promise<void> };
   /** In start order; stopped in reverse. */
-  services: readonly Service[];
-  finishDir: string;
+  services: readonly Stoppable[];
+  finishScripts: FinishScripts;
   deadline: number;
   reserveMs: number;
 }
 
 export interface BoxStopContext {
   log: Logger;
-  native: Native | undefined;
   reaper: Reaper;
   scope: KillScope;
 }
@@ -78,9 +104,9 @@ const stopGroup = async (group: GroupToStop, phase: "main" | "init", until: numb
 };
 
 /** Spend the budget; resolves with what the stop produced. */
-export const stopBox = async (plan: BoxStopPlan, context: BoxStopContext): Promise<StopResults> => {
+export const stopBox = async (plan: BoxStopPlan, context: BoxStopContext): Promise<BoxStopResults> => {
   const { log } = context;
-  const results: StopResults = { stopCodes: [], hasKilled: false };
+  const results: BoxStopResults = { stopCodes: [], hasKilled: false };
   const servicesUntil = plan.deadline - plan.reserveMs;
 
   // The main command and a running init script are stopped first; like a
@@ -116,13 +142,12 @@ export const stopBox = async (plan: BoxStopPlan, context: BoxStopContext): Promi
   }
 
   const finishUntil = plan.deadline - plan.reserveMs / 2;
-  const scripts = listScripts(plan.finishDir, log);
-  if (scripts.length > 0) {
-    let current: { pid: number } | undefined;
-    const isOverTime = (): boolean => monotonicMs() >= finishUntil;
-    const run = runScripts(scripts, { native: context.native, reaper: context.reaper, log, kind: "finish", shouldContinueAfterFailure: true }, (started) => {
-      current = started;
-    }, isOverTime);
+  let current: { pid: number } | undefined;
+  const isOverTime = (): boolean => monotonicMs() >= finishUntil;
+  const run = plan.finishScripts((started) => {
+    current = started;
+  }, isOverTime);
+  if (run) {
     // No script is started once the time is up (isOverTime); the one running then is killed.
     const isDone = await settleBefore(run.then(() => true), finishUntil);
     if (isDone === undefined && current) {

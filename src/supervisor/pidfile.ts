@@ -5,7 +5,7 @@
 // never removed or rewritten, so a stale one is told apart by its identity.
 import { closeSync, constants, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { formatDurationMs } from "../config/duration.ts";
-import { monotonicMs, pause } from "../shutdown/clock.ts";
+import { monotonicMs, pause } from "../time/clock.ts";
 import { readProcEntry } from "../pid1/proc-table.ts";
 
 /** The highest pid Linux can hand out (PID_MAX_LIMIT on 64-bit: 4 Mi). */

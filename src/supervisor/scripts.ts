@@ -8,7 +8,7 @@ import type { Reaper } from "../pid1/reaper.ts";
 import { exitCodeFor, type Ending } from "../pid1/exit-code.ts";
 import { SERVICE_DEFAULTS } from "../config/defaults.ts";
 import { formatDurationMs } from "../config/duration.ts";
-import { monotonicMs, pause } from "../shutdown/clock.ts";
+import { monotonicMs, pause } from "../time/clock.ts";
 import { describeEnding, nextRestartDelayMs } from "./restart-policy.ts";
 import { startProcess, type NotStarted, type Started } from "./spawn.ts";
 

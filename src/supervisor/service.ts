@@ -11,7 +11,7 @@ import { signalLabel } from "../pid1/signals.ts";
 import { liveDescendants, readProcEntry, type ProcEntry } from "../pid1/proc-table.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import { GLOBAL_DEFAULTS } from "../config/defaults.ts";
-import { monotonicMs, settleBefore } from "../shutdown/clock.ts";
+import { monotonicMs, settleBefore } from "../time/clock.ts";
 import { prefixedOutput } from "../log/service-output.ts";
 import { environmentFor, notStartedByShortage, startProcess, type NotStarted, type ProcessSpec, type Started } from "./spawn.ts";
 import { decideAfterExit, describeEnding, nextRestartDelayMs } from "./restart-policy.ts";

@@ -9,7 +9,7 @@ import type { Logger } from "../log/logger.ts";
 import { descendantsOf, hasEnvironmentEntry, liveDescendants, type ProcEntry } from "../pid1/proc-table.ts";
 import { signalProcess } from "../pid1/send-signal.ts";
 import { signalLabel } from "../pid1/signals.ts";
-import { monotonicMs, pause } from "../shutdown/clock.ts";
+import { monotonicMs, pause } from "../time/clock.ts";
 import { isProcessAlive } from "./pidfile.ts";
 
 /**

@@ -8,7 +8,7 @@ import type { StartCheck } from "./check-process.ts";
 import { describeEnding } from "./restart-policy.ts";
 import type { Logger } from "../log/logger.ts";
 import { formatDurationMs } from "../config/duration.ts";
-import { monotonicMs, pause } from "../shutdown/clock.ts";
+import { monotonicMs, pause } from "../time/clock.ts";
 
 export type WarmupOutcome =
   | { outcome: "ready"; tries: number; elapsedMs: number }

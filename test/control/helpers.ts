@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Logger, formatText, type Level } from "../../src/log/logger.ts";
-import type { CommandIo } from "../../src/cli/status.ts";
+import type { CommandIo } from "../../src/modes/side.ts";
 
 export interface RecordedLog {
   log: Logger;

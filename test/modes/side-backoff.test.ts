@@ -1,7 +1,7 @@
 import t from "tap";
 import { lstatSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { backoffCommand } from "../../src/cli/backoff.ts";
+import { backoffCommand } from "../../src/modes/side.ts";
 import { captureIo, tempDir } from "../control/helpers.ts";
 
 t.test("on and off", async (t) => {

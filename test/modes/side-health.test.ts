@@ -1,7 +1,7 @@
 import t from "tap";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { healthCommand } from "../../src/cli/health.ts";
+import { healthCommand } from "../../src/modes/side.ts";
 import { captureIo, NOW, tempDir } from "../control/helpers.ts";
 
 const statusAt = (t: { teardown(fn: () => void): void }, state: string, updatedAt: unknown, extra: Record<string, unknown> = {}): string => {

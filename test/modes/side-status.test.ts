@@ -1,7 +1,8 @@
 import t from "tap";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { formatStatus, statusCommand } from "../../src/cli/status.ts";
+import { statusCommand } from "../../src/modes/side.ts";
+import { formatStatus } from "../../src/control/status-format.ts";
 import { StatusFile } from "../../src/control/status-file.ts";
 import { MAX_STATUS_JSON_BYTES } from "../../src/control/status-document.ts";
 import { captureIo, NOW, recordingLogger, tempDir } from "../control/helpers.ts";

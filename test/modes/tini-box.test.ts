@@ -1,14 +1,14 @@
-// The tini-style run's box in-process (src/control/command-box-handle.ts and
-// command-box.ts): the calls run-command.ts makes, in order, become the
+// The tini-style run's box in-process (src/modes/tini-box.ts and
+// src/control/command-box.ts): the calls modes/tini.ts makes, in order, become the
 // states on disk; backoff asks for the stop with the right signal. The
 // binary's side, as PID 1 and subreaper: test/integration/tini-self-managing.test.ts.
 import t from "tap";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { backoffStopSignal, openCommandBox, settleBox } from "../../src/control/command-box-handle.ts";
+import { backoffStopSignal, openCommandBox, settleBox } from "../../src/modes/tini-box.ts";
 import type { CommandBoxPlan } from "../../src/control/command-box-plan.ts";
 import { parseRewrites, SIGNAL_NUMBERS } from "../../src/pid1/signals.ts";
-import { recordingLogger, tempDir, waitFor } from "./helpers.ts";
+import { recordingLogger, tempDir, waitFor } from "../control/helpers.ts";
 
 const planFor = (stateDir: string): CommandBoxPlan => ({ stateDir, heartbeatMs: 60_000, backoffWatch: "inotify", backoffPollMs: 1000 });
 const readJson = (dir: string): Record<string, any> | undefined => {

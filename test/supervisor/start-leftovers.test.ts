@@ -7,7 +7,7 @@ import { once } from "node:events";
 import type { ProcEntry } from "../../src/pid1/proc-table.ts";
 import { attributeLeftovers, describeProcesses, serviceMarker, stopLeftovers } from "../../src/supervisor/start-leftovers.ts";
 import { isProcessAlive } from "../../src/supervisor/pidfile.ts";
-import { monotonicMs } from "../../src/shutdown/clock.ts";
+import { monotonicMs } from "../../src/time/clock.ts";
 import { Logger } from "../../src/log/logger.ts";
 
 const entry = (pid: number, ppid: number, pgrp: number, session: number, comm = "x", state = "S"): ProcEntry =>

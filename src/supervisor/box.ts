@@ -1,0 +1,113 @@
+// The Mini-VM box: its state (moved only along box-states.ts's table), its
+// services, and what is published about them: status/status.json through
+// StatusFile, with the backoff watch's word. Several changes in one turn of
+// the event loop (a service spawned, its state moved, the box's state moved)
+// become one write. modes/mini-vm.ts drives it.
+import type { Fields, Logger } from "../log/logger.ts";
+import type { Native } from "../native/addon.ts";
+import type { Config } from "../config/types.ts";
+import { BackoffWatch } from "../control/backoff-watch.ts";
+import { COMING_BACK_STATES, StatusFile } from "../control/status-file.ts";
+import { VERSION } from "../version.ts";
+import { bootedBoxState, canMoveBox, type BoxState } from "./box-states.ts";
+import type { Service } from "./service.ts";
+
+export type BoxConfig = Pick<Config, "stateDir" | "heartbeatMs" | "backoffWatch" | "backoffPollMs">;
+
+export class Box {
+  #state: BoxState = "starting";
+  #since = new Date().toISOString();
+  #isPublishScheduled = false;
+  readonly #status: StatusFile;
+  readonly #config: BoxConfig;
+  readonly #log: Logger;
+  /** Whether the run is stopping: running ⇄ degraded then no longer follows the services. */
+  readonly #isStopping: () => boolean;
+  /** The exit code, once known: written with the final state. */
+  exitCode: number | undefined;
+  /** In start order. */
+  readonly services: Service[] = [];
+  readonly backoff: BackoffWatch;
+
+  constructor(config: BoxConfig, native: Native | undefined, log: Logger, isStopping: () => boolean) {
+    this.#config = config;
+    this.#log = log;
+    this.#isStopping = isStopping;
+    this.#status = new StatusFile(config.stateDir, log, { heartbeatMs: config.heartbeatMs, native });
+    this.backoff = new BackoffWatch(config.stateDir, { mode: config.backoffWatch, pollMs: config.backoffPollMs }, log);
+  }
+
+  get state(): BoxState {
+    return this.#state;
+  }
+
+  /** Write the status files now. */
+  publishNow(): void {
+    this.#isPublishScheduled = false;
+    this.#status.write({
+      state: this.#state,
+      since: this.#since,
+      pid: process.pid,
+      version: VERSION,
+      backoff: this.backoff.isEngaged(),
+      exitCode: this.exitCode,
+      heartbeatMs: this.#config.heartbeatMs,
+      services: Object.fromEntries(this.services.map((service) => [service.name, service.snapshot()])),
+    });
+  }
+
+  /** Write the status files at the end of this turn (once, however many changes come). */
+  publish(): void {
+    if (this.#isPublishScheduled) return;
+    this.#isPublishScheduled = true;
+    // A publishNow meanwhile (the box's own state) wrote this too.
+    setImmediate(() => {
+      if (this.#isPublishScheduled) this.publishNow();
+    });
+  }
+
+  /** Move the box to a state the table allows; a move outside it is logged as a bug. */
+  move(to: BoxState, fields?: Fields): void {
+    if (!canMoveBox(this.#state, to)) {
+      this.#log.error("internal-error", "bug: state change not in the table", { from: this.#state, to });
+      return;
+    }
+    if (to !== this.#state) {
+      this.#state = to;
+      this.#since = new Date().toISOString();
+      this.#log.info("state", `state ${to}`, fields);
+    }
+    // The box's own state is written at once (a host tool, or the main
+    // command started right after `running`, must find it on disk); service
+    // changes, and `warming`, which comes with one, are coalesced.
+    if (to === "warming") this.publish();
+    else this.publishNow();
+  }
+
+  /** After the boot, running ⇄ degraded follows the critical services; true when the box moved. */
+  settleBooted(): boolean {
+    if (this.#isStopping()) return false;
+    const next = bootedBoxState(this.#state, this.services.map((service) => ({ state: service.state, isCritical: service.config.critical })));
+    if (next === this.#state) return false;
+    const down = this.services.filter((service) => service.config.critical && COMING_BACK_STATES.has(service.state)).map((service) => `${service.name} (${service.state})`);
+    this.move(next, next === "degraded" ? { down } : undefined);
+    return true;
+  }
+
+  /** A service's state changed: warming during the boot, running ⇄ degraded after it, else a coalesced write. */
+  onServiceChange(): void {
+    if (this.#state === "starting" && this.services.some((service) => service.state === "warming")) this.move("warming");
+    else if (!this.settleBooted()) this.publish();
+  }
+
+  /** Keep status.json's updatedAt fresh (health checks read it). */
+  startHeartbeat(): void {
+    this.#status.startHeartbeat();
+  }
+
+  /** The last write is done: stop the heartbeat and the backoff watch. */
+  async close(): Promise<void> {
+    this.#status.close();
+    await this.backoff.close();
+  }
+}
