@@ -11,7 +11,7 @@ SOURCES := $(shell find src -name '*.ts')
 SEA_FUSE := NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2
 FIXTURES := $(patsubst test/fixtures/%.c,build/fixtures/%,$(wildcard test/fixtures/*.c))
 
-.PHONY: all deps typecheck test test-unit test-integration bench demo clean fixtures \
+.PHONY: all deps typecheck lint test test-unit test-integration bench demo clean fixtures \
   engine image image-base image-confluence image-standin image-tomcat image-postgres e2e-images e2e
 
 all: dist/boxinit
@@ -91,6 +91,16 @@ fixtures: $(FIXTURES)
 typecheck: node_modules/.installed
 	tsc -p .
 
+# The import rules of src/ (docs/architecture.md; .dependency-cruiser.cjs:
+# no cycle, type-only imports included, and each layer looks down only), that
+# only src/native/addon.ts loads a .node file (process.dlopen is no import, so
+# grep), and that the docs' relative links resolve. Offline: all from node_modules.
+lint: node_modules/.installed
+	depcruise --config .dependency-cruiser.cjs --output-type err src
+	@! grep -rn --include='*.ts' 'dlopen' src | grep -v '^src/native/addon\.ts:' || \
+	  { echo "make lint: only src/native/addon.ts may load a .node file (process.dlopen)"; exit 1; }
+	node scripts/check-doc-links.mjs
+
 # ---- Docker images (images/) and the engine they need -----------------------
 # Builds reach Debian's apt through the host's network (there is no bridge);
 # the classic builder's output is long, so -q: a failing step still prints it.
@@ -169,9 +179,10 @@ e2e-images: image-base image-standin image-tomcat image-postgres
 e2e: all fixtures e2e-images
 	bash test/run.sh test/e2e/*.test.ts
 
+# make lint runs first: a broken import rule fails in seconds, not after the suite.
 # make test LOADED=1: the same suite beside a CPU hog, two busy loops per core
 # (test/run.sh starts and ends them): it must pass on a busy machine too.
-test: all fixtures typecheck e2e-images
+test: lint all fixtures typecheck e2e-images
 	LOADED=$(LOADED) bash test/run.sh
 
 bench: all fixtures
