@@ -104,7 +104,11 @@ const parseDeathSignal = (text: string, where: string, errors: string[]): number
   return undefined;
 };
 
-/** Parse argv (without node and script) and the environment. */
+/**
+ * Parse argv (without node and script) and the environment. Over 60 lines on
+ * purpose: one loop with one branch per option, in the order of the usage
+ * text, reads better than the options spread over helpers.
+ */
 export const parseInitArgs = (argv: readonly string[], env: NodeJS.ProcessEnv): ParseResult => {
   const errors: string[] = [];
   const rewriteValues: string[] = [];

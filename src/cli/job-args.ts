@@ -54,7 +54,10 @@ const readDuration = (value: string, name: string, errors: string[]): number | u
 
 export type JobParse = { ok: true; args: JobArgs } | { ok: false; errors: string[] };
 
-/** argv after the word `job`. */
+/**
+ * argv after the word `job`. Over 60 lines on purpose: one loop with one
+ * branch per option, as parseInitArgs (args.ts).
+ */
 export const parseJobArgs = (argv: readonly string[], env: NodeJS.ProcessEnv): JobParse => {
   const errors: string[] = [];
   const args: JobArgs = { name: "", command: [], waitMs: 0, logFormat: env.BOXINIT_LOG_FORMAT === "json" ? "json" : "text", verbosity: 0, showHelp: false };
