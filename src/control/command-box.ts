@@ -1,6 +1,6 @@
 // A self-managing tini-style run's state directory: status/status.json in
 // the shape Mini-VM mode writes (StatusFile: atomic, locked with job runs,
-// heartbeat), and the backoff watch that asks run-command.ts to stop. Loaded
+// heartbeat), and the backoff watch that asks modes/tini.ts to stop. Loaded
 // as its own bundle (build/lazy/box.cjs) only after the command was spawned,
 // so `boxinit -- CMD` starts as fast with a state directory as without; the
 // states are the table in command-box-states.ts. See docs/tini-style.md.
@@ -20,11 +20,11 @@ export interface CommandBoxDeps {
   native: Native | undefined;
   /** Backoff engaged while the command runs: start the stop (once). */
   onBackoff: () => void;
-  /** Whether run-command.ts already spends the budget (its calls reach the box later). */
+  /** Whether modes/tini.ts already spends the budget (its calls reach the box later). */
   isStopping: () => boolean;
 }
 
-/** The box as run-command.ts drives it; `at` is when the event happened (ISO time). */
+/** The box as modes/tini-box.ts drives it; `at` is when the event happened (ISO time). */
 export interface CommandBox {
   /** The budget is being spent; isRequested: a signal, fault or backoff asked, not the command's own end. */
   stopping(isRequested: boolean, at: string): void;
