@@ -2,7 +2,7 @@
 // checkSchedules with the real croner): what loads, and the exact message of
 // each problem, all at once.
 import t from "tap";
-import { configOf, errorsOf, textLoader } from "./helpers.ts";
+import { configOf, errorsOf, textLoader } from "../helpers/config-load.ts";
 
 const loadText = textLoader(t);
 

@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
 import { loadConfig, resolveConfigPath } from "../../src/config/load.ts";
-import { configOf, errorsOf, FIXTURES, GROUP, load, PASSWD, textLoader } from "./helpers.ts";
+import { configOf, errorsOf, FIXTURES, GROUP, load, PASSWD, textLoader } from "../helpers/config-load.ts";
 
 /** Load YAML text, for cases too small for a fixture of their own. */
 const loadText = textLoader(t);

@@ -2,7 +2,9 @@ import t from "tap";
 import { lstatSync, mkdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, watch as fsWatch, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BackoffWatch, isBackoffEntry, type BackoffWatchMode, type WatchDirectory } from "../../src/control/backoff-watch.ts";
-import { recordingLogger, tempDir, waitFor } from "./helpers.ts";
+import { recordingLogger } from "../helpers/recording-logger.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 // inotify mode gets no help from timers: the safety re-read and the poll for
 // a missing directory are set far beyond the test's deadlines.

@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BACKOFF_READ_BYTES, checkBackoff, parseBackoff, readBackoff, showContent } from "../../src/control/backoff.ts";
-import { tempDir } from "./helpers.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
 
 t.test("what engages", async (t) => {
   const table: Array<[string | undefined, boolean, string | undefined]> = [

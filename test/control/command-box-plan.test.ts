@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isBackoffEngagedAtStart, planCommandBox } from "../../src/control/command-box-plan.ts";
-import { tempDir } from "./helpers.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
 
 const none = (): boolean => false;
 const dockerExists = (path: string): boolean => path === "/docker";

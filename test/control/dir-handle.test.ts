@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { byPathWarningOnce, kindOf, makeDirs, openOrCreate, openStateDir, stateDirHint, withStateDir, type DirHandle } from "../../src/control/dir-handle.ts";
 import { loadNative } from "../../src/native/addon.ts";
 import { ROOT } from "../helpers/boxinit.ts";
-import { tempDir } from "./helpers.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
 
 const { O_CREAT, O_EXCL, O_WRONLY, O_RDONLY, O_NOFOLLOW } = constants;
 const { native: addon, failures } = loadNative({ BOXINIT_ADDON: join(ROOT, "dist/boxinit.node") });

@@ -9,8 +9,8 @@ import { spawnSync } from "node:child_process";
 import {
   byPath, MAX_STATUS_JSON_BYTES, parseStatusDocument, readForUpdate, setAsideName, type StatusDirOps,
 } from "../../src/control/status-document.ts";
-import { tempDir } from "./helpers.ts";
-import { bigDocument } from "./status-fixtures.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
+import { bigDocument } from "../helpers/status-documents.ts";
 
 const NOW = Date.parse("2026-11-26T10:00:00.123Z");
 

@@ -3,10 +3,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, sym
 import { join } from "node:path";
 import { StatusFile, serializeStatus, type StatusSnapshot } from "../../src/control/status-file.ts";
 import { MAX_STATUS_JSON_BYTES } from "../../src/control/status-document.ts";
-import { recordingLogger, tempDir, waitFor } from "./helpers.ts";
+import { recordingLogger } from "../helpers/recording-logger.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 import { loadNative } from "../../src/native/addon.ts";
 import { ROOT } from "../helpers/boxinit.ts";
-import { bigDocument } from "./status-fixtures.ts";
+import { bigDocument } from "../helpers/status-documents.ts";
 
 const snapshot = (overrides: Partial<StatusSnapshot> = {}): StatusSnapshot => ({
   state: "running",

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MODES, killAllRuns, missingPrerequisite, runBoxinit, sleep, startBoxinit, type Mode } from "../helpers/boxinit.ts";
 import { makeBox, type Box } from "../helpers/mini-vm.ts";
-import { bigDocument } from "../control/status-fixtures.ts";
+import { bigDocument } from "../helpers/status-documents.ts";
 import { descendantsOf, readProcTable } from "../../src/pid1/proc-table.ts";
 
 t.teardown(killAllRuns);

@@ -12,8 +12,10 @@ import { EMPTY_RECORD, recordOf, updateJobRecord, type JobRecord } from "../../s
 import { StatusFile } from "../../src/control/status-file.ts";
 import { processStartTime } from "../../src/jobs/lock.ts";
 import { ROOT } from "../helpers/boxinit.ts";
-import { recordingLogger, tempDir, waitFor } from "../control/helpers.ts";
-import { bigDocument } from "../control/status-fixtures.ts";
+import { recordingLogger } from "../helpers/recording-logger.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
+import { waitFor } from "../helpers/wait-for.ts";
+import { bigDocument } from "../helpers/status-documents.ts";
 
 const DAY_MS = 86_400_000;
 

@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { loadNative } from "../../src/native/addon.ts";
 import { LOCK_DIR, isOwnerAlive, parseOwner, processStartTime, tryJobLock, type LockAttempt, type LockOwner } from "../../src/jobs/lock.ts";
 import { ROOT } from "../helpers/boxinit.ts";
-import { tempDir, waitFor } from "../control/helpers.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 const { native, failures } = loadNative({ BOXINIT_ADDON: join(ROOT, "dist/boxinit.node") });
 

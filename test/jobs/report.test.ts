@@ -9,7 +9,7 @@ import { finishReport, reportHeader, startReport, sweepReportTemps, writeReport,
 import { openStateDir } from "../../src/control/dir-handle.ts";
 import { loadNative } from "../../src/native/addon.ts";
 import { ROOT } from "../helpers/boxinit.ts";
-import { tempDir } from "../control/helpers.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
 
 const { native: addon, failures } = loadNative({ BOXINIT_ADDON: join(ROOT, "dist/boxinit.node") });
 

@@ -8,7 +8,7 @@ import { onFault, routeSignals, type FaultHandle, type Pid1, type SignalIntake, 
 import { parseRewrites, SIGNAL_NUMBERS } from "../../src/pid1/signals.ts";
 import type { Native } from "../../src/native/addon.ts";
 import type { Reaper } from "../../src/pid1/reaper.ts";
-import { recordingLogger } from "../control/helpers.ts";
+import { recordingLogger } from "../helpers/recording-logger.ts";
 
 const TERM = SIGNAL_NUMBERS.SIGTERM!;
 const HUP = SIGNAL_NUMBERS.SIGHUP!;

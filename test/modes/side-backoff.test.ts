@@ -2,7 +2,8 @@ import t from "tap";
 import { lstatSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { backoffCommand } from "../../src/modes/side.ts";
-import { captureIo, tempDir } from "../control/helpers.ts";
+import { captureIo } from "../helpers/command-io.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
 
 t.test("on and off", async (t) => {
   const dir = tempDir(t);

@@ -2,7 +2,8 @@ import t from "tap";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { healthCommand } from "../../src/modes/side.ts";
-import { captureIo, NOW, tempDir } from "../control/helpers.ts";
+import { captureIo, NOW } from "../helpers/command-io.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
 
 const statusAt = (t: { teardown(fn: () => void): void }, state: string, updatedAt: unknown, extra: Record<string, unknown> = {}): string => {
   const dir = tempDir(t);

@@ -5,8 +5,10 @@ import { statusCommand } from "../../src/modes/side.ts";
 import { formatStatus } from "../../src/control/status-format.ts";
 import { StatusFile } from "../../src/control/status-file.ts";
 import { MAX_STATUS_JSON_BYTES } from "../../src/control/status-document.ts";
-import { captureIo, NOW, recordingLogger, tempDir } from "../control/helpers.ts";
-import { bigDocument } from "../control/status-fixtures.ts";
+import { captureIo, NOW } from "../helpers/command-io.ts";
+import { recordingLogger } from "../helpers/recording-logger.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
+import { bigDocument } from "../helpers/status-documents.ts";
 
 const document = {
   schemaVersion: 1,

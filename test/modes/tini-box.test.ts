@@ -8,7 +8,9 @@ import { join } from "node:path";
 import { backoffStopSignal, openCommandBox, settleBox } from "../../src/modes/tini-box.ts";
 import type { CommandBoxPlan } from "../../src/control/command-box-plan.ts";
 import { parseRewrites, SIGNAL_NUMBERS } from "../../src/pid1/signals.ts";
-import { recordingLogger, tempDir, waitFor } from "../control/helpers.ts";
+import { recordingLogger } from "../helpers/recording-logger.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 const planFor = (stateDir: string): CommandBoxPlan => ({ stateDir, heartbeatMs: 60_000, backoffWatch: "inotify", backoffPollMs: 1000 });
 const readJson = (dir: string): Record<string, any> | undefined => {

@@ -1,4 +1,4 @@
-// status.json documents for the tests of its writers and readers.
+// status.json documents for the tests of its writers and readers (control/, jobs/, modes/).
 
 /**
  * A document of `count` job records, each about 500 bytes pretty-printed (as

@@ -1,5 +1,6 @@
-// Shared by the config tests: load a fixture or a few lines of YAML through
-// the real loader, with the fixture passwd/group files and root by default.
+// Shared by the config tests: load a fixture of test/fixtures/config or a few
+// lines of YAML through the real loader, with the fixture passwd/group files
+// and root by default.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
