@@ -8,7 +8,7 @@
 #   main: `--grace 1s -- sh -c "trap '' TERM; ..."`: the command ignores TERM
 #         and is killed at the deadline;
 #   services: grace 2s, a service that ignores TERM and one stopped after it
-#         (test/fixtures/mini-vm-b's ignore-term.sh and term-logger.sh): the
+#         (test/fixtures/services/ignore-term.sh and term-logger.sh): the
 #         first is killed at its share, the other stops at once, so the box
 #         ends before the deadline.
 # Each run: wait for "ready", settle, SIGTERM to boxinit, time its end.
@@ -21,7 +21,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 RUNS=${BENCH_DEADLINE_RUNS:-15}
 SETTLE_S=0.2
-FIX="$REPO/test/fixtures/mini-vm-b"
+FIX="$REPO/test/fixtures/services"
 [ -x "$BOXINIT" ] || { echo "deadline: $BOXINIT is missing: run make" >&2; exit 2; }
 
 work=$(mktemp -d)

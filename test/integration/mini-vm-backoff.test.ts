@@ -13,8 +13,8 @@ import { freePort, loggedAt, makeBox, type Box } from "../helpers/mini-vm.ts";
 
 t.teardown(killAllRuns);
 
-const DAEMON_START = join(ROOT, "test/fixtures/mini-vm/daemon-start.sh");
-const STOP_PIDFILE = join(ROOT, "test/fixtures/mini-vm/stop-pidfile.sh");
+const DAEMON_START = join(ROOT, "test/fixtures/daemons/http-daemon-start.sh");
+const STOP_PIDFILE = join(ROOT, "test/fixtures/daemons/stop-pidfile.sh");
 const FINAL = ["stopped", "backedoff", "failed"];
 
 // inotify mode re-reads the file every 5 s anyway; a reaction well within that

@@ -11,7 +11,7 @@ import { makeBox } from "../helpers/mini-vm.ts";
 
 t.teardown(killAllRuns);
 
-const FIX = join(ROOT, "test/fixtures/mini-vm-b");
+const FIX = join(ROOT, "test/fixtures/services");
 
 for (const mode of MODES) {
   t.test(`${mode}: Mini-VM edges`, async (t) => {

@@ -12,8 +12,8 @@ import { freePort, makeBox } from "../helpers/mini-vm.ts";
 
 t.teardown(killAllRuns);
 
-const DAEMON_START = join(ROOT, "test/fixtures/mini-vm/daemon-start.sh");
-const STOP_PIDFILE = join(ROOT, "test/fixtures/mini-vm/stop-pidfile.sh");
+const DAEMON_START = join(ROOT, "test/fixtures/daemons/http-daemon-start.sh");
+const STOP_PIDFILE = join(ROOT, "test/fixtures/daemons/stop-pidfile.sh");
 
 const FINAL = ["stopped", "backedoff", "failed"];
 

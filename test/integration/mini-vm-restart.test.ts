@@ -9,7 +9,7 @@ import { makeBox, waitForJson, type Box } from "../helpers/mini-vm.ts";
 
 t.teardown(killAllRuns);
 
-const FIX = join(ROOT, "test/fixtures/mini-vm-b");
+const FIX = join(ROOT, "test/fixtures/services");
 
 
 /** Every distinct value of services.NAME.restarts seen in status.json until the run ends. */

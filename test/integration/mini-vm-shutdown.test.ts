@@ -20,7 +20,7 @@ import { assertLogOrder } from "../helpers/log-order.ts";
 
 t.teardown(killAllRuns);
 
-const FIX = join(ROOT, "test/fixtures/mini-vm-b");
+const FIX = join(ROOT, "test/fixtures/services");
 
 const JSON_LOG = ["--log-format", "json"];
 
