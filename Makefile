@@ -1,6 +1,8 @@
 # boxinit: `make` builds dist/boxinit (a Node single-executable application with
 # the addon embedded) and dist/boxinit.node; `make image` the Docker images;
-# `make test` runs every test, the end-to-end ones on a real Docker engine.
+# `make test` runs every test, the end-to-end ones on a real Docker engine;
+# `make test-unit` (no root, no Docker), `make test-integration` (root) and
+# `make e2e` (Docker) run one kind each.
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
@@ -176,12 +178,26 @@ image-postgres: image-base
 # the two real applications.
 e2e-images: image-base image-standin image-tomcat image-postgres
 
-e2e: all fixtures e2e-images
-	bash test/run.sh test/e2e/*.test.ts
+# The tests by kind, told apart by directory: test/integration/ runs the built
+# dist/boxinit as PID 1 (needs root), test/e2e/ runs the images on a Docker
+# engine, every other test file is a unit test: no root, no Docker, no
+# dist/boxinit (the addon dist/boxinit.node only), and passes as any user.
+UNIT_TESTS = $(shell find test -name '*.test.ts' -not -path 'test/integration/*' -not -path 'test/e2e/*' | sort)
 
-# make lint runs first: a broken import rule fails in seconds, not after the suite.
-# make test LOADED=1: the same suite beside a CPU hog, two busy loops per core
-# (test/run.sh starts and ends them): it must pass on a busy machine too.
+test-unit: dist/boxinit.node
+	LOADED=$(LOADED) bash test/run.sh $(UNIT_TESTS)
+
+test-integration: all fixtures
+	LOADED=$(LOADED) bash test/run.sh test/integration/*.test.ts
+
+e2e: all fixtures e2e-images
+	LOADED=$(LOADED) bash test/run.sh test/e2e/*.test.ts
+
+# Every kind in one tap run (one summary line; files of all kinds share the
+# two jobs). make lint runs first: a broken import rule fails in seconds, not
+# after the suite. make test LOADED=1 (or test-unit, ...): the same suite beside
+# a CPU hog, two busy loops per core (test/run.sh starts and ends them): it
+# must pass on a busy machine too.
 test: lint all fixtures typecheck e2e-images
 	LOADED=$(LOADED) bash test/run.sh
 

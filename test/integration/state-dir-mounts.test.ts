@@ -1,12 +1,13 @@
 // A full and a read-only state directory, for real: a tmpfs in a private
-// mount namespace (needs root and unshare, like the PID 1 tests).
+// mount namespace (needs root and unshare, like the PID 1 tests), seen by the
+// status file (control/status-file.ts) and by makeDirs (control/dir-handle.ts).
 import t from "tap";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
-const FIXTURE = resolve(import.meta.dirname, "fixtures/status-on-tmpfs.ts");
+const FIXTURE = resolve(import.meta.dirname, "../fixtures/status-on-tmpfs.ts");
 
 t.test("ENOSPC and EROFS: one warning each, rewritten once possible, no temp files", async (t) => {
   t.equal(process.getuid?.(), 0, "mount namespaces need root: run the tests as root");
@@ -25,4 +26,18 @@ t.test("ENOSPC and EROFS: one warning each, rewritten once possible, no temp fil
   t.match(result.warnings[1], /cannot write status\.json: EROFS: .*hint="the file system is read-only/);
   t.equal(result.infos.filter((line) => /state directory writable again/.test(line)).length, 2);
   t.same(result.entries, ["status", "status.json"]);
+});
+
+t.test("makeDirs on a read-only parent says EROFS, not Node's recursive ENOENT", async (t) => {
+  t.equal(process.getuid?.(), 0, "mount namespaces need root: run the tests as root");
+  const base = mkdtempSync(join(tmpdir(), "boxinit-rofs-"));
+  t.teardown(() => rmSync(base, { recursive: true, force: true }));
+  const script = `mount -t tmpfs -o ro,size=64k boxinit-test "$1" && exec "$2" --input-type=module -e "$3"`;
+  const module = new URL("../../src/control/dir-handle.ts", import.meta.url).href;
+  const code = `const { makeDirs } = await import(${JSON.stringify(module)});
+    try { makeDirs(${JSON.stringify(join(base, "state", "deeper"))}, 0o755); console.log("made"); } catch (error) { console.log(error.code); }`;
+  const result = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", script, "sh", base, process.execPath, code], {
+    encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "" }, timeout: 30_000,
+  });
+  t.equal(result.stdout.trim(), "EROFS", result.stderr);
 });
