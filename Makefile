@@ -37,7 +37,7 @@ dist/boxinit.node: $(wildcard native/*.c native/*.h) node_modules/.installed
 # The main bundle holds only what PID 1 needs to start; libraries used off that
 # path are bundled on their own (src/lazy/, loaded by src/lazy/loader.ts) and
 # embedded as assets, and so are boxinit's own runs off it (src/modes/*-bundle.ts).
-LAZY_LIBS := pino execa yaml croner dockerode modes host box
+LAZY_LIBS := pino yaml croner dockerode modes host box
 LAZY_BUNDLES := $(LAZY_LIBS:%=build/lazy/%.cjs) $(LAZY_LIBS:%=build/lazy/%.cache)
 ESBUILD_NODE := --bundle --platform=node --target=node24 --format=cjs --log-level=warning
 
@@ -96,11 +96,16 @@ typecheck: node_modules/.installed
 # The import rules of src/ (docs/architecture.md; .dependency-cruiser.cjs:
 # no cycle, type-only imports included, and each layer looks down only), that
 # only src/native/addon.ts loads a .node file (process.dlopen is no import, so
-# grep), and that the docs' relative links resolve. Offline: all from node_modules.
+# grep), that every package in package.json's dependencies is imported by
+# src/ (what ships), and that the docs' relative links resolve. Offline: all
+# from node_modules.
 lint: node_modules/.installed
 	depcruise --config .dependency-cruiser.cjs --output-type err src
 	@! grep -rn --include='*.ts' 'dlopen' src | grep -v '^src/native/addon\.ts:' || \
 	  { echo "make lint: only src/native/addon.ts may load a .node file (process.dlopen)"; exit 1; }
+	@for package in $$(node -p 'Object.keys(require("./package.json").dependencies).join(" ")'); do \
+	  grep -rqE --include='*.ts' "from \"$$package(/[^\"]*)?\"" src || \
+	  { echo "make lint: $$package is in package.json's dependencies but nothing in src/ imports it"; exit 1; }; done
 	node scripts/check-doc-links.mjs
 
 # ---- Docker images (images/) and the engine they need -----------------------

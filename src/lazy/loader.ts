@@ -6,14 +6,12 @@
 // file); boxinit's own bundles are loaded through loadBundle by
 // modes/bundles.ts, so no mechanism that loads a library sees them.
 import type * as PinoEntry from "./pino.ts";
-import type * as ExecaEntry from "./execa.ts";
 import type * as YamlEntry from "./yaml.ts";
 import type * as CronerEntry from "./croner.ts";
 import type * as DockerodeEntry from "./dockerode.ts";
 
 interface Libraries {
   pino: typeof PinoEntry;
-  execa: typeof ExecaEntry;
   yaml: typeof YamlEntry;
   croner: typeof CronerEntry;
   dockerode: typeof DockerodeEntry;
