@@ -97,8 +97,9 @@ typecheck: node_modules/.installed
 # no cycle, type-only imports included, and each layer looks down only), that
 # only src/native/addon.ts loads a .node file (process.dlopen is no import, so
 # grep), that every package in package.json's dependencies is imported by
-# src/ (what ships), and that the docs' relative links resolve. Offline: all
-# from node_modules.
+# src/ (what ships), that no file of src/ is over 300 lines nor a function
+# over 60 without a reason (scripts/check-sizes.mjs), and that the docs'
+# relative links resolve. Offline: all from node_modules.
 lint: node_modules/.installed
 	depcruise --config .dependency-cruiser.cjs --output-type err src
 	@! grep -rn --include='*.ts' 'dlopen' src | grep -v '^src/native/addon\.ts:' || \
@@ -106,6 +107,7 @@ lint: node_modules/.installed
 	@for package in $$(node -p 'Object.keys(require("./package.json").dependencies).join(" ")'); do \
 	  grep -rqE --include='*.ts' "from \"$$package(/[^\"]*)?\"" src || \
 	  { echo "make lint: $$package is in package.json's dependencies but nothing in src/ imports it"; exit 1; }; done
+	node scripts/check-sizes.mjs
 	node scripts/check-doc-links.mjs
 
 # ---- Docker images (images/) and the engine they need -----------------------
