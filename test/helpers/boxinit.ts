@@ -1,8 +1,9 @@
 // Runs the built dist/boxinit the way it is used: as PID 1 of a fresh PID
 // namespace (unshare --pid --fork --mount-proc, needs root) or as a child
-// subreaper. Waits on output markers with deadlines, never fixed sleeps, and
-// kills every process tree it started in teardown.
-import { spawn, type ChildProcess } from "node:child_process";
+// subreaper, and its side commands (status, health) beside a run. Waits on
+// output markers with deadlines, never fixed sleeps, and kills every process
+// tree it started in teardown.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { descendantsOf, readProcTable } from "../../src/pid1/proc-table.ts";
@@ -174,3 +175,15 @@ export const runBoxinit = async (
   const ended = await run.result(options?.timeoutMs);
   return { ...ended, stdout: run.stdout, stderr: run.stderr };
 };
+
+/**
+ * A side command of dist/boxinit (status, health, --version, ...) run to its
+ * end beside a run, not as PID 1; env is added to this process's environment.
+ */
+export const boxinitTool = (args: readonly string[], env: NodeJS.ProcessEnv = {}): { code: number | null; stdout: string; stderr: string } => {
+  const result = spawnSync(BOXINIT, args, { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: undefined, ...env }, timeout: 10_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+};
+
+/** boxinit's pid as its own status.json reports it: 1 in its PID namespace, else the host pid. */
+export const ownPid = async (run: BoxinitRun): Promise<number> => (run.mode === "pid1" ? 1 : run.boxinitPid());

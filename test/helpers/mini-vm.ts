@@ -2,6 +2,7 @@
 // config, the state directory and any scripts, plus deadline-bound waits on
 // the status file that boxinit writes there, free loopback ports for daemon
 // fixtures, and boxinit's JSON log read back with its own timestamps.
+import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -118,6 +119,9 @@ export const freePort = (): Promise<number> =>
       server.close(() => (port > 0 ? resolve(port) : reject(new Error(`no port from ${JSON.stringify(address)}`))));
     });
   });
+
+/** Whether python3 is there: the HTTP daemon fixture (daemons/http-daemon-start.sh) serves with python3 -m http.server. */
+export const hasPython = (): boolean => spawnSync("python3", ["--version"]).status === 0;
 
 /** One line of boxinit's --log-format json log. */
 export interface LogEntry {

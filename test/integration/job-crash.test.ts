@@ -7,22 +7,15 @@
 import t from "tap";
 import { existsSync, readFileSync, statSync, utimesSync } from "node:fs";
 import { join } from "node:path";
-import { MODES, killAllRuns, missingPrerequisite, runBoxinit, sleep, startBoxinit, type Mode } from "../helpers/boxinit.ts";
+import { MODES, killAllRuns, missingPrerequisite, runBoxinit, startBoxinit, type Mode } from "../helpers/boxinit.ts";
 import { makeBox, type Box } from "../helpers/mini-vm.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 t.teardown(killAllRuns);
 
 const job = (box: Box, name: string, ...rest: string[]): string[] => ["job", name, "--state-dir", box.stateDir, ...rest];
 
 /** Resolve once `check` is true, else fail at the deadline. */
-const until = async (what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-};
-
 /**
  * Start a run of `name` that holds the lock until killed: its command writes
  * its pid to BOX/NAME.cmd-pid and prints "holding". Resolves once it holds
@@ -82,7 +75,7 @@ for (const mode of MODES) {
       const lockFile = join(box.stateDir, "jobs", "single.lock");
       const awaitRead = async (what: string): Promise<void> => {
         utimesSync(lockFile, 0, statSync(lockFile).mtime);
-        await until(`${what} (atime of ${lockFile}; a noatime mount cannot show it)`, () => statSync(lockFile).atimeMs !== 0);
+        await waitFor(`${what} (atime of ${lockFile}; a noatime mount cannot show it)`, () => statSync(lockFile).atimeMs !== 0, 10_000, 10);
       };
       const firstRead = awaitRead("the waiting run's first attempt");
       const waitedMarker = join(box.dir, "waited-then-ran");

@@ -8,9 +8,10 @@
 import t, { type Test } from "tap";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { MODES, killAllRuns, missingPrerequisite, runBoxinit, sleep, startBoxinit, type Mode } from "../helpers/boxinit.ts";
+import { MODES, killAllRuns, missingPrerequisite, runBoxinit, startBoxinit, type Mode } from "../helpers/boxinit.ts";
 import { makeBox, type Box } from "../helpers/mini-vm.ts";
 import { bigDocument } from "../helpers/status-documents.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 import { descendantsOf, readProcTable } from "../../src/pid1/proc-table.ts";
 
 t.teardown(killAllRuns);
@@ -22,14 +23,6 @@ const job = (box: Box, name: string, ...rest: string[]): string[] => ["job", nam
 const keptAside = (box: Box): string[] => readdirSync(box.stateDir).filter((name) => name.startsWith("status.json.bad-")).sort();
 
 /** Resolve once `check` is true, else fail at the deadline (a bound for an event, not a timing claim). */
-const until = async (what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-};
-
 /** A process is gone once /proc has no entry for it, or only its zombie. */
 const isGone = (pid: number): boolean => {
   try {
@@ -144,7 +137,7 @@ for (const mode of MODES) {
       const harness = await holder.boxinitPid();
       // "holding" comes just before the shell's exec.
       const sleeper = () => descendantsOf(harness, readProcTable()).find((entry) => entry.comm === "sleep");
-      await until("the command to exec sleep", () => sleeper() !== undefined);
+      await waitFor("the command to exec sleep", () => sleeper() !== undefined, 30_000, 20);
       const command = sleeper();
       const record = box.statusJson()?.jobs?.slow;
       t.match(record, { running: true, runner: { pid: mode === "pid1" ? 1 : harness, pidNs: /^pid:\[\d+\]$/ } }, "the record names its runner");
@@ -152,7 +145,7 @@ for (const mode of MODES) {
       process.kill(harness, "SIGKILL");
       await holder.result();
       // As subreaper only the parent-death signal ends it; as PID 1 the kernel ends the namespace.
-      await until(`the command (pid ${command?.pid}) to die with its harness`, () => command === undefined || isGone(command.pid));
+      await waitFor(`the command (pid ${command?.pid}) to die with its harness`, () => command === undefined || isGone(command.pid), 30_000, 20);
       t.pass("the command is gone");
 
       // Another job's run in this PID namespace reads the record: the runner is provably gone only when it was here too.

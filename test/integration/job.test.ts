@@ -8,8 +8,9 @@ import t, { type Test } from "tap";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BOXINIT, MODES, killAllRuns, missingPrerequisite, runBoxinit, sleep, startBoxinit, type Mode } from "../helpers/boxinit.ts";
+import { BOXINIT, MODES, killAllRuns, missingPrerequisite, runBoxinit, startBoxinit, type Mode } from "../helpers/boxinit.ts";
 import { makeBox, type Box } from "../helpers/mini-vm.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 import { reportFileName } from "../../src/jobs/report-name.ts";
 import { descendantsOf, readProcTable } from "../../src/pid1/proc-table.ts";
 
@@ -49,14 +50,6 @@ const job = (box: Box, name: string, ...rest: string[]): string[] => ["job", nam
 const jobBox = (t: Test, config = ""): Box => makeBox(t, config, "boxinit-job-");
 
 /** Resolve once `check` is true, else fail at the deadline. */
-const until = async (what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-};
-
 /** A pid that is surely gone: a child that exited and was reaped. */
 const deadPid = (): number => Number(spawnSync("/bin/sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim());
 
@@ -231,7 +224,7 @@ for (const mode of MODES) {
       const lockFile = join(box.stateDir, "jobs/single.lock");
       const awaitRead = async (what: string): Promise<void> => {
         utimesSync(lockFile, 0, statSync(lockFile).mtime);
-        await until(`${what} (atime of ${lockFile}; a noatime mount cannot show it)`, () => statSync(lockFile).atimeMs !== 0);
+        await waitFor(`${what} (atime of ${lockFile}; a noatime mount cannot show it)`, () => statSync(lockFile).atimeMs !== 0, 10_000, 10);
       };
       const firstRead = awaitRead("the waiting run's first attempt");
       const waiting = startBoxinit(mode, job(box, "single", "--wait", "30s", "--", "/bin/sh", "-c",
@@ -408,12 +401,12 @@ for (const mode of MODES) {
       const run = startBoxinit(mode, job(box, "messy", "--", "/bin/sh", "-c",
         `(${orphan} &); (${leftover} &); while [ ! -e ${release} ]; do sleep 0.02; done; echo job-done`));
       t.teardown(() => writeFileSync(release, ""));
-      await until("the leftover to start", () => existsSync(join(box.dir, "leftover-ready")));
-      await until("the orphan to run", () => existsSync(join(box.dir, "orphan-ran")));
+      await waitFor("the leftover to start", () => existsSync(join(box.dir, "leftover-ready")), 10_000, 10);
+      await waitFor("the orphan to run", () => existsSync(join(box.dir, "orphan-ran")), 10_000, 10);
       const boxinitPid = await run.boxinitPid();
       const named = (comm: string) => descendantsOf(boxinitPid, readProcTable()).filter((entry) => entry.comm === comm);
       t.ok(named("zz-leftover").length === 1 && named("zz-leftover")[0]!.ppid === boxinitPid, "the left-behind process is boxinit's child (re-parented)");
-      await until("the exited orphan to be reaped (no zombie under boxinit)", () => named("zz-orphan").length === 0);
+      await waitFor("the exited orphan to be reaped (no zombie under boxinit)", () => named("zz-orphan").length === 0, 10_000, 10);
       t.pass("no zombie left by the orphan");
       writeFileSync(release, "");
       const ended = await run.result();
@@ -455,7 +448,7 @@ for (const mode of MODES) {
       const run = startBoxinit(mode, job(box, "hooked", "--grace", "2s",
         "--on-failure", `trap 'echo TERM > ${hookTerm}; exit 0' TERM; touch ${hookStarted}; while :; do sleep 0.05; done`,
         "--", "/bin/sh", "-c", "exit 3"));
-      await until("the hook to start", () => existsSync(hookStarted));
+      await waitFor("the hook to start", () => existsSync(hookStarted), 10_000, 10);
       await run.signal("SIGTERM");
       // The hook alone would run for its whole 60 s timeout: an end within 20 s means the stop reached it.
       const ended = await run.result(20_000);

@@ -5,11 +5,10 @@
 // starts; unexpected content is warned about once. inotify and poll mode; each
 // as PID 1 and as subreaper.
 import t from "tap";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MODES, ROOT, killAllRuns, missingPrerequisite, runBoxinit, sleep, startBoxinit } from "../helpers/boxinit.ts";
-import { freePort, loggedAt, makeBox, type Box } from "../helpers/mini-vm.ts";
+import { freePort, hasPython, loggedAt, makeBox, type Box } from "../helpers/mini-vm.ts";
 
 t.teardown(killAllRuns);
 
@@ -67,8 +66,6 @@ const replaceBackoffAndAwaitRead = async (box: Box, content: string, timeoutMs =
     await sleep(5);
   }
 };
-
-const hasPython = (): boolean => spawnSync("python3", ["--version"]).status === 0;
 
 /** The ConfigMap layout: backoff -> ..data/backoff, ..data -> ..2026_01_01_a (backoff: false). */
 const plantConfigMap = (stateDir: string): void => {

@@ -7,23 +7,16 @@
 import t from "tap";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { MODES, killAllRuns, missingPrerequisite, runBoxinit, sleep, startBoxinit } from "../helpers/boxinit.ts";
+import { MODES, killAllRuns, missingPrerequisite, runBoxinit, startBoxinit } from "../helpers/boxinit.ts";
 import { makeBox } from "../helpers/mini-vm.ts";
 import { assertLogOrder } from "../helpers/log-order.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 t.teardown(killAllRuns);
 
 const JSON_LOG = ["--log-format", "json"];
 
 /** Resolve once `check` is true, else fail at the deadline. */
-const until = async (what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-};
-
 for (const mode of MODES) {
   t.test(`${mode}: a boot that does not reach running`, async (t) => {
     const missing = missingPrerequisite(mode);
@@ -93,7 +86,7 @@ services:
       const running = join(box.dir, "init-running");
       box.script("init.d/10-slow", `touch ${running}\nwhile :; do sleep 0.02; done\n`);
       const run = startBoxinit(mode, [...JSON_LOG, ...box.args]);
-      await until("the init script to run", () => existsSync(running));
+      await waitFor("the init script to run", () => existsSync(running), 15_000, 10);
       t.equal(box.status(), "starting", "the box is starting");
       box.setBackoff("true\n");
       const ended = await run.result();

@@ -3,12 +3,11 @@
 // scripts, links, and a main command after the services. Each behaviour runs
 // with boxinit as PID 1 and as a subreaper.
 import t from "tap";
-import { spawnSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { get } from "node:http";
 import { join } from "node:path";
-import { BOXINIT, MODES, ROOT, killAllRuns, missingPrerequisite, runBoxinit, startBoxinit } from "../helpers/boxinit.ts";
-import { freePort, makeBox } from "../helpers/mini-vm.ts";
+import { MODES, ROOT, boxinitTool, killAllRuns, missingPrerequisite, runBoxinit, startBoxinit } from "../helpers/boxinit.ts";
+import { freePort, hasPython, makeBox } from "../helpers/mini-vm.ts";
 
 t.teardown(killAllRuns);
 
@@ -27,14 +26,6 @@ const httpGet = (port: number): Promise<number | string> =>
     request.on("timeout", () => request.destroy(Object.assign(new Error("timeout"), { code: "ETIMEDOUT" })));
     request.on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
   });
-
-/** A side command (`status`, `health`) of the same binary, run beside PID 1. */
-const boxinitTool = (args: readonly string[]): { code: number | null; stdout: string; stderr: string } => {
-  const result = spawnSync(BOXINIT, args, { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: undefined }, timeout: 10_000 });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-};
-
-const hasPython = (): boolean => spawnSync("python3", ["--version"]).status === 0;
 
 for (const mode of MODES) {
   t.test(`${mode}: mini-vm lifecycle`, async (t) => {

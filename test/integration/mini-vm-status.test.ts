@@ -3,11 +3,11 @@
 // heartbeat, `boxinit health`, and boxinit running as a non-root user.
 // Each behaviour as PID 1 and as subreaper.
 import t from "tap";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { chmodSync, lstatSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { descendantsOf, readProcTable } from "../../src/pid1/proc-table.ts";
-import { BOXINIT, MODES, killAllRuns, missingPrerequisite, sleep, startBoxinit, type BoxinitRun, type Mode } from "../helpers/boxinit.ts";
+import { BOXINIT, MODES, boxinitTool, killAllRuns, missingPrerequisite, ownPid, sleep, startBoxinit, type BoxinitRun, type Mode } from "../helpers/boxinit.ts";
 import { makeBox, type Box } from "../helpers/mini-vm.ts";
 
 t.teardown(killAllRuns);
@@ -15,12 +15,6 @@ t.teardown(killAllRuns);
 const FINAL = ["stopped", "backedoff", "failed"];
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 const NOBODY = 65534;
-
-/** A side command (`status`, `health`, `--version`) of the same binary, run beside PID 1. */
-const boxinitTool = (args: readonly string[]): { code: number | null; stdout: string; stderr: string } => {
-  const result = spawnSync(BOXINIT, args, { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: undefined }, timeout: 10_000 });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-};
 
 /** Poll status.json until the predicate holds; the document, or a throw naming the last one seen. */
 const waitForJson = async (box: Box, predicate: (document: Record<string, any>) => boolean, timeoutMs = 5000): Promise<Record<string, any>> => {
@@ -32,9 +26,6 @@ const waitForJson = async (box: Box, predicate: (document: Record<string, any>) 
     await sleep(10);
   }
 };
-
-/** boxinit's pid as its own status.json reports it: 1 in its PID namespace, else the host pid. */
-const ownPid = async (run: BoxinitRun): Promise<number> => (run.mode === "pid1" ? 1 : run.boxinitPid());
 
 /** A one-service box: `svc` records its pid and sleeps. */
 const sleeperBox = (t: Parameters<typeof makeBox>[0], extra = ""): Box =>

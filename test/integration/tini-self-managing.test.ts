@@ -7,10 +7,9 @@
 // as PID 1 and as subreaper; the state directory is always a temporary one
 // (--state-dir or BOXINIT_STATE_DIR), never the host's /docker.
 import t from "tap";
-import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
-import { BOXINIT, MODES, fixture, killAllRuns, missingPrerequisite, sleep, startBoxinit, type BoxinitRun, type Mode } from "../helpers/boxinit.ts";
+import { MODES, boxinitTool, fixture, killAllRuns, missingPrerequisite, ownPid, sleep, startBoxinit, type BoxinitRun, type Mode } from "../helpers/boxinit.ts";
 import { makeBox, waitForJson, type Box } from "../helpers/mini-vm.ts";
 
 t.teardown(killAllRuns);
@@ -25,15 +24,6 @@ const CLEAN_ENV = {
 const EXIT_WITH_CODE_READ = ["/bin/sh", "-c", "echo ready; read code; exit $code"];
 // A command that ends with 7 on SIGTERM (and says so); its sleep is in the same process group.
 const EXIT_7_ON_TERM = ["/bin/sh", "-c", "trap 'echo got-TERM; exit 7' TERM; echo ready; sleep 1000 & wait"];
-
-/** A side command of the same binary, run beside PID 1 as a host tool would. */
-const boxinitTool = (args: readonly string[]): { code: number | null; stdout: string } => {
-  const result = spawnSync(BOXINIT, args, { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: undefined, ...CLEAN_ENV }, timeout: 10_000 });
-  return { code: result.status, stdout: result.stdout };
-};
-
-/** boxinit's pid as its own status.json reports it: 1 in its PID namespace, else the host pid. */
-const ownPid = async (run: BoxinitRun): Promise<number> => (run.mode === "pid1" ? 1 : run.boxinitPid());
 
 /** Whether boxinit holds an inotify instance (a watch on a directory) now. */
 const hasInotify = async (run: BoxinitRun): Promise<boolean> => {
@@ -84,17 +74,17 @@ for (const mode of MODES) {
       const beat = await waitForJson(box, (json) => json.state === "running" && json.updatedAt !== running.updatedAt, "a heartbeat");
       t.equal(beat.since, running.since, "the heartbeat refreshes updatedAt, not the state's since");
 
-      const human = boxinitTool(["status", "--state-dir", box.stateDir]);
+      const human = boxinitTool(["status", "--state-dir", box.stateDir], CLEAN_ENV);
       t.equal(human.code, 0);
       t.match(human.stdout, /^state: +running since /m);
-      const json = boxinitTool(["status", "--state-dir", box.stateDir, "--json"]);
+      const json = boxinitTool(["status", "--state-dir", box.stateDir, "--json"], CLEAN_ENV);
       t.equal(json.code, 0);
       t.equal(JSON.parse(json.stdout).state, "running");
       for (const probe of ["--ready", "--live"]) {
-        const health = boxinitTool(["health", probe, "--state-dir", box.stateDir]);
+        const health = boxinitTool(["health", probe, "--state-dir", box.stateDir], CLEAN_ENV);
         t.equal(health.code, 0, `health ${probe} passes while the command runs: ${health.stdout}`);
       }
-      t.equal(boxinitTool(["health", "--state-dir", box.stateDir]).code, 0, "health (the HEALTHCHECK's form) too");
+      t.equal(boxinitTool(["health", "--state-dir", box.stateDir], CLEAN_ENV).code, 0, "health (the HEALTHCHECK's form) too");
 
       run.child.stdin!.end("0\n");
       t.equal((await run.result()).code, 0);
@@ -103,7 +93,7 @@ for (const mode of MODES) {
       const stopped = box.statusJson()!;
       t.equal(stopped.exitCode, 0);
       for (const probe of ["--ready", "--live"]) {
-        t.equal(boxinitTool(["health", probe, "--state-dir", box.stateDir]).code, 1, `health ${probe} fails once it has ended`);
+        t.equal(boxinitTool(["health", probe, "--state-dir", box.stateDir], CLEAN_ENV).code, 1, `health ${probe} fails once it has ended`);
       }
     });
 
