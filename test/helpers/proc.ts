@@ -1,6 +1,7 @@
 // Watching processes from outside through /proc: a process's state letter
 // (T: stopped), its parent, its children, the signals it catches; and a
 // poll-with-deadline for conditions no output announces.
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 
 export interface ProcStat {
@@ -64,6 +65,9 @@ export const catchesSignal = (pid: number, signal: number): boolean | undefined 
   if (mask === undefined) return undefined;
   return ((BigInt(`0x${mask}`) >> BigInt(signal - 1)) & 1n) === 1n;
 };
+
+/** A pid that belongs to no process now: a child that has exited and been reaped (reuse within a test is vanishingly unlikely). */
+export const deadPid = (): number => Number(spawnSync("/bin/sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim());
 
 /** Poll until check() holds; reject at the deadline, naming what was awaited. */
 export const waitUntil = async (check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> => {

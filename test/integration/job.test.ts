@@ -5,11 +5,12 @@
 // job and the on_failure hook see, hostile names, retention, docker stop,
 // and the processes a job leaves behind.
 import t, { type Test } from "tap";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BOXINIT, MODES, killAllRuns, missingPrerequisite, runBoxinit, startBoxinit, type Mode } from "../helpers/boxinit.ts";
 import { makeBox, type Box } from "../helpers/mini-vm.ts";
+import { deadPid } from "../helpers/proc.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 import { reportFileName } from "../../src/jobs/report-name.ts";
 import { descendantsOf, readProcTable } from "../../src/pid1/proc-table.ts";
@@ -50,9 +51,6 @@ const job = (box: Box, name: string, ...rest: string[]): string[] => ["job", nam
 const jobBox = (t: Test, config = ""): Box => makeBox(t, config, "boxinit-job-");
 
 /** Resolve once `check` is true, else fail at the deadline. */
-/** A pid that is surely gone: a child that exited and was reaped. */
-const deadPid = (): number => Number(spawnSync("/bin/sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim());
-
 /**
  * Start boxinit with a shell prefix run first in the same process (which then
  * execs boxinit): as PID 1 the prefix runs as PID 1 of the new namespace, so

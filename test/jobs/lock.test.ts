@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { loadNative } from "../../src/native/addon.ts";
 import { LOCK_DIR, isOwnerAlive, parseOwner, processStartTime, tryJobLock, type LockAttempt, type LockOwner } from "../../src/jobs/lock.ts";
 import { ROOT } from "../helpers/boxinit.ts";
+import { deadPid } from "../helpers/proc.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 
@@ -19,12 +20,6 @@ const me = (overrides: Partial<LockOwner> = {}): LockOwner => ({
 });
 
 const lockPath = (stateDir: string, name = "nightly"): string => join(stateDir, LOCK_DIR, `${name}.lock`);
-
-/** A pid that surely belongs to no process now: a child that has exited and been reaped. */
-const deadPid = (): number => {
-  const child = spawnSync("/bin/sh", ["-c", "echo $$"], { encoding: "utf8" });
-  return Number(child.stdout.trim());
-};
 
 const taken = (t: Test, attempt: LockAttempt): Extract<LockAttempt, { kind: "taken" }> | undefined => {
   t.equal(attempt.kind, "taken", `taken (got ${JSON.stringify(attempt)})`);

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseStat } from "../../src/pid1/proc-table.ts";
 import { isProcessAlive, parsePidfileContent, pidfileIdentity, readPidfile, waitForPidfile } from "../../src/supervisor/pidfile.ts";
+import { deadPid, waitUntil } from "../helpers/proc.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "boxinit-pidfile-"));
 const children: ChildProcess[] = [];
@@ -26,21 +27,6 @@ const startSleep = async (): Promise<number> => {
   children.push(child);
   await once(child, "spawn");
   return child.pid!;
-};
-
-// A pid that was used and is free now (reuse within the test is vanishingly unlikely).
-const deadPid = async (): Promise<number> => {
-  const child = spawn("true", [], { stdio: "ignore" });
-  await once(child, "exit");
-  return child.pid!;
-};
-
-const waitUntil = async (isDone: () => boolean, what: string, timeoutMs = 5000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!isDone()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 };
 
 t.test("reading", async (t) => {
@@ -109,7 +95,7 @@ t.test("a directory or a FIFO is refused without blocking", async (t) => {
 t.test("alive, dead, zombie", async (t) => {
   t.ok(isProcessAlive(process.pid), "this process");
   t.ok(isProcessAlive(await startSleep()), "a sleeping child");
-  t.notOk(isProcessAlive(await deadPid()), "a reaped child");
+  t.notOk(isProcessAlive(deadPid()), "a reaped child");
   t.ok(isProcessAlive(1), "pid 1 (EPERM unless root: still alive)");
   t.notOk(isProcessAlive(0), "0 is not a process");
   t.notOk(isProcessAlive(-1), "-1 is not a process");
@@ -150,7 +136,7 @@ t.test("waiting: a file that never appears", async (t) => {
 });
 
 t.test("waiting: a pidfile naming a dead pid ends the wait at once", async (t) => {
-  const pid = await deadPid();
+  const pid = deadPid();
   const path = pidfile(`${pid}\n`);
   const startedAt = Date.now();
   t.same(await waitForPidfile(path, 10_000), { problem: `pidfile ${path} names pid ${pid}, which is not running` });
@@ -187,7 +173,7 @@ t.test("waiting: a file left by an earlier run is neither trusted nor touched", 
 });
 
 t.test("waiting: a stale file replaced by rename counts as new", async (t) => {
-  const dead = await deadPid();
+  const dead = deadPid();
   const path = pidfile(`${dead}\n`);
   const before = pidfileIdentity(path);
   const daemon = await startSleep();
@@ -198,7 +184,7 @@ t.test("waiting: a stale file replaced by rename counts as new", async (t) => {
 });
 
 t.test("waiting: an old file naming a dead pid is waited past, not an error", async (t) => {
-  const dead = await deadPid();
+  const dead = deadPid();
   const path = pidfile(`${dead}\n`);
   const before = pidfileIdentity(path);
   const daemon = await startSleep();
