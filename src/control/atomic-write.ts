@@ -5,7 +5,8 @@
 // Writes go through a directory handle (dir-handle.ts): the temp file and the
 // rename happen in the directory that was opened, whatever is swapped meanwhile.
 import { closeSync, constants, fstatSync, openSync, readSync, writeSync } from "node:fs";
-import { kindOf, setModeOf, type DirHandle } from "./dir-handle.ts";
+import { kindOf, setModeOf } from "./dir-checks.ts";
+import type { DirHandle } from "./dir-handle.ts";
 
 const { O_CREAT, O_EXCL, O_WRONLY, O_NOFOLLOW, O_RDONLY, O_NONBLOCK } = constants;
 

@@ -6,7 +6,8 @@
 import { lstatSync, renameSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { errnoCode, isMissing, readRegularFile, readRegularFileAt } from "./atomic-write.ts";
-import { kindOf, type DirHandle } from "./dir-handle.ts";
+import { kindOf } from "./dir-checks.ts";
+import type { DirHandle } from "./dir-handle.ts";
 
 export const STATUS_JSON_NAME = "status.json";
 

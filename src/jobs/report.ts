@@ -12,7 +12,8 @@ import type { Native } from "../native/addon.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import { errnoCode, removeStaleTemps } from "../control/atomic-write.ts";
 import { escapeControls } from "../control/backoff.ts";
-import { setModeOf, withStateDir, type DirHandle } from "../control/dir-handle.ts";
+import { setModeOf } from "../control/dir-checks.ts";
+import { withStateDir, type DirHandle } from "../control/dir-handle.ts";
 import { isoSeconds, reportFileName } from "./report-name.ts";
 import { LOGS_DIR, ownDir } from "./own-dir.ts";
 

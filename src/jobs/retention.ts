@@ -4,7 +4,8 @@
 // and only in logs/ as opened (by descriptor: a symlink swapped in at logs/
 // after the open is not followed).
 import { errnoCode } from "../control/atomic-write.ts";
-import { kindOf, type DirHandle } from "../control/dir-handle.ts";
+import { kindOf } from "../control/dir-checks.ts";
+import type { DirHandle } from "../control/dir-handle.ts";
 import { parseReportTime } from "./report-name.ts";
 
 export interface RetentionPolicy {

@@ -1,12 +1,14 @@
-// The directory handle (src/control/dir-handle.ts), by descriptor (the
-// addon's *at calls) and by path (without the addon): the same operations,
-// the same errors, modes created whatever the umask; and, by descriptor only,
-// the guarantee itself: once a directory is open, swapping its name for a
-// symlink changes nothing that is created, renamed, linked, listed or removed.
+// The directory handle (src/control/dir-handle.ts), both of its kinds as
+// openStateDir gives them: by descriptor (descriptor-dir.ts, the addon's *at
+// calls) and by path (path-dir.ts, without the addon): the same operations,
+// the same errors, modes created whatever the umask; makeDirs, the hints, the
+// by-path warning. The guarantee of the descriptor kind alone:
+// descriptor-dir.test.ts.
 import t from "tap";
-import { closeSync, constants, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { byPathWarningOnce, kindOf, makeDirs, openOrCreate, openStateDir, stateDirHint, withStateDir, type DirHandle } from "../../src/control/dir-handle.ts";
+import { kindOf } from "../../src/control/dir-checks.ts";
+import { byPathWarningOnce, makeDirs, openOrCreate, openStateDir, stateDirHint, withStateDir, type DirHandle } from "../../src/control/dir-handle.ts";
 import { loadNative } from "../../src/native/addon.ts";
 import { ROOT } from "../helpers/boxinit.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
@@ -139,33 +141,6 @@ for (const [variant, native] of VARIANTS) {
     t.throws(() => openStateDir(join(path, "file"), native), { code: "ENOTDIR" });
   });
 }
-
-t.test("by descriptor: once open, a directory swapped for a symlink is not followed by anything", async (t) => {
-  const path = tempDir(t);
-  const outside = tempDir(t, "boxinit-outside-");
-  writeFileSync(join(outside, "victim"), "precious\n");
-  writeFileSync(join(outside, "2026-01-01T00:00:00Z-cron-failure-x-exit-1-h"), "someone else's\n");
-  const root = opened(t, openStateDir(path, addon));
-  const logs = opened(t, root.subdir("logs", 0o755));
-  writeNew(logs, "2026-01-01T00:00:00Z-cron-failure-x-exit-1-h", "ours\n");
-  // The swap: the real directory moves aside, a symlink to the outside takes its name.
-  renameSync(join(path, "logs"), join(path, "logs.real"));
-  symlinkSync(outside, join(path, "logs"));
-  writeNew(logs, "created", "new\n");
-  logs.rename("created", "renamed");
-  logs.link("renamed", "linked");
-  t.same(logs.list().sort(), ["2026-01-01T00:00:00Z-cron-failure-x-exit-1-h", "linked", "renamed"], "the listing is the real directory's");
-  logs.unlink("2026-01-01T00:00:00Z-cron-failure-x-exit-1-h");
-  logs.unlink("linked");
-  const fd = logs.open("victim", O_CREAT | O_WRONLY | O_NOFOLLOW, 0o644);
-  closeSync(fd);
-  logs.sync();
-  t.same(readdirSync(outside).sort(), ["2026-01-01T00:00:00Z-cron-failure-x-exit-1-h", "victim"], "nothing created or removed outside");
-  t.equal(readFileSync(join(outside, "victim"), "utf8"), "precious\n", "nothing truncated outside");
-  t.equal(readFileSync(join(outside, "2026-01-01T00:00:00Z-cron-failure-x-exit-1-h"), "utf8"), "someone else's\n");
-  t.same(readdirSync(join(path, "logs.real")).sort(), ["renamed", "victim"], "everything happened in the directory that was opened");
-  t.ok(lstatSync(join(path, "logs")).isSymbolicLink(), "the planted link itself is left alone");
-});
 
 t.test("makeDirs: every level it creates gets exactly the mode under umask 077; existing levels keep theirs", async (t) => {
   withUmask(t, 0o077);
