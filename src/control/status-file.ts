@@ -4,6 +4,7 @@
 // it never throws into, or crashes, PID 1.
 import type { Logger } from "../log/logger.ts";
 import type { Native } from "../native/addon.ts";
+import { GLOBAL_DEFAULTS } from "../config/defaults.ts";
 import { errnoCode, removeStaleTemps, writeFileAtomic } from "./atomic-write.ts";
 import { makeDirs, openStateDir, type DirHandle } from "./dir-handle.ts";
 import { byHandle, readForUpdate, type DocumentForUpdate } from "./status-document.ts";
@@ -19,8 +20,12 @@ export type BoxState = "starting" | "warming" | "running" | "degraded" | "stoppi
  */
 export const COMING_BACK_STATES: ReadonlySet<string> = new Set(["restarting", "starting", "warming"]);
 
-export interface ServiceStatus {
-  state: string;
+/**
+ * status.json's entry for one service; State is the supervisor's state type
+ * (supervisor/service-states.ts), a string to readers of the file.
+ */
+export interface ServiceStatus<State extends string = string> {
+  state: State;
   pid: number | null;
   restarts: number;
   lastExit: { code: number | null; signal: string | null; at: string } | null;
@@ -43,7 +48,8 @@ export interface StatusSnapshot {
 export const STATUS_FILE = "status";
 export const STATUS_JSON_FILE = "status.json";
 export const STATUS_SCHEMA_VERSION = 1;
-export const DEFAULT_HEARTBEAT_MS = 30_000;
+/** The config's default (config/defaults.ts), for readers of a status.json that does not say. */
+export const DEFAULT_HEARTBEAT_MS = GLOBAL_DEFAULTS.heartbeatMs;
 const DEFAULT_RETRY_MS = 1000;
 
 export { MAX_STATUS_JSON_BYTES } from "./status-document.ts";

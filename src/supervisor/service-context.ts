@@ -1,0 +1,89 @@
+// What a service is given: the run around it (RunContext: its callbacks) and
+// what it does to the system (ServiceSystem: start processes, warm up, read
+// pidfiles and /proc, send signals, stop a failed start's leftovers). The
+// real system by default; a test passes fakes (RunContext.system) and runs a
+// service's whole life without a process.
+import type { Logger } from "../log/logger.ts";
+import type { Ending } from "../pid1/exit-code.ts";
+import type { Native } from "../native/addon.ts";
+import type { Reaper } from "../pid1/reaper.ts";
+import type { ServiceConfig, WarmupConfig } from "../config/types.ts";
+import { prefixedOutput, type PipeMaker } from "../log/service-output.ts";
+import { addonCheckStarter, type StartCheck } from "./check-process.ts";
+import { PIDFILE_READER, type PidfileReader } from "./service-pidfile.ts";
+import { SEND_SIGNAL, type ServiceSignals } from "./service-stop.ts";
+import { notStartedByShortage, startProcess, type NotStarted, type ProcessSpec, type Started } from "./spawn.ts";
+import { SERVICE_MARKER_VARIABLE, stopLeftovers } from "./start-leftovers.ts";
+import { runWarmup, type WarmupOptions, type WarmupOutcome } from "./warmup.ts";
+
+/** What a service needs from the run around it; S is the service (service.ts's Service), named so that this file does not import it. */
+export interface RunContext<S> {
+  native: Native | undefined;
+  reaper: Reaper;
+  log: Logger;
+  /** Prefix output lines with the service name (several producers share stdout). */
+  shouldPrefixOutput: boolean;
+  /** Whether boxinit is shutting down (no restarts then). */
+  isStopping: () => boolean;
+  /** Something in the status changed. */
+  onChange: () => void;
+  /** The service ended and will not be restarted. */
+  onEndedForGood: (service: S, ending: Ending) => void;
+  /** The warm-up timed out during boot and on_timeout is fail. */
+  onWarmupFailed: (service: S, problem: string) => void;
+  /** Whether the box is still booting (a warm-up failure then fails the boot). */
+  isBooting: () => boolean;
+  /** The budget for stopping what a failed start left behind (default: the default grace). */
+  graceMs?: number;
+  /** What the service does to the system (default: the real one over native and reaper); a seam for tests. */
+  system?: ServiceSystem;
+}
+
+export interface ServiceSystem {
+  /** Start a process (spawn.ts, with the run's addon and reaper); never throws for a bad command. */
+  startProcess: (spec: ProcessSpec) => Started | NotStarted;
+  runWarmup: (warmup: WarmupConfig, options: WarmupOptions) => Promise<WarmupOutcome>;
+  /** How command checks are started (undefined: Node's spawn, in warmup.ts). */
+  startCheck: StartCheck | undefined;
+  pidfile: PidfileReader;
+  signals: ServiceSignals;
+  stopLeftovers: typeof stopLeftovers;
+}
+
+/** The real system, for a run with this addon (or none) and reaper. */
+export const realServiceSystem = (native: Native | undefined, reaper: Reaper): ServiceSystem => ({
+  startProcess: (spec) => startProcess(spec, native, reaper),
+  runWarmup,
+  startCheck: native ? addonCheckStarter(native, reaper) : undefined,
+  pidfile: PIDFILE_READER,
+  signals: SEND_SIGNAL,
+  stopLeftovers,
+});
+
+/**
+ * Start argv as the service's process: output pipes when its lines get
+ * prefixed (pipes: the addon), its environment with the marker last (the
+ * config cannot remove it: start-leftovers.ts relies on it), directory, user.
+ * A shortage of boxinit's own fds, processes or memory comes back as a
+ * NotStarted of kind "resources", never as a throw: a service's run is
+ * detached, where a throw would be an internal fault.
+ */
+export const startAsService = (
+  system: ServiceSystem,
+  config: Pick<ServiceConfig, "name" | "env" | "cwd" | "user">,
+  pipes: PipeMaker | undefined,
+  argv: readonly string[],
+): Started | NotStarted => {
+  let output: ProcessSpec["output"];
+  if (pipes) {
+    try {
+      output = prefixedOutput(pipes, config.name);
+    } catch (error) {
+      const shortage = notStartedByShortage(error, "its output pipes");
+      if (!shortage) throw error;
+      return shortage;
+    }
+  }
+  const env = { ...config.env, [SERVICE_MARKER_VARIABLE]: config.name };
+  return system.startProcess({ argv, env, cwd: config.cwd, user: config.user, output });
+};
