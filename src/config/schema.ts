@@ -76,6 +76,17 @@ export const checkKeys = (map: RawMap, known: readonly string[], path: string, i
   }
 };
 
+/** True for a map: an object that is not a list (nor null). */
+export const isMap = (value: unknown): value is RawMap => typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** A list; absent and null (written empty) both give [] without a problem. */
+export const readList = (value: unknown, path: string, issues: Issues, what: string): unknown[] => {
+  if (value === undefined || value === null) return [];
+  if (Array.isArray(value)) return value;
+  expected(issues, path, what, value);
+  return [];
+};
+
 /** A map; null (written empty) and absent both give undefined without a problem. */
 export const readMap = (value: unknown, path: string, issues: Issues, what = "a map"): RawMap | undefined => {
   if (value === undefined || value === null) return undefined;

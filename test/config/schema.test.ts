@@ -1,6 +1,6 @@
 import t from "tap";
 import {
-  checkKeys, closestKey, describeValue, editDistance, keyPath, readCommand, readDuration, readNameList, readStopSignal,
+  checkKeys, closestKey, describeValue, editDistance, isMap, keyPath, readCommand, readList, readDuration, readNameList, readStopSignal,
   type Issues,
 } from "../../src/config/schema.ts";
 
@@ -81,4 +81,18 @@ t.test("name lists and signals", async (t) => {
     's: expected a signal name such as TERM or SIGINT, got "0"',
     's: expected a signal that ends a process (STOP only pauses it), got "SIGSTOP"',
   ]);
+});
+
+t.test("isMap and readList: absent and empty are no problem", async (t) => {
+  t.ok(isMap({}));
+  t.notOk(isMap([]));
+  t.notOk(isMap(null));
+  t.notOk(isMap("a"));
+  const issues = fresh();
+  t.same(readList(undefined, "port", issues, "a list"), []);
+  t.same(readList(null, "port", issues, "a list"), []);
+  t.same(readList(["a"], "port", issues, "a list"), ["a"]);
+  t.same(issues.errors, []);
+  t.same(readList("80", "port", issues, "a list of {src, dst} maps"), []);
+  t.same(issues.errors, ['port: expected a list of {src, dst} maps, got "80"']);
 });
