@@ -13,6 +13,7 @@ import { monotonicMs, settleBefore } from "../time/clock.ts";
 import { updateJobRecord, type RecordOptions } from "./job-status.ts";
 import { prefixedPassthrough, rawPassthrough } from "./passthrough.ts";
 import { startJob, type JobRun } from "./run-job.ts";
+import type { JobContext, JobSpec } from "./types.ts";
 
 export interface SchedulerOptions {
   jobs: readonly JobConfig[];
@@ -30,6 +31,8 @@ export interface SchedulerContext {
   native: Native | undefined;
   reaper: Reaper;
   log: Logger;
+  /** Starts a run (default run-job.ts's startJob); a seam for tests, which pass a fake. */
+  startJob?: (spec: JobSpec, context: JobContext) => JobRun;
 }
 
 interface CronHandle {
@@ -125,7 +128,7 @@ export class Scheduler {
       return;
     }
     const options = this.#options;
-    const run = startJob({
+    const run = (this.#context.startJob ?? startJob)({
       name: job.name,
       command: job.command,
       env: job.env,

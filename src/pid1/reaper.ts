@@ -19,10 +19,37 @@ const SAFETY_SWEEP_MS = 1000;
 /** Called for each process the reaper (not libuv) reaped, with its raw ending. */
 export type ReapListener = (pid: number, ending: Ending) => void;
 
+/** What the reaper uses of the addon. */
+export type ReapingAddon = Pick<Native, "peekZombie" | "reap">;
+
+/** A child Node spawned, as the reaper sees it: owned from its spawn until its 'exit'. */
+export interface NodeChild {
+  readonly pid?: number | undefined;
+  once(event: "exit", listener: () => void): unknown;
+}
+
+/**
+ * What the reaper uses of the process besides the addon. A seam: the real
+ * one by default (REAPER_SYSTEM); tests pass a fake and drive SIGCHLD, Node's
+ * children and /proc themselves.
+ */
+export interface ReaperSystem {
+  /** Call spawned(child) for each child Node spawns, right after its fork (the real one wraps ChildProcess#spawn). */
+  watchNodeChildren: (spawned: (child: NodeChild) => void) => void;
+  onSigchld: (listener: () => void) => void;
+  /** SIGCHLD to boxinit itself, so that libuv looks at its children again. */
+  nudgeLibuv: () => void;
+  /** boxinit's children by pid (for the safety sweep's reap by pid). */
+  ownChildren: () => number[];
+  /** Whether any live descendant remains (without the addon, the only way to tell). */
+  hasLiveDescendants: () => boolean;
+}
+
 /** One owner per pid: Node owns what it spawned, the reaper owns the rest. */
 export class Reaper {
-  readonly #native: Native | undefined;
+  readonly #native: ReapingAddon | undefined;
   readonly #log: Logger;
+  readonly #system: ReaperSystem;
   readonly #owned = new Set<number>();
   readonly #listeners = new Set<ReapListener>();
   readonly #quietListeners = new Set<() => void>();
@@ -31,9 +58,10 @@ export class Reaper {
   /** The owned zombie the last safety sweep stopped at, if any. */
   #stuckAt: number | undefined;
 
-  constructor(native: Native | undefined, log: Logger) {
+  constructor(native: ReapingAddon | undefined, log: Logger, system: ReaperSystem = REAPER_SYSTEM) {
     this.#native = native;
     this.#log = log;
+    this.#system = system;
   }
 
   /** Whether orphans can be reaped at all (the addon loaded). */
@@ -48,8 +76,8 @@ export class Reaper {
 
   /** Track Node's children, listen for SIGCHLD, start the safety sweep (which keeps the process alive). */
   install(): void {
-    this.#trackNodeChildren();
-    process.on("SIGCHLD", () => this.sweep());
+    this.#system.watchNodeChildren((child) => this.#own(child));
+    this.#system.onSigchld(() => this.sweep());
     // Referenced on purpose: signal handlers do not keep Node's event loop
     // alive, and the addon's children are no libuv handles, so without this
     // boxinit would exit 0 while its command still runs. boxinit ends only
@@ -73,7 +101,7 @@ export class Reaper {
   hasChildren(): boolean {
     if (this.#native) return this.#native.peekZombie().kind !== "no-children";
     // Without the addon zombies pile up forever; only live ones can be waited for.
-    return this.#owned.size > 0 || liveDescendants().length > 0;
+    return this.#owned.size > 0 || this.#system.hasLiveDescendants();
   }
 
   /** Reap every unowned zombie now; stop at an owned one (libuv's to reap). */
@@ -104,7 +132,7 @@ export class Reaper {
     const stuck = peek?.kind === "zombie" && this.#owned.has(peek.pid) ? peek.pid : undefined;
     if (stuck !== undefined && stuck === this.#stuckAt) {
       this.#log.debug("reaper", "libuv has not reaped its child for a sweep interval: nudging it", { pid: stuck });
-      process.kill(process.pid, "SIGCHLD");
+      this.#system.nudgeLibuv();
       this.#reapUnownedByPid();
     }
     this.#stuckAt = stuck;
@@ -113,7 +141,7 @@ export class Reaper {
 
   #reapUnownedByPid(): void {
     const native = this.#native!;
-    for (const pid of ownChildren()) {
+    for (const pid of this.#system.ownChildren()) {
       if (this.#owned.has(pid)) continue;
       const status = native.reap(pid);
       if (status !== undefined) this.#onReaped(pid, decodeWaitStatus(status));
@@ -142,29 +170,31 @@ export class Reaper {
     for (const listener of this.#quietListeners) listener();
   }
 
-  // spawn, exec, execFile, fork and execa all end in ChildProcess#spawn, which
-  // returns after fork+exec: the pid is owned before any SIGCHLD for it can be
-  // handled (handlers run later on this same thread).
-  #trackNodeChildren(): void {
-    const owned = this.#owned;
-    const reaper = this;
-    // ChildProcess#spawn is internal API (stable since Node 0.x), absent from the types.
-    const prototype = ChildProcess.prototype as ChildProcess & { spawn: (...args: unknown[]) => unknown };
-    const originalSpawn = prototype.spawn;
-    prototype.spawn = function spawnAndOwn(this: ChildProcess, ...args: unknown[]) {
-      const result = originalSpawn.apply(this, args);
-      const pid = this.pid;
-      if (pid !== undefined) {
-        owned.add(pid);
-        this.once("exit", () => {
-          owned.delete(pid);
-          reaper.sweep();
-        });
-      }
-      return result;
-    };
+  // Owned from its spawn until libuv reaped it and emitted 'exit', whose listener sweeps again.
+  #own(child: NodeChild): void {
+    const pid = child.pid;
+    if (pid === undefined) return;
+    this.#owned.add(pid);
+    child.once("exit", () => {
+      this.#owned.delete(pid);
+      this.sweep();
+    });
   }
 }
+
+// spawn, exec, execFile, fork and execa all end in ChildProcess#spawn, which
+// returns after fork+exec: the pid is owned before any SIGCHLD for it can be
+// handled (handlers run later on this same thread).
+const watchNodeChildren = (spawned: (child: NodeChild) => void): void => {
+  // ChildProcess#spawn is internal API (stable since Node 0.x), absent from the types.
+  const prototype = ChildProcess.prototype as ChildProcess & { spawn: (...args: unknown[]) => unknown };
+  const originalSpawn = prototype.spawn;
+  prototype.spawn = function spawnAndOwn(this: ChildProcess, ...args: unknown[]) {
+    const result = originalSpawn.apply(this, args);
+    spawned(this);
+    return result;
+  };
+};
 
 /** Our children by pid, from /proc/self/task/TID/children (every thread's). */
 const ownChildren = (): number[] => {
@@ -178,4 +208,12 @@ const ownChildren = (): number[] => {
     // No /proc or no CONFIG_PROC_CHILDREN: the nudge alone has to do.
   }
   return pids;
+};
+
+const REAPER_SYSTEM: ReaperSystem = {
+  watchNodeChildren,
+  onSigchld: (listener) => process.on("SIGCHLD", listener),
+  nudgeLibuv: () => process.kill(process.pid, "SIGCHLD"),
+  ownChildren,
+  hasLiveDescendants: () => liveDescendants().length > 0,
 };

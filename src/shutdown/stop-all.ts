@@ -7,8 +7,8 @@ import type { Reaper } from "../pid1/reaper.ts";
 import type { Ending } from "../pid1/exit-code.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import { SIGNAL_NUMBERS, signalLabel } from "../pid1/signals.ts";
-import { liveDescendants } from "../pid1/proc-table.ts";
-import { killGroup, signalEverythingLeft, signalGroup, type KillScope } from "../pid1/send-signal.ts";
+import { liveDescendants, type ProcEntry } from "../pid1/proc-table.ts";
+import { killGroup, signalEverythingLeft, signalGroup, type KillScope, type SendResult } from "../pid1/send-signal.ts";
 
 // After SIGKILL the kernel tears processes down promptly, but a process in
 // uninterruptible sleep (D state, e.g. stuck NFS) may never go: bound the wait.
@@ -26,10 +26,26 @@ export const leftoverReserveMs = (graceMs: number): number => Math.min(LEFTOVER_
 /** The stages of the budget, named in the log when one overruns. */
 export type StopPhase = "main" | "remaining";
 
+/** What the budget uses of the reaper. */
+export type StopReaper = Pick<Reaper, "sweep" | "hasChildren" | "onNoChildren" | "canReap">;
+
+/** The signals the budget sends and who is there to get them: send-signal.ts's and proc-table.ts's. */
+export interface StopSignals {
+  signalGroup: (pgid: number, signal: number) => SendResult;
+  /** SIGKILL a group; who was in it. */
+  killGroup: (pgid: number) => ProcEntry[];
+  signalEverythingLeft: (scope: KillScope, signal: number) => ProcEntry[];
+  liveDescendants: () => ProcEntry[];
+}
+
+const SEND_SIGNAL: StopSignals = { signalGroup, killGroup, signalEverythingLeft, liveDescendants };
+
 export interface StopContext {
   log: Logger;
-  reaper: Reaper;
+  reaper: StopReaper;
   scope: KillScope;
+  /** A seam for tests (a fake that records); default the real ones. */
+  signals?: StopSignals;
 }
 
 /** What to stop: the main command (if still running) and the signal it gets. */
@@ -54,7 +70,7 @@ const timer = (ms: number): { done: Promise<"deadline">; cancel: () => void } =>
 };
 
 /** Wait until boxinit has no children left, or the deadline; true when none are left. */
-export const waitForNoChildren = (reaper: Reaper, deadline: number): Promise<boolean> =>
+export const waitForNoChildren = (reaper: StopReaper, deadline: number): Promise<boolean> =>
   new Promise((resolve) => {
     reaper.sweep();
     if (!reaper.hasChildren()) return resolve(true);
@@ -79,32 +95,32 @@ const waitForMain = async (ended: Promise<Ending>, until: number): Promise<boole
 // Phase "main": the signal to the main command's group, then wait for it.
 // Returns false when it overran. Processes outside its group keep the reserve.
 const stopMain = async (context: StopContext, request: Required<Pick<StopRequest, "main" | "signal">> & StopRequest): Promise<boolean> => {
-  const { log } = context;
+  const { log, signals = SEND_SIGNAL } = context;
   const { main, signal, deadline, reserveMs } = request;
   // One log line either way: log readers (and the tests) follow the same steps.
-  const result = main.isSignalSent ? "sent by the signal handler" : signalGroup(main.pgid, signal);
+  const result = main.isSignalSent ? "sent by the signal handler" : signals.signalGroup(main.pgid, signal);
   log.info("shutdown", "signalled the main command's process group", { pgid: main.pgid, signal: signalLabel(signal), result });
   if (await waitForMain(main.ended, deadline - reserveMs)) return true;
-  const live = liveDescendants();
+  const live = signals.liveDescendants();
   if (live.every((entry) => entry.pgrp === main.pgid)) return waitForMain(main.ended, deadline);
   log.warn("phase-overran", "the main command did not exit in time; SIGKILL to its group so the processes left get SIGTERM and the rest of the budget", {
     phase: "main",
     budgetLeft: formatDurationMs(Math.max(0, deadline - monotonicMs())),
   });
-  for (const entry of killGroup(main.pgid)) log.warn("killed", "sent SIGKILL", { pid: entry.pid, comm: entry.comm });
+  for (const entry of signals.killGroup(main.pgid)) log.warn("killed", "sent SIGKILL", { pid: entry.pid, comm: entry.comm });
   return true;
 };
 
 /** Run the budget to its end; resolves when nothing is left (or nothing more can be done). */
 export const stopAll = async (context: StopContext, request: StopRequest): Promise<void> => {
-  const { log, reaper, scope } = context;
+  const { log, reaper, scope, signals = SEND_SIGNAL } = context;
   const { main, signal, deadline } = request;
   let overran: StopPhase | undefined;
 
   if (main && signal !== undefined && !(await stopMain(context, { ...request, main, signal }))) overran = "main";
 
   if (overran === undefined && reaper.hasChildren()) {
-    const left = signalEverythingLeft(scope, SIGNAL_NUMBERS.SIGTERM!);
+    const left = signals.signalEverythingLeft(scope, SIGNAL_NUMBERS.SIGTERM!);
     if (left.length > 0) {
       log.info("shutdown", "sent SIGTERM to the processes left", {
         count: left.length,
@@ -116,7 +132,7 @@ export const stopAll = async (context: StopContext, request: StopRequest): Promi
   }
 
   if (overran === undefined) return;
-  const killed = signalEverythingLeft(scope, SIGNAL_NUMBERS.SIGKILL!);
+  const killed = signals.signalEverythingLeft(scope, SIGNAL_NUMBERS.SIGKILL!);
   log.warn("phase-overran", overran === "main"
     ? "the main command did not exit within the grace period"
     : "processes left (not the main command nor a service) did not exit within the grace period", { phase: overran });
