@@ -70,71 +70,104 @@ export const backOffAtStart = (plan: CommandBoxPlan, deps: Pick<CommandBoxDeps, 
   return true;
 };
 
+/**
+ * The box's state as status.json says it: every move goes through the table
+ * (command-box-states.ts), is logged, and is written at once.
+ */
+class CommandBoxStatus {
+  #state: BoxState = "starting";
+  #since: string;
+  #exitCode: number | undefined;
+  readonly #status: StatusFile;
+  readonly #backoff: BackoffWatch;
+  readonly #heartbeatMs: number;
+  readonly #log: Logger;
+
+  constructor(status: StatusFile, backoff: BackoffWatch, heartbeatMs: number, log: Logger, at: string) {
+    this.#status = status;
+    this.#backoff = backoff;
+    this.#heartbeatMs = heartbeatMs;
+    this.#log = log;
+    this.#since = at;
+  }
+
+  get state(): BoxState {
+    return this.#state;
+  }
+
+  write(): void {
+    this.#status.write({
+      state: this.#state, since: this.#since, pid: process.pid, version: VERSION, backoff: this.#backoff.isEngaged(),
+      exitCode: this.#exitCode, heartbeatMs: this.#heartbeatMs, services: {},
+    });
+  }
+
+  move(event: CommandBoxEvent, at: string): void {
+    const to = nextCommandBoxState(this.#state, event);
+    if (to === undefined) {
+      this.#log.error("internal-error", "bug: state change not in the table", { from: this.#state, event });
+      return;
+    }
+    this.#state = to;
+    this.#since = at;
+    this.#log.log(to === "running" || to === "stopping" ? "debug" : "info", "state", `state ${to}`, this.#exitCode === undefined ? undefined : { code: this.#exitCode });
+    this.write();
+  }
+
+  startHeartbeat(): void {
+    this.#status.startHeartbeat();
+  }
+
+  /** The last move, with boxinit's exit code; then nothing more is written or watched. */
+  async finish(code: number, event: CommandBoxEvent, at: string): Promise<void> {
+    this.#exitCode = code;
+    this.move(event, at);
+    this.#status.close();
+    await this.#backoff.close();
+  }
+}
+
 /** Take over the state directory for a run whose command was just spawned (or could not be). */
 export const startCommandBox = async (plan: CommandBoxPlan, deps: CommandBoxDeps, start: CommandBoxStart): Promise<CommandBox> => {
   const { log } = deps;
   if (isOwnedByAnother(plan, log)) return NO_BOX;
   const status = writerFor(plan, deps);
   const backoff = new BackoffWatch(plan.stateDir, { mode: plan.backoffWatch, pollMs: plan.backoffPollMs }, log);
-  let state: BoxState = "starting";
-  let since = start.at;
-  let exitCode: number | undefined;
+  const box = new CommandBoxStatus(status, backoff, plan.heartbeatMs, log, start.at);
   let cause: StopCause = "command-ended";
 
-  const write = (): void =>
-    status.write({
-      state, since, pid: process.pid, version: VERSION, backoff: backoff.isEngaged(), exitCode, heartbeatMs: plan.heartbeatMs, services: {},
-    });
-  const move = (event: CommandBoxEvent, at: string): void => {
-    const to = nextCommandBoxState(state, event);
-    if (to === undefined) {
-      log.error("internal-error", "bug: state change not in the table", { from: state, event });
-      return;
-    }
-    state = to;
-    since = at;
-    log.log(to === "running" || to === "stopping" ? "debug" : "info", "state", `state ${to}`, exitCode === undefined ? undefined : { code: exitCode });
-    write();
-  };
-  const finish = async (code: number, event: CommandBoxEvent, at: string): Promise<void> => {
-    exitCode = code;
-    move(event, at);
-    status.close();
-    await backoff.close();
-  };
-
   if (!start.isStarted) {
-    return { stopping: () => {}, ended: (code, _isFault, at) => finish(code, "not-started", at) };
+    return { stopping: () => {}, ended: (code, _isFault, at) => box.finish(code, "not-started", at) };
   }
-  move("spawned", start.at);
-  status.startHeartbeat();
+  box.move("spawned", start.at);
+  box.startHeartbeat();
   log.info("state-dir", "self-managing: status written and backoff followed here", { dir: plan.stateDir, heartbeat: formatDurationMs(plan.heartbeatMs) });
 
   // Only while the command runs: once stopping, backoff changes what the document says, not what happens.
   const engage = (): void => {
-    if (state !== "running" || cause !== "command-ended" || deps.isStopping()) return;
+    if (box.state !== "running" || cause !== "command-ended" || deps.isStopping()) return;
     cause = "backoff";
     log.info("backoff", `backoff engaged (${plan.stateDir}/backoff says true): stopping the command`);
     deps.onBackoff();
   };
   await backoff.start((isEngaged) => {
-    write();
+    box.write();
     if (isEngaged) engage();
   });
   // Written between the check before the spawn and the watch's first read.
   if (backoff.isEngaged()) {
-    write();
+    box.write();
     engage();
   }
 
   return {
     stopping(isRequested, at) {
       if (cause === "command-ended" && isRequested) cause = "requested";
-      if (state === "running") move("stop", at);
+      if (box.state === "running") box.move("stop", at);
     },
     ended(code, isFault, at) {
-      if (state === "running") move("stop", at);
-      return finish(code, endEvent(cause, code, isFault), at);
+      if (box.state === "running") box.move("stop", at);
+      return box.finish(code, endEvent(cause, code, isFault), at);
     },
   };
 };
