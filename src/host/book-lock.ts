@@ -5,7 +5,8 @@
 // remove it between its create and its start.
 import { hostname } from "node:os";
 import { loadNative } from "../native/addon.ts";
-import { processStartTime, tryJobLock, type JobLock } from "../jobs/lock.ts";
+import { tryJobLock, type JobLock } from "../jobs/lock.ts";
+import { processStartTime } from "../pid1/proc-table.ts";
 import { OWN_DIR_MODE } from "../jobs/own-dir.ts";
 import { makeDirs } from "../control/dir-handle.ts";
 import { errnoCode } from "../control/atomic-write.ts";

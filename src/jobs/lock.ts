@@ -7,8 +7,9 @@
 // Without the addon there is no flock: the pid and its start time decide,
 // which is exact only inside one PID namespace. The file is opened in jobs/ as
 // opened once by descriptor (control/dir-handle.ts), never through a symlink.
-import { closeSync, constants, fstatSync, ftruncateSync, readFileSync, readSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, ftruncateSync, readSync, writeSync } from "node:fs";
 import type { Native } from "../native/addon.ts";
+import { processStartTime } from "../pid1/proc-table.ts";
 import { errnoCode } from "../control/atomic-write.ts";
 import { openOrCreate, withStateDir } from "../control/dir-handle.ts";
 import { LOCK_DIR, ownDir } from "./own-dir.ts";
@@ -16,6 +17,8 @@ import { LOCK_DIR, ownDir } from "./own-dir.ts";
 const { O_RDONLY, O_RDWR, O_NOFOLLOW, O_NONBLOCK } = constants;
 
 export { LOCK_DIR };
+// Its tests and older importers know it from here; /proc is read in pid1/proc-table.ts only.
+export { processStartTime };
 
 /** A lock file is created with this mode whatever the umask: a run under another uid must be able to open it to flock. */
 export const LOCK_FILE_MODE = 0o644;
@@ -40,16 +43,6 @@ export type LockAttempt =
   | { kind: "taken"; lock: JobLock; stale?: LockOwner | "unreadable" }
   | { kind: "held"; owner?: LockOwner }
   | { kind: "unavailable"; reason: string };
-
-/** Field 22 of /proc/PID/stat (after the parenthesised comm), or null. */
-export const processStartTime = (pid: number, procRoot = "/proc"): string | null => {
-  try {
-    const stat = readFileSync(`${procRoot}/${pid}/stat`, "latin1");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
-  } catch {
-    return null;
-  }
-};
 
 /** Parse a lock file's content; undefined when empty or not ours. */
 export const parseOwner = (text: string): LockOwner | undefined => {

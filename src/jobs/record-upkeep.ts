@@ -5,7 +5,7 @@
 // isRunnerGone, which looks the harness up in /proc.
 import { readlinkSync } from "node:fs";
 import { hostname } from "node:os";
-import { processStartTime } from "./lock.ts";
+import { processStartTime } from "../pid1/proc-table.ts";
 
 /** Who runs a job now: the harness (`boxinit job`, or PID 1 for a scheduled job), kept in the record while it runs. */
 export interface Runner {

@@ -85,6 +85,16 @@ export const readProcEntry = (pid: number | "self"): ProcEntry | undefined => {
   }
 };
 
+/**
+ * A process's start time (field 22, clock ticks after boot) as text, for a
+ * lock or job record to name the process by: a reused pid has another. Null
+ * when it is gone (or there is no /proc).
+ */
+export const processStartTime = (pid: number): string | null => {
+  const entry = readProcEntry(pid);
+  return entry === undefined ? null : String(entry.startTicks);
+};
+
 // A process's environment can be a few hundred KiB; the entry looked for is
 // short, so a bounded read of the start is enough and keeps a scan cheap.
 const ENVIRON_READ_LIMIT_BYTES = 256 * 1024;

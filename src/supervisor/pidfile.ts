@@ -7,6 +7,7 @@ import { closeSync, constants, fstatSync, openSync, readSync, statSync } from "n
 import { formatDurationMs } from "../config/duration.ts";
 import { monotonicMs, pause } from "../time/clock.ts";
 import { readProcEntry } from "../pid1/proc-table.ts";
+import { signalProcess } from "../pid1/send-signal.ts";
 
 /** The highest pid Linux can hand out (PID_MAX_LIMIT on 64-bit: 4 Mi). */
 export const PID_MAX_LIMIT = 4_194_304;
@@ -131,12 +132,8 @@ export const readPidfile = (path: string): PidfileResult => {
 /** Whether a pid is a live process: kill(pid, 0) succeeds (or EPERM) and it is not a zombie. */
 export const isProcessAlive = (pid: number): boolean => {
   if (!Number.isInteger(pid) || pid < 1) return false; // 0 and negatives address groups, not a process
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    // EPERM: it exists but belongs to another user (a service run as its own user).
-    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
-  }
+  // "denied" (EPERM): it exists but belongs to another user (a service run as its own user).
+  if (signalProcess(pid, 0) === "gone") return false;
   // kill(2) succeeds on a zombie: it has exited but nobody reaped it yet.
   // Daemons re-parented to PID 1 stay zombies until the reaper's next pass.
   // No entry: reaped between kill and read, unless there is no /proc at all

@@ -1,7 +1,7 @@
 import t from "tap";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { descendantsOf, hasEnvironmentEntry, parseStat, readProcEntry, readProcTable, type ProcEntry } from "../../src/pid1/proc-table.ts";
+import { descendantsOf, hasEnvironmentEntry, parseStat, processStartTime, readProcEntry, readProcTable, type ProcEntry } from "../../src/pid1/proc-table.ts";
 
 // A stat line as the kernel writes it (52 fields); only the ones parsed vary.
 const statLine = (pid: number, comm: string, state: string, ppid: number, pgrp: number, session: number, startTicks: number): string =>
@@ -29,6 +29,14 @@ t.test("the live table contains this process with its parent, session and start 
   t.equal(self?.ppid, process.ppid);
   t.ok((self?.startTicks ?? 0) > 0, "a start time after boot");
   t.same(readProcEntry("self"), readProcEntry(process.pid));
+});
+
+t.test("processStartTime: field 22 as text, null for a pid that is gone", async (t) => {
+  t.equal(processStartTime(process.pid), String(readProcEntry("self")?.startTicks));
+  t.match(processStartTime(process.pid), /^\d+$/);
+  const child = spawn("true", [], { stdio: "ignore" });
+  await once(child, "close");
+  t.equal(processStartTime(child.pid!), null, "reaped: no entry");
 });
 
 t.test("a child's environment entry is found exactly", async (t) => {
