@@ -62,6 +62,8 @@ t.test("the boot: a service warming moves the box to warming; the box's own move
   }));
   s.box.publishNow();
   db.start();
+  t.equal(s.box.state, "warming", "moved in the same turn");
+  t.equal(s.word(), "starting\n", "warming comes with a service's change: written at the end of the turn");
   await flush();
   t.equal(s.box.state, "warming");
   t.equal(s.word(), "warming\n");
