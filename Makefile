@@ -104,6 +104,10 @@ lint: node_modules/.installed
 	depcruise --config .dependency-cruiser.cjs --output-type err src
 	@! grep -rn --include='*.ts' 'dlopen' src | grep -v '^src/native/addon\.ts:' || \
 	  { echo "make lint: only src/native/addon.ts may load a .node file (process.dlopen)"; exit 1; }
+	@! grep -rnE --include='*.ts' '\.forkExec\(' src | grep -vE '^src/(pid1/spawn\.ts|native/native\.ts):' || \
+	  { echo "make lint: only src/pid1/spawn.ts may call the addon's forkExec (the one fork path)"; exit 1; }
+	@! grep -rnE --include='*.ts' '/stat[`"]' src | grep -v '^src/pid1/proc-table\.ts:' || \
+	  { echo "make lint: only src/pid1/proc-table.ts may read /proc/PID/stat"; exit 1; }
 	@for package in $$(node -p 'Object.keys(require("./package.json").dependencies).join(" ")'); do \
 	  grep -rqE --include='*.ts' "from \"$$package(/[^\"]*)?\"" src || \
 	  { echo "make lint: $$package is in package.json's dependencies but nothing in src/ imports it"; exit 1; }; done

@@ -2,7 +2,8 @@
  * boxinit.node: the few system calls an init needs that Node does not expose.
  * Every function returns a number (makePipe: a pair of them, statAt and
  * readDir: an array): >= 0 on success, -errno on failure, so the
- * TypeScript wrapper (src/native/) owns all error wording.
+ * TypeScript wrapper (src/native/) owns all error wording. Starting a
+ * process is native/fork-exec.c's, the signal intake native/signal-intake.c's.
  */
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
@@ -11,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -137,222 +137,6 @@ static napi_value get_foreground(napi_env env, napi_callback_info info) {
 }
 
 /*
- * The command's argv as the bytes boxinit was given: the last `count` entries
- * of /proc/self/cmdline (0: all of them). JS strings are UTF-8, so a Latin-1
- * file name would arrive mangled; tini passes bytes through and so must we.
- * NULL when /proc is not there (the caller then uses the JS strings).
- */
-static char **argv_from_cmdline(uint32_t count, char **buffer_out) {
-  int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return NULL;
-  size_t size = 0, capacity = 4096;
-  char *buffer = malloc(capacity);
-  for (;;) {
-    if (!buffer) break;
-    if (size == capacity) {
-      char *bigger = realloc(buffer, capacity *= 2);
-      if (!bigger) { free(buffer); buffer = NULL; break; }
-      buffer = bigger;
-    }
-    ssize_t got = read(fd, buffer + size, capacity - size);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) break;
-    size += (size_t)got;
-  }
-  close(fd);
-  if (!buffer) return NULL;
-  if (size == 0 || buffer[size - 1] != '\0') { /* never read past the end below */
-    free(buffer);
-    return NULL;
-  }
-  size_t entries = 0;
-  for (size_t i = 0; i < size; i++) entries += buffer[i] == '\0';
-  if (count == 0) count = (uint32_t)entries;
-  char **argv = entries >= count ? calloc(count + 1, sizeof *argv) : NULL;
-  if (!argv) { free(buffer); return NULL; }
-  /* Walk to the first of the last `count` entries. */
-  size_t skip = entries - count, offset = 0;
-  for (size_t seen = 0; seen < skip; offset++) seen += buffer[offset] == '\0';
-  for (uint32_t i = 0; i < count; i++) {
-    argv[i] = buffer + offset;
-    offset += strlen(argv[i]) + 1;
-  }
-  *buffer_out = buffer;
-  return argv;
-}
-
-/* A JS array of strings as a NULL-terminated vector of malloc'd strings. */
-static char **argv_from_js(napi_env env, napi_value array, uint32_t length) {
-  char **vector = calloc(length + 1, sizeof *vector);
-  if (!vector) return NULL;
-  for (uint32_t i = 0; i < length; i++) {
-    napi_value item;
-    size_t size = 0;
-    char *text = NULL;
-    if (napi_get_element(env, array, i, &item) == napi_ok &&
-        napi_get_value_string_utf8(env, item, NULL, 0, &size) == napi_ok && (text = malloc(size + 1))) {
-      napi_get_value_string_utf8(env, item, text, size + 1, &size);
-    }
-    if (!text) {
-      for (uint32_t j = 0; j < i; j++) free(vector[j]);
-      free(vector);
-      return NULL;
-    }
-    vector[i] = text;
-  }
-  return vector;
-}
-
-/* bash's check_binary_file: an ELF header, or a NUL before the first newline. */
-static int looks_binary(const char *file) {
-  int fd = open(file, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 1;
-  unsigned char head[80];
-  ssize_t got = read(fd, head, sizeof head);
-  close(fd);
-  if (got >= 4 && memcmp(head, "\177ELF", 4) == 0) return 1;
-  for (ssize_t i = 0; i < got && head[i] != '\n'; i++) {
-    if (head[i] == '\0') return 1;
-  }
-  return 0;
-}
-
-/* Move fd to at least `lowest` (still close-on-exec), so it stays out of the preserved range. */
-static int move_above(int fd, int lowest) {
-  if (fd >= lowest) return fd;
-  int moved = fcntl(fd, F_DUPFD_CLOEXEC, lowest);
-  close(fd);
-  return moved;
-}
-
-/* In a child before exec: default dispositions (execve keeps ignored signals
- * ignored) and an empty mask (it is inherited as is). */
-static void reset_signals(void) {
-  struct sigaction dfl;
-  memset(&dfl, 0, sizeof dfl);
-  dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; sig++) {
-    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, NULL);
-  }
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
-/*
- * The child between fork and exec: async-signal-safe calls only. stdio and
- * the preserved fds made inheritable (Node marks fds 0-15 close-on-exec at
- * start), its own process group, the terminal's foreground when asked (SIGTTOU
- * is still blocked here), default signal dispositions and an empty mask
- * (execve keeps ignored signals ignored), then exec. A text file without #!
- * runs under /bin/sh, as execvp(3) does; a binary for another CPU does not
- * (ENOEXEC: 126). The errno of a failed exec goes back through the pipe.
- */
-static void exec_child(const char *file, char **argv, char **shell_argv, int foreground_fd, int preserve_fds, int report_fd) {
-  for (int fd = 0; fd < 3 + preserve_fds; fd++) fcntl(fd, F_SETFD, 0);
-  setpgid(0, 0);
-  if (foreground_fd >= 0) tcsetpgrp(foreground_fd, getpid());
-  reset_signals();
-  execve(file, argv, environ);
-  int err = errno;
-  if (err == ENOEXEC && !looks_binary(file)) execve("/bin/sh", shell_argv, environ);
-  ssize_t ignored = write(report_fd, &err, sizeof err);
-  (void)ignored;
-  _exit(127);
-}
-
-/*
- * spawnCommand(file, argv, foregroundFd, preserveFds): fork and exec the main
- * command in a new process group (foregroundFd >= 0: also the terminal's
- * foreground), with boxinit's environment and, byte for byte, the argv it was
- * given (argv here is the fallback and the count). Returns the pid, or -errno
- * when fork or exec failed. The child is then the reaper's, not libuv's, so
- * its raw wait status (real-time signals included) is seen. Signals are
- * blocked across fork so that no Node/libuv handler runs in the child (it
- * would write into the parent's signal pipe).
- */
-static napi_value spawn_command(napi_env env, napi_callback_info info) {
-  napi_value args[4];
-  if (!get_args(env, info, 4, args)) return NULL;
-  uint32_t argc = 0;
-  size_t size = 0;
-  int32_t foreground_fd = -1, preserve_fds = 0;
-  if (napi_get_value_string_utf8(env, args[0], NULL, 0, &size) != napi_ok ||
-      napi_get_array_length(env, args[1], &argc) != napi_ok || argc == 0 ||
-      napi_get_value_int32(env, args[2], &foreground_fd) != napi_ok ||
-      napi_get_value_int32(env, args[3], &preserve_fds) != napi_ok || preserve_fds < 0) {
-    napi_throw_type_error(env, NULL, "boxinit.node: spawnCommand(file, argv[], foregroundFd, preserveFds)");
-    return NULL;
-  }
-  int64_t result;
-  int report[2] = {-1, -1};
-  char *cmdline = NULL;
-  char **argv = argv_from_cmdline(argc, &cmdline);
-  char **js_argv = argv_from_js(env, args[1], argc);
-  char *file = malloc(size + 1);
-  char **shell_argv = calloc(argc + 2, sizeof *shell_argv);
-  if (!js_argv || !file || !shell_argv) {
-    result = -ENOMEM;
-    goto done;
-  }
-  napi_get_value_string_utf8(env, args[0], file, size + 1, &size);
-  if (!argv) argv = js_argv;
-  /* A name with a slash is exec'd as given: use its raw bytes too. */
-  const char *exec_file = strcmp(file, js_argv[0]) == 0 ? argv[0] : file;
-  shell_argv[0] = "/bin/sh";
-  shell_argv[1] = (char *)exec_file;
-  for (uint32_t i = 1; i < argc; i++) shell_argv[i + 1] = argv[i];
-  if (pipe2(report, O_CLOEXEC) == -1) {
-    result = -errno;
-    goto done;
-  }
-  report[0] = move_above(report[0], 3 + preserve_fds);
-  report[1] = move_above(report[1], 3 + preserve_fds);
-  if (report[0] < 0 || report[1] < 0) {
-    result = -EMFILE;
-    goto done;
-  }
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t pid = fork();
-  if (pid == 0) exec_child(exec_file, argv, shell_argv, foreground_fd, preserve_fds, report[1]);
-  int fork_errno = errno;
-  /* Also from the parent, so the group exists when this returns (EACCES once
-   * the child has exec'd is expected and harmless). */
-  if (pid > 0) setpgid(pid, pid);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  close(report[1]);
-  report[1] = -1;
-  if (pid < 0) {
-    result = -fork_errno;
-    goto done;
-  }
-  int child_errno = 0;
-  ssize_t got;
-  do {
-    got = read(report[0], &child_errno, sizeof child_errno);
-  } while (got == -1 && errno == EINTR);
-  if (got == (ssize_t)sizeof child_errno) {
-    /* exec failed: the child exits at once; reap it here, it never ran. */
-    while (waitpid(pid, NULL, 0) == -1 && errno == EINTR) {}
-    result = -child_errno;
-  } else {
-    result = pid;
-  }
-done:
-  if (report[0] >= 0) close(report[0]);
-  if (report[1] >= 0) close(report[1]);
-  if (argv != js_argv) free(argv);
-  free(cmdline);
-  if (js_argv) for (uint32_t i = 0; i < argc; i++) free(js_argv[i]);
-  free(js_argv);
-  free(file);
-  free(shell_argv);
-  return make_int(env, result);
-}
-
-/*
  * The name this executable was started by (AT_EXECFN), when it still names
  * the running file: exec'd by that name, the process keeps the comm (ps -o
  * comm, pgrep) it had. Else /proc/self/exe, which is always the running file.
@@ -420,184 +204,13 @@ static napi_value make_pipe(napi_env env, napi_callback_info info) {
   return array;
 }
 
-/* Where a service's child failed before running it: encoded in the result. */
-enum spawn_stage { STAGE_EXEC = 0, STAGE_CWD = 1, STAGE_CREDENTIALS = 2, STAGE_STDIO = 3 };
-
-struct service_spec {
-  const char *file;
-  char **argv, **shell_argv, **envp;
-  const char *cwd;     /* NULL: keep boxinit's */
-  int32_t uid, gid;    /* -1: keep boxinit's */
-  gid_t *groups;
-  size_t group_count;
-  int32_t out_fd, err_fd; /* -1: inherit boxinit's */
-  pid_t parent;           /* boxinit's pid, for the parent-death check */
-};
-
-/* setChildDeathSignal(): the signal every later child gets when boxinit dies (0: none). */
-static int child_death_signal = 0;
-
-static void report_and_exit(int report_fd, int stage, int err) {
-  int message[2] = {stage, err};
-  ssize_t ignored = write(report_fd, message, sizeof message);
-  (void)ignored;
-  _exit(127);
-}
-
-/*
- * A service's child between fork and exec (async-signal-safe calls only): a
- * session of its own (no controlling terminal: a service must not take the
- * terminal from an interactive main command, nor get its ^C), stdin from
- * /dev/null, stdout/stderr onto the given pipes, cwd, then the user: groups
- * first, gid, uid last (setuid gives up the right to change the others).
- */
-static void exec_service(const struct service_spec *spec, int report_fd) {
-  setsid();
-  int null_fd = open("/dev/null", O_RDONLY);
-  if (null_fd < 0 || dup2(null_fd, 0) < 0) report_and_exit(report_fd, STAGE_STDIO, errno);
-  if (null_fd > 2) close(null_fd);
-  if (spec->out_fd >= 0 && dup2(spec->out_fd, 1) < 0) report_and_exit(report_fd, STAGE_STDIO, errno);
-  if (spec->err_fd >= 0 && dup2(spec->err_fd, 2) < 0) report_and_exit(report_fd, STAGE_STDIO, errno);
-  for (int fd = 0; fd < 3; fd++) fcntl(fd, F_SETFD, 0);
-  if (spec->cwd && chdir(spec->cwd) == -1) report_and_exit(report_fd, STAGE_CWD, errno);
-  if (spec->gid >= 0) {
-    if (setgroups(spec->group_count, spec->groups) == -1 || setgid((gid_t)spec->gid) == -1) {
-      report_and_exit(report_fd, STAGE_CREDENTIALS, errno);
-    }
-  }
-  if (spec->uid >= 0 && setuid((uid_t)spec->uid) == -1) report_and_exit(report_fd, STAGE_CREDENTIALS, errno);
-  /* After setuid, which clears it (prctl(2)); a boxinit already gone by now
-   * would never send it: getppid() then names another parent. */
-  if (child_death_signal > 0) {
-    prctl(PR_SET_PDEATHSIG, child_death_signal, 0, 0, 0);
-    if (getppid() != spec->parent) kill(getpid(), SIGKILL);
-  }
-  reset_signals();
-  execve(spec->file, spec->argv, spec->envp);
-  int err = errno;
-  if (err == ENOEXEC && !looks_binary(spec->file)) execve("/bin/sh", spec->shell_argv, spec->envp);
-  report_and_exit(report_fd, STAGE_EXEC, err);
-}
-
-static void free_vector(char **vector) {
-  if (!vector) return;
-  for (char **item = vector; *item; item++) free(*item);
-  free(vector);
-}
-
-static char *string_from_js(napi_env env, napi_value value) {
+/* A JS string as a malloc'd C string; NULL when it is not one (or out of memory). */
+char *string_from_js(napi_env env, napi_value value) {
   size_t size = 0;
   if (napi_get_value_string_utf8(env, value, NULL, 0, &size) != napi_ok) return NULL;
   char *text = malloc(size + 1);
   if (text) napi_get_value_string_utf8(env, value, text, size + 1, &size);
   return text;
-}
-
-/*
- * spawnService(file, argv[], env[], cwd, uid, gid, groups[], outFd, errFd):
- * fork and exec a configured service (see exec_service). cwd "" and uid/gid
- * -1 mean "unchanged"; outFd/errFd -1 mean "inherit". Returns the pid, or
- * -(stage * 1000 + errno) when the child failed before running the command
- * (stage: 0 exec, 1 cwd, 2 user/groups, 3 stdio). Like spawnCommand, the
- * child is the reaper's.
- */
-static napi_value spawn_service(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value args[9];
-  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc < 9) {
-    napi_throw_type_error(env, NULL, "boxinit.node: spawnService(file, argv[], env[], cwd, uid, gid, groups[], outFd, errFd)");
-    return NULL;
-  }
-  struct service_spec spec;
-  memset(&spec, 0, sizeof spec);
-  uint32_t arg_count = 0, env_count = 0, group_count = 0;
-  int64_t result = -ENOMEM;
-  int report[2] = {-1, -1};
-  char *file = string_from_js(env, args[0]);
-  char *cwd = string_from_js(env, args[3]);
-  if (napi_get_array_length(env, args[1], &arg_count) != napi_ok || arg_count == 0 ||
-      napi_get_array_length(env, args[2], &env_count) != napi_ok ||
-      napi_get_array_length(env, args[6], &group_count) != napi_ok ||
-      napi_get_value_int32(env, args[4], &spec.uid) != napi_ok ||
-      napi_get_value_int32(env, args[5], &spec.gid) != napi_ok ||
-      napi_get_value_int32(env, args[7], &spec.out_fd) != napi_ok ||
-      napi_get_value_int32(env, args[8], &spec.err_fd) != napi_ok || !file || !cwd) {
-    free(file);
-    free(cwd);
-    napi_throw_type_error(env, NULL, "boxinit.node: spawnService(file, argv[], env[], cwd, uid, gid, groups[], outFd, errFd)");
-    return NULL;
-  }
-  spec.file = file;
-  spec.cwd = cwd[0] ? cwd : NULL;
-  spec.argv = argv_from_js(env, args[1], arg_count);
-  spec.envp = argv_from_js(env, args[2], env_count);
-  spec.shell_argv = calloc(arg_count + 2, sizeof *spec.shell_argv);
-  spec.groups = calloc(group_count + 1, sizeof *spec.groups);
-  spec.group_count = group_count;
-  if (!spec.argv || !spec.envp || !spec.shell_argv || !spec.groups) goto done;
-  for (uint32_t i = 0; i < group_count; i++) {
-    napi_value item;
-    uint32_t gid = 0;
-    napi_get_element(env, args[6], i, &item);
-    napi_get_value_uint32(env, item, &gid);
-    spec.groups[i] = (gid_t)gid;
-  }
-  spec.shell_argv[0] = "/bin/sh";
-  spec.shell_argv[1] = file;
-  for (uint32_t i = 1; i < arg_count; i++) spec.shell_argv[i + 1] = spec.argv[i];
-  if (pipe2(report, O_CLOEXEC) == -1) {
-    result = -errno;
-    goto done;
-  }
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  spec.parent = getpid();
-  pid_t pid = fork();
-  if (pid == 0) exec_service(&spec, report[1]);
-  int fork_errno = errno;
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  close(report[1]);
-  report[1] = -1;
-  if (pid < 0) {
-    result = -fork_errno;
-    goto done;
-  }
-  int message[2] = {0, 0};
-  ssize_t got;
-  do {
-    got = read(report[0], message, sizeof message);
-  } while (got == -1 && errno == EINTR);
-  if (got == (ssize_t)sizeof message) {
-    while (waitpid(pid, NULL, 0) == -1 && errno == EINTR) {}
-    result = -(message[0] * 1000 + message[1]);
-  } else {
-    result = pid;
-  }
-done:
-  if (report[0] >= 0) close(report[0]);
-  if (report[1] >= 0) close(report[1]);
-  free_vector(spec.argv);
-  free_vector(spec.envp);
-  free(spec.shell_argv);
-  free(spec.groups);
-  free(file);
-  free(cwd);
-  return make_int(env, result);
-}
-
-/*
- * setChildDeathSignal(signal): children spawned by spawnService from now on
- * get prctl(PR_SET_PDEATHSIG, signal) between fork and exec, so they die with
- * boxinit when it is not PID 1 (a SIGKILLed `boxinit job` must not leave its
- * command running into the next run). 0 turns it off. Returns 0.
- */
-static napi_value set_child_death_signal(napi_env env, napi_callback_info info) {
-  int32_t signal_number;
-  if (!arg_int(env, info, 0, &signal_number)) return NULL;
-  if (signal_number < 0 || signal_number >= NSIG) return make_int(env, -EINVAL);
-  child_death_signal = signal_number;
-  return make_int(env, 0);
 }
 
 /*
@@ -809,13 +422,10 @@ static napi_value init(napi_env env, napi_value exports) {
     {"setForeground", NULL, set_foreground, NULL, NULL, NULL, napi_default, NULL},
     {"getpgrp", NULL, getpgrp_js, NULL, NULL, NULL, napi_default, NULL},
     {"isatty", NULL, isatty_js, NULL, NULL, NULL, napi_default, NULL},
-    {"spawnCommand", NULL, spawn_command, NULL, NULL, NULL, napi_default, NULL},
     {"getForeground", NULL, get_foreground, NULL, NULL, NULL, napi_default, NULL},
     {"makePipe", NULL, make_pipe, NULL, NULL, NULL, napi_default, NULL},
-    {"spawnService", NULL, spawn_service, NULL, NULL, NULL, napi_default, NULL},
     {"tryLock", NULL, try_lock, NULL, NULL, NULL, napi_default, NULL},
     {"setName", NULL, set_name, NULL, NULL, NULL, napi_default, NULL},
-    {"setChildDeathSignal", NULL, set_child_death_signal, NULL, NULL, NULL, napi_default, NULL},
     {"openAt", NULL, open_at, NULL, NULL, NULL, napi_default, NULL},
     {"mkdirAt", NULL, mkdir_at, NULL, NULL, NULL, napi_default, NULL},
     {"renameAt", NULL, rename_at, NULL, NULL, NULL, napi_default, NULL},
@@ -827,6 +437,7 @@ static napi_value init(napi_env env, napi_value exports) {
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   register_signal_intake(env, exports);
+  register_fork_exec(env, exports);
   return exports;
 }
 

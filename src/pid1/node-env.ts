@@ -106,7 +106,7 @@ export const childEnvironment = (base: NodeJS.ProcessEnv = process.env): NodeJS.
 
 /**
  * Run fn (a synchronous spawn that passes boxinit's C environment on, such as
- * the addon's spawnCommand) with the Node variables back in place, then take them out again.
+ * the addon's forkExec without env, in pid1/spawn.ts) with the Node variables back in place, then take them out again.
  */
 export const withNodeEnvironment = <T>(fn: () => T): T => {
   const values = taken();

@@ -1,6 +1,6 @@
 // Interactive use (`docker run -it IMAGE bash`): the command must own the
 // terminal's foreground so job control works and Ctrl-C reaches it once. The
-// addon's spawnCommand makes the child's new process group the foreground
+// addon's forkExec (pid1/spawn.ts) makes the child's new process group the foreground
 // between fork and exec (Node's detached spawn calls setsid instead, which
 // loses the terminal); boxinit takes the foreground back when it ends.
 import type { Logger } from "../log/logger.ts";

@@ -1,10 +1,10 @@
 // Warm-up: after a service started, try an HTTP GET or a command until the app
 // answers, each try bounded by tryTimeoutMs and the whole by timeoutMs.
 // The service is "running" only once this passed.
-import { spawn, type ChildProcess } from "node:child_process";
 import type { ClientRequest } from "node:http";
 import type { UserSpec, WarmupCheck, WarmupConfig } from "../config/types.ts";
-import type { StartCheck } from "./check-process.ts";
+import { checkStarter, type StartCheck } from "./check-process.ts";
+import { killGroup } from "../pid1/send-signal.ts";
 import { describeEnding } from "./restart-policy.ts";
 import type { Logger } from "../log/logger.ts";
 import { formatDurationMs } from "../config/duration.ts";
@@ -26,7 +26,7 @@ export interface WarmupOptions {
   cwd?: string;
   /** User of a command check (default: boxinit's; only root can switch). */
   user?: UserSpec;
-  /** Starts command checks through the addon; without it Node's spawn is used. */
+  /** Starts command checks (addonCheckStarter); without it Node's spawn is used. */
   startCheck?: StartCheck;
 }
 
@@ -101,37 +101,24 @@ const tryHttp = (check: Extract<WarmupCheck, { kind: "http" }>, tryTimeoutMs: nu
     }
   });
 
-/** SIGKILL a check's whole process group (it was spawned detached: pgid = its pid). */
-const killGroup = (child: ChildProcess): void => {
-  if (child.pid === undefined) return;
-  try {
-    // The pgid stays reserved while any member lives, so after the leader is
-    // reaped this reaches only its leftovers.
-    process.kill(-child.pid, "SIGKILL");
-  } catch (error) {
-    // ESRCH: the group is gone already. EPERM: a member became another user
-    // (a setuid program); nothing more can be done from here, and PID 1 must
-    // not throw from a timer.
-    void error;
-  }
-};
-
 const stderrText = (tail: Buffer): string => tail.toString("utf8").replace(/\s+/g, " ").trim();
 
-/** One run of the check command: exit 0 is ready; stderr's last bytes explain a failure. */
 /** How a command check is run: the service's environment, directory and user. */
-type CheckProcess = Pick<WarmupOptions, "cwd" | "user" | "startCheck"> & { env: NodeJS.ProcessEnv };
+type CheckProcess = Pick<WarmupOptions, "cwd" | "user"> & { env: NodeJS.ProcessEnv; startCheck: StartCheck };
 
-/** One run of the check command through the addon (see check-process.ts): same rules as tryCommand. */
-const tryStartedCheck = (command: readonly string[], tryTimeoutMs: number, stop: AbortSignal, run: CheckProcess, startCheck: StartCheck): Promise<TryResult> =>
+/**
+ * One run of the check command: exit 0 is ready; the last bytes of its output
+ * explain a failure. A try that overruns (or is cut by the warm-up's end) is
+ * SIGKILLed with its whole process group: a `sh -c` check runs curl as a grandchild.
+ */
+const tryCommand = (command: readonly string[], tryTimeoutMs: number, stop: AbortSignal, run: CheckProcess): Promise<TryResult> =>
   new Promise((resolve) => {
-    const started = startCheck(command, run);
+    const started = run.startCheck(command, run);
     if ("problem" in started) {
       resolve(notReady(started.problem));
       return;
     }
-    const net = process.getBuiltinModule("node:net");
-    const output = new net.Socket({ fd: started.outputFd, readable: true, writable: false });
+    const { output } = started;
     let tail = Buffer.alloc(0);
     output.on("data", (chunk: Buffer) => {
       tail = Buffer.from(Buffer.concat([tail, chunk]).subarray(-STDERR_TAIL_BYTES));
@@ -150,11 +137,9 @@ const tryStartedCheck = (command: readonly string[], tryTimeoutMs: number, stop:
       resolve(result);
     };
     const cut = (problem: string): void => {
-      try {
-        process.kill(-started.pid, "SIGKILL");
-      } catch (error) {
-        void error; // ESRCH: gone already
-      }
+      // The pgid stays reserved while any member lives, so after the leader
+      // is reaped this reaches only its leftovers.
+      killGroup(started.pid);
       finish(notReady(problem));
     };
     const tryTimer = setTimeout(() => cut(`still running after ${formatDurationMs(tryTimeoutMs)}, killed`), tryTimeoutMs);
@@ -167,77 +152,25 @@ const tryStartedCheck = (command: readonly string[], tryTimeoutMs: number, stop:
         const ended = describeEnding(ending);
         finish(notReady(why ? `${ended}: ${why}` : ended));
       };
-      // The last output explains the failure: let it arrive, briefly.
+      // The last output explains the failure: let it arrive, briefly (a
+      // background grandchild may hold the pipe open for ever).
       if (output.readableEnded) return conclude();
       output.once("end", conclude);
       closeTimer = setTimeout(conclude, CLOSE_AFTER_EXIT_MS);
     });
   });
 
-const tryCommand = (command: readonly string[], tryTimeoutMs: number, stop: AbortSignal, run: CheckProcess): Promise<TryResult> =>
-  new Promise((resolve) => {
-    const [file = "", ...args] = command;
-    let child: ChildProcess;
-    try {
-      // detached: a process group of its own, so a try that overruns is killed
-      // with everything it started (a `sh -c` check runs curl as a grandchild).
-      child = spawn(file, args, { detached: true, stdio: ["ignore", "ignore", "pipe"], env: run.env, cwd: run.cwd, uid: run.user?.uid, gid: run.user?.gid });
-    } catch (error) {
-      // Synchronous throws are argument errors (an empty file name, a NUL byte).
-      resolve(notReady(`cannot run ${JSON.stringify(file)}: ${(error as Error).message}`));
-      return;
-    }
-    let tail = Buffer.alloc(0);
-    let isSettled = false;
-    let closeTimer: NodeJS.Timeout | undefined;
-    const finish = (result: TryResult): void => {
-      if (isSettled) return;
-      isSettled = true;
-      clearTimeout(tryTimer);
-      clearTimeout(closeTimer);
-      stop.removeEventListener("abort", onStop);
-      child.stderr?.destroy();
-      resolve(result);
-    };
-    const cut = (problem: string): void => {
-      killGroup(child);
-      finish(notReady(problem));
-    };
-    const tryTimer = setTimeout(() => cut(`still running after ${formatDurationMs(tryTimeoutMs)}, killed`), tryTimeoutMs);
-    const onStop = (): void => cut("still running when the warm-up ended");
-    stop.addEventListener("abort", onStop, { once: true });
-    child.stderr?.on("data", (chunk: Buffer) => {
-      tail = Buffer.from(Buffer.concat([tail, chunk]).subarray(-STDERR_TAIL_BYTES));
-    });
-    // A read error on the pipe only costs the problem text; unhandled, it would kill PID 1.
-    child.stderr?.on("error", (error) => void error);
-    // spawn reports ENOENT/EACCES here, asynchronously, then 'close' with code -errno.
-    child.on("error", (error: NodeJS.ErrnoException) => {
-      finish(notReady(`cannot run ${JSON.stringify(file)}: ${error.code ?? error.message}`));
-    });
-    child.on("exit", () => {
-      closeTimer = setTimeout(() => child.stderr?.destroy(), CLOSE_AFTER_EXIT_MS);
-    });
-    child.on("close", (code: number | null, signal: NodeJS.Signals | null) => {
-      if (code === 0) return finish({ isReady: true });
-      const why = stderrText(tail);
-      const ended = code !== null ? `exited with code ${code}` : `was killed by ${signal ?? "an unknown signal"}`;
-      finish(notReady(why ? `${ended}: ${why}` : ended));
-    });
-  });
-
 const runTry = (warmup: WarmupConfig, stop: AbortSignal, run: CheckProcess): Promise<TryResult> =>
   warmup.check.kind === "http"
     ? tryHttp(warmup.check, warmup.tryTimeoutMs, stop)
-    : run.startCheck
-      ? tryStartedCheck(warmup.check.command, warmup.tryTimeoutMs, stop, run, run.startCheck)
-      : tryCommand(warmup.check.command, warmup.tryTimeoutMs, stop, run);
+    : tryCommand(warmup.check.command, warmup.tryTimeoutMs, stop, run);
 
 /** Try the check until it passes, the overall timeout passes, or the signal aborts. */
 export const runWarmup = async (warmup: WarmupConfig, options: WarmupOptions): Promise<WarmupOutcome> => {
   const { service, log, signal } = options;
   if (signal.aborted) return { outcome: "aborted" };
   const startedAt = monotonicMs();
+  const startCheck = options.startCheck ?? checkStarter(undefined);
   // One signal for "stop now" (abort or deadline), so a try in flight is cut by either.
   const stop = new AbortController();
   const onAbort = (): void => stop.abort();
@@ -246,7 +179,7 @@ export const runWarmup = async (warmup: WarmupConfig, options: WarmupOptions): P
   try {
     let lastProblem: string | undefined;
     for (let tries = 1; ; tries++) {
-      const result = await runTry(warmup, stop.signal, { env: options.env ?? process.env, cwd: options.cwd, user: options.user, startCheck: options.startCheck });
+      const result = await runTry(warmup, stop.signal, { env: options.env ?? process.env, cwd: options.cwd, user: options.user, startCheck });
       if (signal.aborted) return { outcome: "aborted" };
       if (result.isReady) {
         const elapsedMs = Math.round(monotonicMs() - startedAt);

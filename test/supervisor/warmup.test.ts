@@ -227,7 +227,7 @@ t.test("command: a check that never passes ends in a timeout", async (t) => {
 
 t.test("command: a signal death and a missing program", async (t) => {
   t.equal(await firstProblem({ kind: "command", command: ["sh", "-c", "kill -TERM $$"] }), "was killed by SIGTERM");
-  t.equal(await firstProblem({ kind: "command", command: ["/nonexistent/check"] }), 'cannot run "/nonexistent/check": ENOENT');
+  t.equal(await firstProblem({ kind: "command", command: ["/nonexistent/check"] }), 'cannot run "/nonexistent/check": no such file');
 });
 
 t.test("command: the environment given is the command's", async (t) => {
