@@ -108,6 +108,8 @@ lint: node_modules/.installed
 	  { echo "make lint: only src/pid1/spawn.ts may call the addon's forkExec (the one fork path)"; exit 1; }
 	@! grep -rnE --include='*.ts' '/stat[`"]' src | grep -v '^src/pid1/proc-table\.ts:' || \
 	  { echo "make lint: only src/pid1/proc-table.ts may read /proc/PID/stat"; exit 1; }
+	@! grep -rnE --include='*.ts' 'process\.kill\(' src | grep -v '^src/pid1/send-signal\.ts:' | grep -v 'process\.kill(process\.pid,' || \
+	  { echo "make lint: only src/pid1/send-signal.ts may signal another process (process.kill)"; exit 1; }
 	@for package in $$(node -p 'Object.keys(require("./package.json").dependencies).join(" ")'); do \
 	  grep -rqE --include='*.ts' "from \"$$package(/[^\"]*)?\"" src || \
 	  { echo "make lint: $$package is in package.json's dependencies but nothing in src/ imports it"; exit 1; }; done
