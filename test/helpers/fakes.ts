@@ -29,6 +29,22 @@ interface FakeTimer {
 
 const realSetImmediate = setImmediate;
 
+const FAKE_TIMER = Symbol("fake timer");
+
+/** What the fake setTimeout/setInterval return: enough of Node's Timeout for unref() and clearing. */
+interface FakeHandle {
+  [FAKE_TIMER]: number;
+  unref(): FakeHandle;
+  ref(): FakeHandle;
+  hasRef(): boolean;
+  refresh(): FakeHandle;
+  [Symbol.toPrimitive](): number;
+}
+
+let isInstalled = false;
+
+const isFakeHandle = (handle: unknown): handle is FakeHandle => typeof handle === "object" && handle !== null && FAKE_TIMER in handle;
+
 /** Let every promise chain and setImmediate callback that is ready run (rounds of the real event loop). */
 export const flush = async (rounds = 20): Promise<void> => {
   for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => realSetImmediate(resolve));
@@ -56,7 +72,10 @@ export class FakeClock {
     return [...this.#timers.values()].map((timer) => timer.dueMs - this.#nowMs).sort((a, b) => a - b);
   }
 
+  /** Take over the timers and the clock (one fake clock at a time: a second install throws). */
   install(): this {
+    if (isInstalled) throw new Error("FakeClock.install: a fake clock is installed already: uninstall it first");
+    isInstalled = true;
     const saved = {
       setTimeout: globalThis.setTimeout,
       clearTimeout: globalThis.clearTimeout,
@@ -64,19 +83,17 @@ export class FakeClock {
       clearInterval: globalThis.clearInterval,
       bigint: process.hrtime.bigint,
     };
-    const add = (callback: (...args: unknown[]) => void, ms: number | undefined, args: unknown[], isInterval: boolean): object => {
+    const add = (callback: (...args: unknown[]) => void, ms: number | undefined, args: unknown[], isInterval: boolean): FakeHandle => {
       const id = this.#nextId++;
       const delayMs = Math.max(isInterval ? 1 : 0, Number(ms ?? 0) || 0);
       this.#timers.set(id, { id, dueMs: this.#nowMs + delayMs, everyMs: isInterval ? delayMs : undefined, run: () => callback(...args) });
-      const handle = { id, unref: () => handle, ref: () => handle, hasRef: () => true, refresh: () => handle, [Symbol.toPrimitive]: () => id };
+      const handle: FakeHandle = { [FAKE_TIMER]: id, unref: () => handle, ref: () => handle, hasRef: () => true, refresh: () => handle, [Symbol.toPrimitive]: () => id };
       return handle;
     };
+    // A real timer made before install (tap's own) is cleared for real.
     const clear = (real: (handle: never) => void) => (handle: unknown): void => {
-      if (handle !== null && typeof handle === "object" && "id" in handle && this.#timers.has((handle as { id: number }).id)) {
-        this.#timers.delete((handle as { id: number }).id);
-      } else if (handle !== undefined && !(handle !== null && typeof handle === "object" && "id" in handle)) {
-        real(handle as never); // a real timer made before install (tap's own)
-      }
+      if (isFakeHandle(handle)) this.#timers.delete(handle[FAKE_TIMER]);
+      else real(handle as never);
     };
     const globals = globalThis as unknown as Record<string, unknown>;
     globals.setTimeout = (callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => add(callback, ms, args, false);
@@ -87,6 +104,7 @@ export class FakeClock {
     this.#restore = () => {
       Object.assign(globals, { setTimeout: saved.setTimeout, clearTimeout: saved.clearTimeout, setInterval: saved.setInterval, clearInterval: saved.clearInterval });
       process.hrtime.bigint = saved.bigint;
+      isInstalled = false;
     };
     return this;
   }
