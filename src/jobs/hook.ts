@@ -8,7 +8,7 @@ import { exitCodeFor } from "../pid1/exit-code.ts";
 import { signalGroup } from "../pid1/send-signal.ts";
 import { SIGNAL_NUMBERS } from "../pid1/signals.ts";
 import { monotonicMs } from "../time/clock.ts";
-import { startProcess } from "../supervisor/spawn.ts";
+import { startProcess } from "../pid1/start-process.ts";
 import { escapeControls } from "../control/backoff.ts";
 import { killGroupAt, type Running } from "./job-process.ts";
 import type { JobContext } from "./types.ts";

@@ -9,7 +9,7 @@ import { SIGNAL_NUMBERS } from "../pid1/signals.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import { escapeControls } from "../control/backoff.ts";
 import { monotonicMs, pause, settleBefore } from "../time/clock.ts";
-import { notStartedByShortage, startProcess, type NotStarted } from "../supervisor/spawn.ts";
+import { notStartedByShortage, startProcess, type NotStarted } from "../pid1/start-process.ts";
 import type { Native } from "../native/addon.ts";
 import type { OutputCapture } from "./capture.ts";
 import type { Passthrough } from "./passthrough.ts";

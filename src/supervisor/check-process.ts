@@ -10,7 +10,7 @@ import type { Reaper } from "../pid1/reaper.ts";
 import type { Forker } from "../pid1/spawn.ts";
 import type { UserSpec } from "../config/types.ts";
 import type { Ending } from "../pid1/exit-code.ts";
-import { startProcessWith } from "./spawn.ts";
+import { startProcessWith } from "../pid1/start-process.ts";
 
 /** A running check: its output arrives on `output` (stdout and stderr with the addon, stderr without). */
 export interface CheckHandle {

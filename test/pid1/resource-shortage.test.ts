@@ -1,7 +1,7 @@
 import t from "tap";
 import { describeShortage, shortageOf } from "../../src/pid1/resource-shortage.ts";
 import { NativeError } from "../../src/native/addon.ts";
-import { notStartedByShortage } from "../../src/supervisor/spawn.ts";
+import { notStartedByShortage } from "../../src/pid1/start-process.ts";
 
 t.test("a shortage of boxinit's own resources is named as what it is (issue 13, bug 2)", async (t) => {
   t.match(describeShortage("EMFILE"), /^boxinit is out of file descriptors \(EMFILE/);
