@@ -11,6 +11,7 @@ import { Logger, type Level } from "../../src/log/logger.ts";
 import type { LogEvent } from "../../src/log/events.ts";
 import { isProcessAlive } from "../../src/supervisor/pidfile.ts";
 import { runWarmup, STDERR_TAIL_BYTES, type WarmupOutcome } from "../../src/supervisor/warmup.ts";
+import type { StartCheck } from "../../src/supervisor/check-process.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "boxinit-warmup-"));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -266,4 +267,74 @@ t.test("command: abort kills the check in flight and ends at once", async (t) =>
   const pid = Number(readFileSync(pidPath, "utf8"));
   await waitUntil(() => !isProcessAlive(pid), "the check killed");
   t.pass("the check is gone");
+});
+
+// The command runner over a fake StartCheck: no process, an output stream and
+// an ending the test controls. The pid is above PID_MAX_LIMIT (2^22), so the
+// SIGKILL of a cut try reaches no real process group.
+const NO_SUCH_PID = 4_194_305;
+
+const fakeCheck = () => {
+  const { PassThrough } = process.getBuiltinModule("node:stream");
+  const runs: Array<{ argv: readonly string[]; output: InstanceType<typeof PassThrough>; end: (ending: { code: number | null; signal: number | null }) => void }> = [];
+  const startCheck = (argv: readonly string[]) => {
+    const output = new PassThrough();
+    let end = (_ending: { code: number | null; signal: number | null }): void => {};
+    const ended = new Promise<{ code: number | null; signal: number | null }>((resolve) => (end = resolve));
+    runs.push({ argv, output, end });
+    return { pid: NO_SUCH_PID, ended, output };
+  };
+  return { startCheck, runs };
+};
+
+const warmWith = (warmup: WarmupConfig, startCheck: StartCheck, signal = new AbortController().signal) => {
+  const { log, lines } = capture();
+  return { result: runWarmup(warmup, { service: "app", log, signal, startCheck }), lines };
+};
+
+t.test("command runner: exit 0 is ready; a failure says how it ended and the end of its output", async (t) => {
+  const fake = fakeCheck();
+  const { result, lines } = warmWith(config({ kind: "command", command: ["check"] }, { intervalMs: 1 }), fake.startCheck);
+  await waitUntil(() => fake.runs.length === 1, "the first try");
+  fake.runs[0]!.output.end("first line\nwhy it failed\n");
+  fake.runs[0]!.end({ code: 2, signal: null });
+  await waitUntil(() => fake.runs.length === 2, "the second try");
+  t.match(lines.find(isTry), { fields: { try: 1, problem: "exited with code 2: first line why it failed" } });
+  fake.runs[1]!.end({ code: 0, signal: null });
+  t.match(await result, { outcome: "ready", tries: 2 });
+  t.same(fake.runs[0]!.argv, ["check"]);
+});
+
+t.test("command runner: output held open after the end is not waited for beyond a moment", async (t) => {
+  const fake = fakeCheck();
+  const controller = new AbortController();
+  const { result, lines } = warmWith(config({ kind: "command", command: ["check"] }, { intervalMs: 60_000 }), fake.startCheck, controller.signal);
+  await waitUntil(() => fake.runs.length === 1, "the first try");
+  fake.runs[0]!.output.write("partial");
+  fake.runs[0]!.end({ code: null, signal: 15 });
+  await waitUntil(() => lines.some(isTry), "the try's verdict");
+  t.match(lines.find(isTry), { fields: { problem: "was killed by SIGTERM: partial" } });
+  t.ok(fake.runs[0]!.output.destroyed, "the runner let go of the output");
+  controller.abort();
+  t.same(await result, { outcome: "aborted" });
+});
+
+t.test("command runner: a try that overruns is cut (its group SIGKILLed) and said so", async (t) => {
+  const fake = fakeCheck();
+  const controller = new AbortController();
+  const { result, lines } = warmWith(config({ kind: "command", command: ["check"] }, { tryTimeoutMs: 50, intervalMs: 60_000 }), fake.startCheck, controller.signal);
+  await waitUntil(() => lines.some(isTry), "the cut try");
+  t.match(lines.find(isTry), { fields: { try: 1, problem: "still running after 50ms, killed" } });
+  t.ok(fake.runs[0]!.output.destroyed);
+  controller.abort();
+  t.same(await result, { outcome: "aborted" });
+});
+
+t.test("command runner: a check that cannot start is a failed try with the starter's words", async (t) => {
+  const controller = new AbortController();
+  const { result, lines } = warmWith(config({ kind: "command", command: ["check"] }, { intervalMs: 60_000 }), () => ({ problem: 'cannot run "check": not found in PATH' }), controller.signal);
+  await waitUntil(() => lines.some(isTry), "the first try");
+  t.match(lines.find(isTry), { fields: { problem: 'cannot run "check": not found in PATH' } });
+  controller.abort();
+  t.same(await result, { outcome: "aborted" });
 });
