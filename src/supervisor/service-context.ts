@@ -12,7 +12,7 @@ import { prefixedOutput, type PipeMaker } from "../log/service-output.ts";
 import { addonCheckStarter, type StartCheck } from "./check-process.ts";
 import { PIDFILE_READER, type PidfileReader } from "./service-pidfile.ts";
 import { SEND_SIGNAL, type ServiceSignals } from "./service-stop.ts";
-import { notStartedByShortage, startProcess, type NotStarted, type ProcessSpec, type Started } from "./spawn.ts";
+import { notStartedByShortage, startProcess, type NotStarted, type ProcessSpec, type Started } from "../pid1/start-process.ts";
 import { SERVICE_MARKER_VARIABLE, stopLeftovers } from "./start-leftovers.ts";
 import { runWarmup, type WarmupOptions, type WarmupOutcome } from "./warmup.ts";
 
@@ -39,6 +39,7 @@ export interface RunContext<S> {
   system?: ServiceSystem;
 }
 
+/** What a service does to the system (the seam its tests fill with fakes). */
 export interface ServiceSystem {
   /** Start a process (spawn.ts, with the run's addon and reaper); never throws for a bad command. */
   startProcess: (spec: ProcessSpec) => Started | NotStarted;

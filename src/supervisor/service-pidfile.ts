@@ -54,6 +54,7 @@ export const pidfileRefusal = (pid: number): string | undefined => {
   return undefined;
 };
 
+/** The real one: pidfile.ts and /proc. */
 export const PIDFILE_READER: PidfileReader = {
   identity: pidfileIdentity,
   waitFor: waitForPidfile,

@@ -10,7 +10,7 @@ import { liveDescendants, type ProcEntry } from "../pid1/proc-table.ts";
 import { signalLabel } from "../pid1/signals.ts";
 import { monotonicMs, settleBefore } from "../time/clock.ts";
 import { describeEnding } from "./restart-policy.ts";
-import type { NotStarted, Started } from "./spawn.ts";
+import type { NotStarted, Started } from "../pid1/start-process.ts";
 import type { MovableDeadline, StartTrace, stopLeftovers } from "./start-leftovers.ts";
 
 // SIGKILL's number (Linux): a literal keeps the signal table out of this module's imports.
@@ -34,6 +34,7 @@ export interface ServiceSignals {
   liveDescendants: () => ProcEntry[];
 }
 
+/** The real ones. */
 export const SEND_SIGNAL: ServiceSignals = { signalGroup, signalProcess, killGroup, liveDescendants };
 
 /** The process a service follows and the group its signals go to (undefined: the pid alone). */

@@ -4,7 +4,7 @@
 import type { Logger } from "../log/logger.ts";
 import type { ServiceConfig, WarmupConfig } from "../config/types.ts";
 import { formatDurationMs } from "../config/duration.ts";
-import { environmentFor } from "./spawn.ts";
+import { environmentFor } from "../pid1/start-process.ts";
 import type { ServiceSystem } from "./service-context.ts";
 import type { WarmupOutcome } from "./warmup.ts";
 

@@ -9,7 +9,7 @@ import { EXIT, exitCodeFor, type Ending } from "../pid1/exit-code.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import { GLOBAL_DEFAULTS } from "../config/defaults.ts";
 import { monotonicMs } from "../time/clock.ts";
-import type { NotStarted, Started } from "./spawn.ts";
+import type { NotStarted, Started } from "../pid1/start-process.ts";
 import { lastExitOf, Restarts, type ExitWhy } from "./service-restart.ts";
 import { awaitDaemon, type Daemon, type DaemonStart, type Starter } from "./service-pidfile.ts";
 import { forwardTo, sendStopSignal, stopFailedStart, stopFollowed, stopStartInProgress, type StopCommandRun, type StopOutcome } from "./service-stop.ts";

@@ -13,7 +13,7 @@ import type { ServiceConfig, WarmupConfig } from "../../src/config/types.ts";
 import type { PidfileResult } from "../../src/supervisor/pidfile.ts";
 import type { PidfileReader } from "../../src/supervisor/service-pidfile.ts";
 import type { ServiceSystem } from "../../src/supervisor/service-context.ts";
-import type { NotStarted, ProcessSpec, Started } from "../../src/supervisor/spawn.ts";
+import type { NotStarted, ProcessSpec, Started } from "../../src/pid1/start-process.ts";
 import type { LeftoversOutcome, MovableDeadline, StartTrace } from "../../src/supervisor/start-leftovers.ts";
 import type { WarmupOptions, WarmupOutcome } from "../../src/supervisor/warmup.ts";
 
