@@ -10,7 +10,7 @@ import { SERVICE_DEFAULTS } from "../config/defaults.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import { monotonicMs, pause } from "../time/clock.ts";
 import { describeEnding, nextRestartDelayMs } from "./restart-policy.ts";
-import { startProcess, type NotStarted, type Started } from "./spawn.ts";
+import { startProcess, type NotStarted, type Started } from "../pid1/start-process.ts";
 
 /** The scripts to run: executable regular files in byte order; a missing directory has none. */
 export const listScripts = (dir: string, log: Logger): string[] => {
