@@ -68,10 +68,10 @@ for (const mode of MODES) {
 
     // Issue 14: a *sent* SEGV/SYS/... is forwarded, but a real fault of
     // boxinit's own must still crash it. The honest real fault from outside:
-    // a seccomp filter (trap-syscall) under which one of boxinit's own system
+    // a seccomp filter (deny-syscall NAME trap) under which one of boxinit's own system
     // calls makes the kernel raise SIGSYS (si_code SYS_SECCOMP) for it.
     await t.test("a real fault of boxinit's own still crashes it and is not forwarded: SIGSYS for its own kill(2), in the forwarding handler", async (t) => {
-      const run = startBoxinit(mode, ["-q", "--", fixture("signal-record")], { execThrough: [fixture("trap-syscall"), "kill"] });
+      const run = startBoxinit(mode, ["-q", "--", fixture("signal-record")], { execThrough: [fixture("deny-syscall"), "kill", "trap"] });
       await run.waitFor(/^ready /m);
       await run.signal("SIGUSR1"); // forwarding it calls kill(2)
       const ended = await run.result();
@@ -80,7 +80,7 @@ for (const mode of MODES) {
     });
 
     await t.test("a real fault of boxinit's own still crashes it: SIGSYS for its own waitid(2), in the reaper", async (t) => {
-      const run = startBoxinit(mode, ["-q", "--", fixture("signal-record")], { execThrough: [fixture("trap-syscall"), "waitid"] });
+      const run = startBoxinit(mode, ["-q", "--", fixture("signal-record")], { execThrough: [fixture("deny-syscall"), "waitid", "trap"] });
       await run.waitFor(/^ready /m);
       await run.signal("SIGTERM"); // the command ends: boxinit's reaper calls waitid(2)
       const ended = await run.result();
