@@ -6,6 +6,7 @@
 // to stdout, which Docker keeps in `docker inspect`'s health log. Here: the
 // arguments and usage text; the run is modes/side.ts.
 import { parseDurationMs } from "../config/duration.ts";
+import { GLOBAL_DEFAULTS } from "../config/defaults.ts";
 import type { HealthMode } from "../control/health-verdict.ts";
 import { DEFAULT_MAX_AGE_MS, formatAge } from "../control/status-read.ts";
 
@@ -20,7 +21,7 @@ export const HEALTH_USAGE = `usage: boxinit health [--live | --ready] [--max-age
            stops, or idles in backoff; 1 once it has ended. For liveness probes.
 
 Both also demand that status.json was updated within DURATION
-(default ${formatAge(DEFAULT_MAX_AGE_MS)}: three 30s heartbeats, or three of the heartbeatMs that
+(default ${formatAge(DEFAULT_MAX_AGE_MS)}: three ${formatAge(GLOBAL_DEFAULTS.heartbeatMs)} heartbeats, or three of the heartbeatMs that
 status.json names); otherwise they print why and exit 1. See docs/health.md.
 `;
 

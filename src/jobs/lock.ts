@@ -18,7 +18,6 @@ const { O_RDONLY, O_RDWR, O_NOFOLLOW, O_NONBLOCK } = constants;
 
 export { LOCK_DIR };
 // Its tests and older importers know it from here; /proc is read in pid1/proc-table.ts only.
-export { processStartTime };
 
 /** A lock file is created with this mode whatever the umask: a run under another uid must be able to open it to flock. */
 export const LOCK_FILE_MODE = 0o644;

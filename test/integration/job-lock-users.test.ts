@@ -6,7 +6,8 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadNative } from "../../src/native/addon.ts";
-import { LOCK_DIR, processStartTime, tryJobLock, type LockAttempt, type LockOwner } from "../../src/jobs/lock.ts";
+import { LOCK_DIR, tryJobLock, type LockAttempt, type LockOwner } from "../../src/jobs/lock.ts";
+import { processStartTime } from "../../src/pid1/proc-table.ts";
 import { ROOT } from "../helpers/boxinit.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 

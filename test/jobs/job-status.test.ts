@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { loadNative } from "../../src/native/addon.ts";
 import { EMPTY_RECORD, recordOf, updateJobRecord, type JobRecord } from "../../src/jobs/job-status.ts";
 import { StatusFile } from "../../src/control/status-file.ts";
-import { processStartTime } from "../../src/jobs/lock.ts";
+import { processStartTime } from "../../src/pid1/proc-table.ts";
 import { ROOT } from "../helpers/boxinit.ts";
 import { recordingLogger } from "../helpers/recording-logger.ts";
 import { tempDir } from "../helpers/temp-dir.ts";

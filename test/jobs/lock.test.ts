@@ -7,7 +7,8 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, linkSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadNative } from "../../src/native/addon.ts";
-import { LOCK_DIR, isOwnerAlive, parseOwner, processStartTime, tryJobLock, type LockAttempt, type LockOwner } from "../../src/jobs/lock.ts";
+import { LOCK_DIR, isOwnerAlive, parseOwner, tryJobLock, type LockAttempt, type LockOwner } from "../../src/jobs/lock.ts";
+import { processStartTime } from "../../src/pid1/proc-table.ts";
 import { ROOT } from "../helpers/boxinit.ts";
 import { deadPid } from "../helpers/proc.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
@@ -122,7 +123,9 @@ t.test("flock: a holder in another process holds it whatever its file says; once
   const stateDir = tempDir(t, "boxinit-lock-");
   const lockModule = new URL("../../src/jobs/lock.ts", import.meta.url).href;
   const addonModule = new URL("../../src/native/addon.ts", import.meta.url).href;
-  const script = `const { tryJobLock, processStartTime } = await import(${JSON.stringify(lockModule)});
+  const procModule = new URL("../../src/pid1/proc-table.ts", import.meta.url).href;
+  const script = `const { tryJobLock } = await import(${JSON.stringify(lockModule)});
+    const { processStartTime } = await import(${JSON.stringify(procModule)});
     const { loadNative } = await import(${JSON.stringify(addonModule)});
     const { native } = loadNative({ BOXINIT_ADDON: ${JSON.stringify(join(ROOT, "dist/boxinit.node"))} });
     const owner = { pid: process.pid, startTime: processStartTime(process.pid), host: "child", runId: "child-run", startedAt: "x" };
@@ -152,7 +155,7 @@ t.test("flock: a holder in another process holds it whatever its file says; once
   attempt?.lock.release();
 });
 
-t.test("parseOwner and processStartTime", async (t) => {
+t.test("parseOwner, and processStartTime as the lock uses it", async (t) => {
   t.equal(parseOwner(""), undefined);
   t.equal(parseOwner("  \n"), undefined);
   t.same(parseOwner('{"pid": 7}'), { pid: 7, startTime: null, host: "?", runId: "?", startedAt: "?" });
