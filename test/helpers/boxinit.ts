@@ -3,10 +3,10 @@
 // subreaper, and its side commands (status, health) beside a run. Waits on
 // output markers with deadlines, never fixed sleeps, and kills every process
 // tree it started in teardown.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { descendantsOf, readProcTable } from "../../src/pid1/proc-table.ts";
+import { CapturedRun, type Ended } from "./captured-run.ts";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const BOXINIT = join(ROOT, "dist/boxinit");
@@ -26,10 +26,7 @@ export const missingPrerequisite = (mode: Mode): string | undefined => {
   return undefined;
 };
 
-export interface Ended {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+export type { Ended };
 
 export interface StartOptions {
   env?: NodeJS.ProcessEnv;
@@ -43,63 +40,26 @@ export interface StartOptions {
 }
 
 /** A started boxinit with captured output. */
-export class BoxinitRun {
-  readonly child: ChildProcess;
+export class BoxinitRun extends CapturedRun {
   readonly mode: Mode;
-  stdout = "";
-  stderr = "";
-  readonly ended: Promise<Ended>;
-  /** Whether it ended and all its output is in (nothing more can match). */
-  hasEnded = false;
-  #waiters: Array<() => void> = [];
 
   constructor(mode: Mode, args: readonly string[], options: StartOptions = {}) {
-    this.mode = mode;
     const command = [...(options.execThrough ?? []), BOXINIT, ...args];
     const argv = mode === "pid1" ? ["--pid", "--fork", "--mount-proc", ...command] : command.slice(1);
     // tap's own loader options must not reach the binary under test; a test's own may.
     const env = { ...process.env, NODE_OPTIONS: undefined, ...options.env };
-    this.child = spawn(mode === "pid1" ? "unshare" : command[0]!, argv, {
+    super(spawn(mode === "pid1" ? "unshare" : command[0]!, argv, {
       cwd: options.cwd,
       env,
       stdio: [options.stdin ?? "ignore", "pipe", "pipe"],
-    });
-    this.child.stdout!.on("data", (chunk: Buffer) => this.#append("stdout", chunk));
-    this.child.stderr!.on("data", (chunk: Buffer) => this.#append("stderr", chunk));
-    this.ended = new Promise((resolveEnded) => {
-      this.child.once("close", (code, signal) => {
-        this.hasEnded = true;
-        resolveEnded({ code, signal });
-        for (const waiter of this.#waiters.splice(0)) waiter();
-      });
-    });
-    RUNNING.add(this);
-    void this.ended.then(() => RUNNING.delete(this));
-  }
-
-  #append(stream: "stdout" | "stderr", chunk: Buffer): void {
-    this[stream] += chunk.toString();
-    for (const waiter of this.#waiters.splice(0)) waiter();
+    }), RUNNING);
+    this.mode = mode;
   }
 
   /** Resolve once stdout or stderr matches; reject at the deadline, or at the end of the run, with what was seen. */
-  async waitFor(pattern: RegExp, stream: "stdout" | "stderr" = "stdout", timeoutMs = 10_000): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const match = this[stream].match(pattern);
-      if (match) return match;
-      if (this.hasEnded) {
-        throw new Error(`the run ended without ${pattern} on ${stream}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        throw new Error(`timed out waiting for ${pattern} on ${stream}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
-      }
-      await new Promise<void>((wake) => {
-        const timer = setTimeout(wake, Math.min(left, 200));
-        this.#waiters.push(() => { clearTimeout(timer); wake(); });
-      });
-    }
+  waitFor(pattern: RegExp, stream: "stdout" | "stderr" = "stdout", timeoutMs = 10_000): Promise<RegExpMatchArray> {
+    return this.waitUntil(() => this[stream].match(pattern), timeoutMs, (why) =>
+      `${why === "ended" ? `the run ended without ${pattern} on ${stream}` : `timed out waiting for ${pattern} on ${stream}`}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
   }
 
   /** boxinit's own pid as the host sees it (unshare's child in PID 1 mode). */
@@ -121,30 +81,12 @@ export class BoxinitRun {
   }
 
   /** Wait for the end, failing after timeoutMs. */
-  async result(timeoutMs = 20_000): Promise<Ended> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`boxinit did not exit within ${timeoutMs} ms\nstdout: ${this.stdout}\nstderr: ${this.stderr}`)), timeoutMs);
-    });
-    try {
-      return await Promise.race([this.ended, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** SIGKILL the whole tree this run started. */
-  kill(): void {
-    const root = this.child.pid;
-    if (root === undefined || this.child.exitCode !== null) return;
-    const tree = descendantsOf(root, readProcTable());
-    for (const pid of [root, ...tree.map((entry) => entry.pid)]) {
-      try { process.kill(pid, "SIGKILL"); } catch { /* already gone */ }
-    }
+  result(timeoutMs = 20_000): Promise<Ended> {
+    return this.endWithin(timeoutMs, () => `boxinit did not exit within ${timeoutMs} ms\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
   }
 }
 
-const RUNNING = new Set<BoxinitRun>();
+const RUNNING = new Set<CapturedRun>();
 
 /** Kill every run still alive: call from a teardown. */
 export const killAllRuns = (): void => {

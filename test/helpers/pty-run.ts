@@ -2,10 +2,10 @@
 // way a person at a terminal does: the transcript, keystrokes, and the pids
 // of the processes under the terminal. Waits on output with deadlines, never
 // fixed sleeps, and kills every tree it started in teardown.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { descendantsOf, readProcTable } from "../../src/pid1/proc-table.ts";
-import { BOXINIT, ROOT, type Ended, type Mode } from "./boxinit.ts";
+import { BOXINIT, ROOT, type Mode } from "./boxinit.ts";
+import { CapturedRun, type Ended } from "./captured-run.ts";
 import { childrenOf } from "./proc.ts";
 
 const RELAY = join(ROOT, "test/helpers/pty-relay.py");
@@ -14,37 +14,14 @@ export const CTRL_C = "\x03";
 export const CTRL_Z = "\x1a";
 
 /** A program running on a terminal of its own. */
-export class PtyRun {
-  readonly child: ChildProcess;
-  /** Everything written to the terminal ("\n", not "\r\n"), then "pty-exit=N". */
-  stdout = "";
-  /** The relay's own complaints, if any. */
-  stderr = "";
-  readonly ended: Promise<Ended>;
-  /** Whether it ended and all its output is in (nothing more can match). */
-  hasEnded = false;
-  #waiters: Array<() => void> = [];
+export class PtyRun extends CapturedRun {
+  // stdout: everything written to the terminal ("\n", not "\r\n"), then "pty-exit=N";
+  // stderr: the relay's own complaints, if any.
 
   constructor(argv: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}) {
     // tap's own loader options must not reach the programs under test.
     const env = { ...process.env, NODE_OPTIONS: undefined, ...options.env };
-    this.child = spawn("python3", [RELAY, "--", ...argv], { env, stdio: ["pipe", "pipe", "pipe"] });
-    this.child.stdout!.on("data", (chunk: Buffer) => this.#append("stdout", chunk));
-    this.child.stderr!.on("data", (chunk: Buffer) => this.#append("stderr", chunk));
-    this.ended = new Promise((resolveEnded) => {
-      this.child.once("close", (code, signal) => {
-        this.hasEnded = true;
-        resolveEnded({ code, signal });
-        for (const waiter of this.#waiters.splice(0)) waiter();
-      });
-    });
-    RUNNING.add(this);
-    void this.ended.then(() => RUNNING.delete(this));
-  }
-
-  #append(stream: "stdout" | "stderr", chunk: Buffer): void {
-    this[stream] += chunk.toString();
-    for (const waiter of this.#waiters.splice(0)) waiter();
+    super(spawn("python3", [RELAY, "--", ...argv], { env, stdio: ["pipe", "pipe", "pipe"] }), RUNNING);
   }
 
   /** Where the transcript ends now: waitFor({ from }) then sees only what comes after. */
@@ -53,21 +30,9 @@ export class PtyRun {
   }
 
   /** Resolve once the transcript (from offset `from`) matches; reject at the deadline or the end, with the transcript. */
-  async waitFor(pattern: RegExp, options: { from?: number; timeoutMs?: number } = {}): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + (options.timeoutMs ?? 10_000);
-    for (;;) {
-      const match = this.stdout.slice(options.from ?? 0).match(pattern);
-      if (match) return match;
-      const left = deadline - Date.now();
-      if (this.hasEnded || left <= 0) {
-        const why = this.hasEnded ? "the terminal's program ended" : "timed out";
-        throw new Error(`${why} waiting for ${pattern} on the terminal\ntranscript: ${this.stdout}\nrelay stderr: ${this.stderr}`);
-      }
-      await new Promise<void>((wake) => {
-        const timer = setTimeout(wake, Math.min(left, 200));
-        this.#waiters.push(() => { clearTimeout(timer); wake(); });
-      });
-    }
+  waitFor(pattern: RegExp, options: { from?: number; timeoutMs?: number } = {}): Promise<RegExpMatchArray> {
+    return this.waitUntil(() => this.stdout.slice(options.from ?? 0).match(pattern), options.timeoutMs ?? 10_000, (why) =>
+      `${why === "ended" ? "the terminal's program ended" : "timed out"} waiting for ${pattern} on the terminal\ntranscript: ${this.stdout}\nrelay stderr: ${this.stderr}`);
   }
 
   /** Type into the terminal (CTRL_C, CTRL_Z, "fg\n", ...). */
@@ -91,26 +56,8 @@ export class PtyRun {
   }
 
   /** Wait for the end, failing after timeoutMs; the code is the terminal program's (128+N for signal N). */
-  async result(timeoutMs = 20_000): Promise<Ended> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the terminal's program did not exit within ${timeoutMs} ms\ntranscript: ${this.stdout}`)), timeoutMs);
-    });
-    try {
-      return await Promise.race([this.ended, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** SIGKILL the whole tree this run started. */
-  kill(): void {
-    const root = this.child.pid;
-    if (root === undefined || this.child.exitCode !== null) return;
-    const tree = descendantsOf(root, readProcTable());
-    for (const pid of [root, ...tree.map((entry) => entry.pid)]) {
-      try { process.kill(pid, "SIGKILL"); } catch { /* already gone */ }
-    }
+  result(timeoutMs = 20_000): Promise<Ended> {
+    return this.endWithin(timeoutMs, () => `the terminal's program did not exit within ${timeoutMs} ms\ntranscript: ${this.stdout}`);
   }
 }
 
@@ -134,7 +81,7 @@ export class BoxinitPtyRun extends PtyRun {
   }
 }
 
-const RUNNING = new Set<PtyRun>();
+const RUNNING = new Set<CapturedRun>();
 
 /** Kill every terminal run still alive: call from a teardown. */
 export const killAllPtyRuns = (): void => {
