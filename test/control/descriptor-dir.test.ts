@@ -3,29 +3,16 @@
 // changes nothing that is created, renamed, linked, listed or removed. The
 // operations both kinds share: dir-handle.test.ts.
 import t from "tap";
-import { closeSync, constants, lstatSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, constants, lstatSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { openStateDir, type DirHandle } from "../../src/control/dir-handle.ts";
+import { openStateDir } from "../../src/control/dir-handle.ts";
 import { loadNative } from "../../src/native/addon.ts";
 import { ROOT } from "../helpers/boxinit.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
+import { opened, writeNew } from "../helpers/dir-handles.ts";
 
-const { O_CREAT, O_EXCL, O_WRONLY, O_NOFOLLOW } = constants;
+const { O_CREAT, O_WRONLY, O_NOFOLLOW } = constants;
 const { native: addon, failures } = loadNative({ BOXINIT_ADDON: join(ROOT, "dist/boxinit.node") });
-
-const opened = (t: { teardown(fn: () => void): void }, dir: DirHandle): DirHandle => {
-  t.teardown(() => dir.close());
-  return dir;
-};
-
-const writeNew = (dir: DirHandle, name: string, text: string): void => {
-  const fd = dir.open(name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0o644);
-  try {
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
-};
 
 t.test("the addon loads", async (t) => {
   t.ok(addon, failures.join("; "));

@@ -5,35 +5,22 @@
 // by-path warning. The guarantee of the descriptor kind alone:
 // descriptor-dir.test.ts.
 import t from "tap";
-import { closeSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { kindOf } from "../../src/control/dir-checks.ts";
 import { byPathWarningOnce, makeDirs, openOrCreate, openStateDir, stateDirHint, withStateDir, type DirHandle } from "../../src/control/dir-handle.ts";
 import { loadNative } from "../../src/native/addon.ts";
 import { ROOT } from "../helpers/boxinit.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
+import { opened, writeNew } from "../helpers/dir-handles.ts";
 
-const { O_CREAT, O_EXCL, O_WRONLY, O_RDONLY, O_NOFOLLOW } = constants;
+const { O_RDONLY, O_NOFOLLOW } = constants;
 const { native: addon, failures } = loadNative({ BOXINIT_ADDON: join(ROOT, "dist/boxinit.node") });
 const VARIANTS = [["by descriptor", addon], ["by path", undefined]] as const;
 
 const withUmask = (t: { teardown(fn: () => void): void }, mask: number): void => {
   const previous = process.umask(mask);
   t.teardown(() => process.umask(previous));
-};
-
-const opened = (t: { teardown(fn: () => void): void }, dir: DirHandle): DirHandle => {
-  t.teardown(() => dir.close());
-  return dir;
-};
-
-const writeNew = (dir: DirHandle, name: string, text: string): void => {
-  const fd = dir.open(name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0o644);
-  try {
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
 };
 
 t.test("the addon loads", async (t) => {
