@@ -11,8 +11,17 @@ export const GLOBAL_DEFAULTS = {
   heartbeatMs: 30_000,
   initDir: "/etc/boxinit/init.d",
   finishDir: "/etc/boxinit/finish.d",
+  backoffOnEngage: "exit",
   backoffWatch: "inotify",
   backoffPollMs: 1000,
+} as const;
+
+/** `log_files:` defaults (the key itself is off unless written). */
+export const LOG_FILES_DEFAULTS = {
+  dirInStateDir: "logs/services",
+  maxSizeBytes: 10 * 1024 * 1024,
+  keep: 5,
+  timestamps: true,
 } as const;
 
 /** Per-service defaults (critical has none: it depends on how many services there are). */

@@ -8,9 +8,11 @@ import {
 } from "./defaults.ts";
 import { startOrder } from "./order.ts";
 import {
-  checkKeys, expected, keyPath, readChoice, readDuration, readExecPath, readMap, readWritablePath, refusingNul, type Issues, type RawMap,
+  checkKeys, expected, keyPath, readDuration, readExecPath, readMap, readWritablePath, refusingNul, type Issues, type RawMap,
 } from "./schema.ts";
 import { readService, type ServiceDraft } from "./services.ts";
+import { readBackoff, readProbe, type Layered } from "./control.ts";
+import { readLogFiles } from "./log-files.ts";
 import { checkSchedules, readJob, readJobLogs, type CronFactory } from "./jobs.ts";
 import type { Config, JobConfig, ServiceConfig, UserSpec } from "./types.ts";
 import type { UserRequest } from "./users.ts";
@@ -46,9 +48,9 @@ export type LoadResult =
   | { ok: true; config: Config; warnings: string[] }
   | { ok: false; errors: string[]; source?: string | undefined };
 
-const TOP_KEYS = ["state_dir", "grace", "heartbeat", "init_dir", "finish_dir", "backoff", "links", "services", "jobs", "job_logs"] as const;
-const BACKOFF_KEYS = ["watch", "poll_interval"] as const;
-const WATCH_MODES = ["inotify", "poll"] as const;
+const TOP_KEYS = [
+  "state_dir", "grace", "heartbeat", "init_dir", "finish_dir", "backoff", "probe", "links", "services", "jobs", "job_logs", "log_files",
+] as const;
 
 /** Which file to read: --config, else BOXINIT_CONFIG, else the default, which alone may be missing. */
 export const resolveConfigPath = (
@@ -102,24 +104,21 @@ const layered = <T>(
 // The state directory and link paths are opened and created: no NUL byte.
 const readStatePath = refusingNul(readWritablePath);
 const readPositiveDuration = (value: unknown, path: string, issues: Issues) => readDuration(value, path, issues, true);
-const readWatchMode = (value: unknown, path: string, issues: Issues) => readChoice(value, WATCH_MODES, path, issues);
 
-/** state_dir, grace, heartbeat, the script dirs and backoff, with their overrides. */
-const readGlobals = (root: RawMap, options: LoadOptions, issues: Issues): Omit<Config, "source" | "links" | "services" | "jobs" | "jobLogs"> => {
+/** state_dir, grace, heartbeat, the script dirs, backoff and probe, with their overrides. */
+const readGlobals = (root: RawMap, options: LoadOptions, issues: Issues): Omit<Config, "source" | "links" | "services" | "jobs" | "jobLogs" | "logFiles"> => {
   const { env, overrides = {} } = options;
-  const backoff = readMap(root.backoff, "backoff", issues, "a map with watch and poll_interval") ?? {};
-  checkKeys(backoff, BACKOFF_KEYS, "backoff", issues);
   const stateDirFlag = overrides.stateDir === undefined ? undefined : readStatePath(overrides.stateDir, "--state-dir", issues);
+  const stateDir = stateDirFlag ?? layered(root.state_dir, "state_dir", "BOXINIT_STATE_DIR", env, issues, readStatePath) ?? GLOBAL_DEFAULTS.stateDir;
+  const fromEnv: Layered = (fileValue, fileKey, envName, read) => layered(fileValue, fileKey, envName, env, issues, read);
   return {
-    stateDir: stateDirFlag ?? layered(root.state_dir, "state_dir", "BOXINIT_STATE_DIR", env, issues, readStatePath) ?? GLOBAL_DEFAULTS.stateDir,
+    stateDir,
     graceMs: overrides.graceMs ?? layered(root.grace, "grace", "BOXINIT_GRACE", env, issues, readDuration) ?? GLOBAL_DEFAULTS.graceMs,
     heartbeatMs: layered(root.heartbeat, "heartbeat", "BOXINIT_HEARTBEAT", env, issues, readPositiveDuration) ?? GLOBAL_DEFAULTS.heartbeatMs,
     initDir: layered(root.init_dir, "init_dir", "BOXINIT_INIT_DIR", env, issues, readExecPath) ?? GLOBAL_DEFAULTS.initDir,
     finishDir: layered(root.finish_dir, "finish_dir", "BOXINIT_FINISH_DIR", env, issues, readExecPath) ?? GLOBAL_DEFAULTS.finishDir,
-    backoffWatch: layered(backoff.watch, "backoff.watch", "BOXINIT_BACKOFF_WATCH", env, issues, readWatchMode) ?? GLOBAL_DEFAULTS.backoffWatch,
-    backoffPollMs:
-      layered(backoff.poll_interval, "backoff.poll_interval", "BOXINIT_BACKOFF_POLL_INTERVAL", env, issues, readPositiveDuration) ??
-      GLOBAL_DEFAULTS.backoffPollMs,
+    ...readBackoff(root, stateDir, fromEnv, issues),
+    ...readProbe(root, fromEnv, issues),
   };
 };
 
@@ -234,9 +233,12 @@ const readJobs = (value: unknown, options: LoadOptions, issues: Issues): JobConf
 const readConfig = (document: unknown, source: string | undefined, options: LoadOptions, issues: Issues): Config => {
   const root = readMap(document, source ?? "config", issues, "a map of settings") ?? {};
   checkKeys(root, TOP_KEYS, "", issues);
+  const globals = readGlobals(root, options, issues);
+  const logFiles = readLogFiles(root.log_files, globals.stateDir, issues);
   return {
     source,
-    ...readGlobals(root, options, issues),
+    ...globals,
+    ...(logFiles && { logFiles }),
     links: readLinks(root.links, issues),
     services: readServices(root.services, options, issues),
     jobs: readJobs(root.jobs, options, issues),

@@ -90,10 +90,15 @@ export const describePlan = (config: Config): string => {
     `state dir: ${config.stateDir}`,
     `grace: ${formatPlanDuration(config.graceMs)}`,
     `heartbeat: ${formatPlanDuration(config.heartbeatMs)}`,
-    `backoff: ${config.stateDir}/backoff, ${formatBackoffWatch(config)}`,
+    `backoff: ${config.backoffFile}, ${formatBackoffWatch(config)}${config.backoffOnEngage === "idle" ? "; when engaged the services stop and PID 1 stays up, not ready" : ""}`,
     `init scripts: ${config.initDir}`,
     `finish scripts: ${config.finishDir}`,
   ];
+  if (config.probePort !== undefined) lines.push(`probes: GET /livez and /readyz on port ${config.probePort}`);
+  if (config.logFiles) {
+    const { dir, maxSizeBytes, keep, timestamps } = config.logFiles;
+    lines.push(`log files: ${dir}/NAME.log, rotated at ${maxSizeBytes} bytes, ${keep} old kept, ${timestamps ? "with" : "without"} timestamps`);
+  }
   if (config.links.length === 0) lines.push("links: none");
   else lines.push("links:", ...config.links.map(({ link, target }) => `  ${link} -> ${target}`));
   if (config.services.length === 0) lines.push("services: none");

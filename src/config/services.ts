@@ -10,7 +10,7 @@ import type { UserRequest } from "./users.ts";
 
 export const SERVICE_KEYS = [
   "command", "user", "group", "cwd", "env", "stop", "stop_signal", "restart", "restart_delay",
-  "restart_max_delay", "max_restarts", "stable_after", "after", "critical", "pidfile", "pidfile_timeout", "warmup",
+  "restart_max_delay", "max_restarts", "stable_after", "after", "critical", "pidfile", "pidfile_timeout", "warmup", "log_file",
 ] as const;
 
 export const WARMUP_KEYS = ["http", "command", "expect", "interval", "try_timeout", "timeout", "on_timeout"] as const;
@@ -152,8 +152,9 @@ export const readService = (name: string, value: unknown, issues: Issues): Servi
   const pidfileTimeoutMs = readDuration(entry.pidfile_timeout, at("pidfile_timeout"), issues, true) ?? SERVICE_DEFAULTS.pidfileTimeoutMs;
   if (entry.pidfile === undefined && entry.pidfile_timeout !== undefined) issues.warnings.push(`${at("pidfile_timeout")}: ignored without pidfile`);
   const warmup = readWarmup(entry.warmup, at("warmup"), issues);
+  const logFile = readBoolean(entry.log_file, at("log_file"), issues) ?? true;
   const service: ServiceDraft["service"] = {
-    name, command: command ?? [], env, stopSignal, restart, ...timing, after, pidfileTimeoutMs,
+    name, command: command ?? [], env, stopSignal, restart, ...timing, after, pidfileTimeoutMs, logFile,
     ...(cwd !== undefined && { cwd }),
     ...(stop !== undefined && { stop }),
     ...(pidfile !== undefined && { pidfile }),

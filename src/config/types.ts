@@ -50,6 +50,8 @@ export interface ServiceConfig {
   /** One bound, from the start command's launch: it must exit 0 and the pidfile name a live pid within this. */
   pidfileTimeoutMs: number;
   warmup?: WarmupConfig;
+  /** Whether its output also goes to log_files.dir/NAME.log (when log_files is set); `log_file: false` opts out. */
+  logFile: boolean;
 }
 
 export interface JobConfig {
@@ -75,6 +77,18 @@ export interface JobLogsConfig {
   maxAgeMs: number;
 }
 
+/** `log_files:` — per-service log files, rotated by size. */
+export interface LogFilesConfig {
+  /** Where NAME.log and NAME.log.1 … NAME.log.KEEP live (default STATE_DIR/logs/services). */
+  dir: string;
+  /** A file is rotated before a line would take it past this. */
+  maxSizeBytes: number;
+  /** Rotated files kept (NAME.log.1 is the newest). */
+  keep: number;
+  /** Each line starts with an ISO-8601 UTC time. */
+  timestamps: boolean;
+}
+
 export interface Config {
   /** The file loaded, or undefined when none (the default path is optional). */
   source: string | undefined;
@@ -83,8 +97,16 @@ export interface Config {
   heartbeatMs: number;
   initDir: string;
   finishDir: string;
+  /** The backoff control file: STATE_DIR/backoff unless backoff.file names another (a mounted ConfigMap directory). */
+  backoffFile: string;
+  /** What engaging backoff does: exit (Docker: the container ends) or idle (a Pod: services stopped, PID 1 stays up, not ready). */
+  backoffOnEngage: "exit" | "idle";
   backoffWatch: "inotify" | "poll";
   backoffPollMs: number;
+  /** probe.port: PID 1 answers GET /livez and /readyz on it; absent: no server. */
+  probePort?: number;
+  /** log_files:; absent: services' output goes only to boxinit's stdout/stderr. */
+  logFiles?: LogFilesConfig;
   /** Symlinks made before services start: link (the path created) -> target. */
   links: Array<{ link: string; target: string }>;
   /** In start order: every service comes after the ones in its `after:`. */

@@ -18,6 +18,8 @@ t.test("the SPEC example (without jobs) loads to exactly this", async (t) => {
     heartbeatMs: 30_000,
     initDir: "/etc/boxinit/init.d",
     finishDir: "/etc/boxinit/finish.d",
+    backoffFile: "/docker/backoff",
+    backoffOnEngage: "exit",
     backoffWatch: "inotify",
     backoffPollMs: 1000,
     links: [{ link: "/opt/atlassian/confluence/conf/server.xml", target: "/docker/server.xml" }],
@@ -34,6 +36,7 @@ t.test("the SPEC example (without jobs) loads to exactly this", async (t) => {
         stableAfterMs: 10_000,
         after: [],
         pidfileTimeoutMs: 60_000,
+        logFile: true,
         stop: ["/opt/atlassian/confluence/bin/stop-confluence.sh"],
         pidfile: "/opt/atlassian/confluence/work/catalina.pid",
         warmup: {
@@ -58,6 +61,7 @@ t.test("the SPEC example (without jobs) loads to exactly this", async (t) => {
         stableAfterMs: 10_000,
         after: [],
         pidfileTimeoutMs: 60_000,
+        logFile: true,
         critical: false,
       },
     ],
@@ -97,7 +101,7 @@ t.test("an empty file, or one with only comments, is all defaults", async (t) =>
     const config = configOf(await load(file));
     t.same(config, {
       source: join(FIXTURES, file), stateDir: "/docker", graceMs: 9000, heartbeatMs: 30_000, initDir: "/etc/boxinit/init.d",
-      finishDir: "/etc/boxinit/finish.d", backoffWatch: "inotify", backoffPollMs: 1000, links: [], services: [],
+      finishDir: "/etc/boxinit/finish.d", backoffFile: "/docker/backoff", backoffOnEngage: "exit", backoffWatch: "inotify", backoffPollMs: 1000, links: [], services: [],
       jobs: [], jobLogs: { keep: 100, maxAgeMs: 30 * 86_400_000 },
     }, file);
   }

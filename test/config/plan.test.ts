@@ -51,7 +51,7 @@ shutdown: web, db, then finish scripts, all within 20s
 t.test("no file, no services", async (t) => {
   const config: Config = {
     source: undefined, stateDir: "/docker", graceMs: 9000, heartbeatMs: 30_000, initDir: "/etc/boxinit/init.d",
-    finishDir: "/etc/boxinit/finish.d", backoffWatch: "inotify", backoffPollMs: 1000, links: [], services: [],
+    finishDir: "/etc/boxinit/finish.d", backoffFile: "/docker/backoff", backoffOnEngage: "exit", backoffWatch: "inotify", backoffPollMs: 1000, links: [], services: [],
     jobs: [], jobLogs: { keep: 100, maxAgeMs: 30 * 86_400_000 },
   };
   t.equal(describePlan(config), `config: none (/etc/boxinit/boxinit.yaml not found: defaults)

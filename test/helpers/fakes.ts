@@ -400,6 +400,7 @@ export const serviceConfig = (overrides: Partial<ServiceConfig> = {}): ServiceCo
   after: [],
   critical: true,
   pidfileTimeoutMs: 60_000,
+  logFile: true,
   ...overrides,
 });
 
