@@ -10,7 +10,7 @@ import { startAfreshWithoutNodeVariables } from "./pid1/node-env-restart.ts";
 import { takeSignalsEarly } from "./pid1/signal-intake.ts";
 
 // The commands that run beside PID 1; their code lives in the "modes" bundle.
-const SIDE_COMMAND_NAMES = new Set(["status", "backoff", "health", "check"]);
+const SIDE_COMMAND_NAMES = new Set(["status", "backoff", "health", "check", "logs"]);
 
 // If an orderly stop after a fault itself hangs, exit anyway: the budget plus this.
 const FAULT_EXIT_MARGIN_MS = 2000;

@@ -37,6 +37,7 @@ const VALUE_OPTIONS = new Set(["--config", "--state-dir", "--grace", "--log-form
 
 export const USAGE = `usage: boxinit [OPTIONS] [--] [CMD [ARGS...]]
        boxinit status [--json] | backoff on|off | health [--live|--ready] | check
+       boxinit logs [SERVICE] [-n N] [-f]              (service log files; boxinit logs --help)
        boxinit job NAME [options] [-- CMD ARGS...]     (boxinit job --help)
        boxinit host run|promote|cron|status|backoff BOOK  (on the Docker host; boxinit host --help)
 

@@ -18,6 +18,7 @@ import { takeCommonOptions, type CommonOptions } from "../cli/common-options.ts"
 import { HEALTH_EXIT, HEALTH_USAGE, parseHealthArgs } from "../cli/health.ts";
 import { parseStatusArgs, STATUS_EXIT, STATUS_USAGE } from "../cli/status.ts";
 import { loadConfigOrReport } from "./config.ts";
+import { logsCommand } from "./logs.ts";
 
 /** Where a state-directory command writes, and its clock; tests substitute both. */
 export interface CommandIo {
@@ -157,6 +158,7 @@ export const SIDE_COMMANDS: Readonly<Record<string, (argv: readonly string[]) =>
   status: withStateDir("status", (rest, dir) => statusCommand(rest, dir)),
   backoff: withStateDir("backoff", (rest, dir) => backoffCommand(rest, dir)),
   health: withStateDir("health", (rest, dir) => healthCommand(rest, dir)),
+  logs: (argv) => logsCommand(argv),
   check: async (argv) => {
     const options = takeCommonOptions(argv);
     if (options.errors.length > 0) return usageErrors("check", options.errors);

@@ -1,0 +1,130 @@
+// `boxinit logs -f`: after the tail, what the writer (log/log-file.ts) adds
+// to NAME.log, through its rotations. NAME.log stays open by descriptor; when
+// the name points at another file (it was renamed to NAME.log.1 and a new
+// one begun), the old file is read to its end, any newer rotated file that
+// was skipped (two rotations between two looks) is read whole, and the new
+// NAME.log is followed from its start. fs.watch on DIR only wakes the
+// reader; a slow poll stands in where inotify says nothing (some mounts).
+import { closeSync, fstatSync, readSync, watch, type FSWatcher } from "node:fs";
+import type { DirHandle } from "./dir-handle.ts";
+import { copyBytes, openLogFile, READ_BLOCK_BYTES, rotatedNumbers, type OpenLog } from "./log-read.ts";
+
+/** Where following goes on: the newest file and the end of its last whole line. */
+export interface FollowFrom {
+  file: OpenLog | undefined;
+  offset: number;
+}
+
+/** Looks again this often when no change was announced. */
+export const FOLLOW_POLL_MS = 1000;
+
+/** Follows one service's log; `step` reads what is new, `watchUntil` does so on every change until aborted. */
+export class LogFollower {
+  readonly #dir: DirHandle;
+  readonly #fileName: string;
+  readonly #service: string;
+  readonly #out: (bytes: Buffer) => boolean;
+  readonly #block = Buffer.allocUnsafe(READ_BLOCK_BYTES);
+  #file: OpenLog | undefined;
+  #offset: number;
+
+  constructor(dir: DirHandle, service: string, from: FollowFrom, out: (bytes: Buffer) => boolean) {
+    this.#dir = dir;
+    this.#service = service;
+    this.#fileName = `${service}.log`;
+    this.#file = from.file;
+    this.#offset = from.offset;
+    this.#out = out;
+  }
+
+  /** Print what was added since the last step, through rotations; false when the output is closed. */
+  step(): boolean {
+    if (this.#file && !this.#readNew(false)) return false;
+    const current = this.#dir.stat(this.#fileName);
+    if (current !== undefined && current.ino === this.#file?.ino) return true;
+    // Rotated (or made for the first time): the old file has its last lines.
+    if (this.#file) {
+      if (!this.#readNew(true)) return false;
+      if (!this.#readSkipped(this.#file.ino)) return false;
+      closeSync(this.#file.fd);
+    }
+    this.#file = openLogFile(this.#dir, this.#fileName);
+    this.#offset = 0;
+    return this.#file ? this.#readNew(false) : true;
+  }
+
+  /** Steps on every change of DIR (and every FOLLOW_POLL_MS) until the signal aborts or the output closes. */
+  watchUntil(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      let watcher: FSWatcher | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      let isQueued = false;
+      const finish = (): void => {
+        watcher?.close();
+        clearInterval(timer);
+        signal.removeEventListener("abort", finish);
+        resolve();
+      };
+      const wake = (): void => {
+        if (isQueued || signal.aborted) return;
+        isQueued = true;
+        setImmediate(() => {
+          isQueued = false;
+          if (!signal.aborted && !this.step()) finish();
+        });
+      };
+      if (signal.aborted) return finish();
+      signal.addEventListener("abort", finish);
+      try {
+        watcher = watch(this.#dir.path, { persistent: true }, wake);
+        watcher.on("error", () => watcher?.close()); // the poll goes on
+      } catch {
+        // No inotify here: the poll alone.
+      }
+      timer = setInterval(wake, FOLLOW_POLL_MS);
+      wake();
+    });
+  }
+
+  /** Close what is open. */
+  close(): void {
+    if (this.#file) closeSync(this.#file.fd);
+    this.#file = undefined;
+  }
+
+  // From the offset to the end of the last whole line (or to the end: the
+  // writer has finished with a rotated file). A block without any newline is
+  // printed as it is, so a reader never holds more than a block.
+  #readNew(isToEnd: boolean): boolean {
+    const file = this.#file!;
+    const size = fstatSync(file.fd).size;
+    if (size < this.#offset) this.#offset = 0; // truncated by someone: start over
+    while (this.#offset < size) {
+      const count = readSync(file.fd, this.#block, 0, Math.min(this.#block.length, size - this.#offset), this.#offset);
+      if (count === 0) break;
+      const lastNewline = this.#block.lastIndexOf(0x0a, count - 1);
+      const take = isToEnd || lastNewline === -1 && count === this.#block.length ? count : lastNewline + 1;
+      if (take === 0) break;
+      if (!this.#out(this.#block.subarray(0, take))) return false;
+      this.#offset += take;
+    }
+    return true;
+  }
+
+  // Two rotations between two looks: the followed file is now NAME.log.K,
+  // and NAME.log.(K-1) ... NAME.log.1 were never seen. Printed whole, oldest first.
+  #readSkipped(ino: number): boolean {
+    const numbers = rotatedNumbers(this.#dir, this.#service);
+    const at = numbers.findIndex((number) => this.#dir.stat(`${this.#fileName}.${number}`)?.ino === ino);
+    for (let index = at - 1; index >= 0; index--) {
+      const file = openLogFile(this.#dir, `${this.#fileName}.${numbers[index]}`);
+      if (!file) continue;
+      try {
+        if (!copyBytes(file.fd, 0, file.size, this.#out, this.#block)) return false;
+      } finally {
+        closeSync(file.fd);
+      }
+    }
+    return true;
+  }
+}
