@@ -1,8 +1,10 @@
-// Follows <state_dir>/backoff and reports when "engaged" changes. inotify
-// mode: one inotify watch on the state directory (fs.watch), plus a slow
-// safety re-read because inotify misses changes on some network and overlay
-// mounts. Poll mode (also the fallback when inotify fails): re-read the file
-// every pollMs.
+// Follows the backoff file (<state_dir>/backoff, or backoff.file wherever it
+// lies, e.g. a mounted ConfigMap directory) and reports when "engaged"
+// changes. inotify mode: one inotify watch on the file's directory (fs.watch),
+// which also sees a kubelet ConfigMap update (`..data` re-pointed by a rename),
+// plus a slow safety re-read because inotify misses changes on some network
+// and overlay mounts. Poll mode (also the fallback when inotify fails):
+// re-read the file every pollMs.
 //
 // Not chokidar (measured, bench/RESULTS.md scenarios 6 and 7): chokidar stats
 // every entry an event names before any filter runs, so boxinit's own status
@@ -10,17 +12,17 @@
 // time per change, and loading it plus its initial scan cost ~12 ms of every
 // Mini-VM start. Every event here means the same thing ("re-read the file"),
 // so the raw directory events are all that is needed.
-import { realpathSync, statSync, watch, type FSWatcher } from "node:fs";
-import { basename, resolve } from "node:path";
+import { lstatSync, realpathSync, statSync, watch, type FSWatcher } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
 import type { Logger } from "../log/logger.ts";
 import { errnoCode } from "./atomic-write.ts";
-import { BACKOFF_FILE, parseBackoff, readBackoff } from "./backoff.ts";
+import { BACKOFF_FILE, parseBackoff, readBackoffFile } from "./backoff.ts";
 
 export type BackoffWatchMode = "inotify" | "poll";
 
 export interface BackoffWatchOptions {
   mode: BackoffWatchMode;
-  /** Poll mode, and inotify mode while the state directory does not exist. */
+  /** Poll mode, and inotify mode while the file's directory does not exist. */
   pollMs: number;
   /** inotify mode: re-read this often anyway (default 5 s). */
   safetyMs?: number;
@@ -40,11 +42,26 @@ const DEFAULT_SAFETY_MS = 5000;
 const MAX_REMEMBERED_CONTENTS = 64;
 
 /**
- * Entries of the state directory that can change what `backoff` reads: the
- * file itself and Kubernetes ConfigMap internals (`backoff -> ..data/backoff`,
+ * Entries of the file's directory that can change what the backoff file reads:
+ * the file itself and Kubernetes ConfigMap internals (`backoff -> ..data/backoff`,
  * `..data -> ..2026_11_26_...`, swapped by renaming `..data_tmp` over `..data`).
  */
-export const isBackoffEntry = (name: string): boolean => name === BACKOFF_FILE || name.startsWith("..");
+export const isBackoffEntry = (name: string, fileName: string = BACKOFF_FILE): boolean => name === fileName || name.startsWith("..");
+
+/**
+ * Why a backoff file that reads as missing is missing, for one log line: its
+ * directory is not there, or it is a symlink whose target is not (a ConfigMap's
+ * `..data` gone). Undefined: simply no file, the ordinary "not engaged".
+ */
+export const whyBackoffMissing = (file: string): string | undefined => {
+  try {
+    if (lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink()) return "it is a dangling symlink (its target does not exist)";
+    return statSync(dirname(file), { throwIfNoEntry: false })?.isDirectory() ? undefined : `its directory ${dirname(file)} does not exist`;
+  } catch (error) {
+    if (errnoCode(error) === undefined) throw error;
+    return `its directory cannot be looked at (${errnoCode(error)})`;
+  }
+};
 
 // "dev:ino" of the directory (symlinks followed), or undefined when there is none.
 const directoryIdentity = (path: string): string | undefined => {
@@ -63,6 +80,7 @@ const describe = (error: unknown): string => (error instanceof Error ? error.mes
 export class BackoffWatch {
   readonly #dir: string;
   readonly #file: string;
+  readonly #fileName: string;
   readonly #pollMs: number;
   readonly #safetyMs: number;
   readonly #watchDirectory: WatchDirectory;
@@ -77,10 +95,13 @@ export class BackoffWatch {
   #isClosed = false;
   readonly #warnedContents = new Set<string>();
   #warnedReadError: string | undefined;
+  #warnedMissing: string | undefined;
 
-  constructor(stateDir: string, options: BackoffWatchOptions, log: Logger) {
-    this.#dir = resolve(stateDir);
-    this.#file = resolve(stateDir, BACKOFF_FILE);
+  /** `file`: the backoff file's path (config.backoffFile); its directory is what is watched. */
+  constructor(file: string, options: BackoffWatchOptions, log: Logger) {
+    this.#file = resolve(file);
+    this.#dir = dirname(this.#file);
+    this.#fileName = basename(this.#file);
     this.#mode = options.mode;
     this.#pollMs = options.pollMs;
     this.#safetyMs = options.safetyMs ?? DEFAULT_SAFETY_MS;
@@ -115,7 +136,9 @@ export class BackoffWatch {
   #reread(): void {
     let text: string | undefined;
     try {
-      text = readBackoff(this.#dir);
+      text = readBackoffFile(this.#file);
+      if (text === undefined) this.#noteMissing();
+      else this.#warnedMissing = undefined;
     } catch (error) {
       const code = errnoCode(error);
       if (code === undefined) throw error;
@@ -140,6 +163,15 @@ export class BackoffWatch {
     this.#isEngaged = value.engaged;
     this.#log.debug("backoff", value.engaged ? "backoff file says true" : "backoff file no longer says true", { file: this.#file });
     this.#onChange(value.engaged);
+  }
+
+  // A missing file is the ordinary "not engaged"; a missing directory or a
+  // dangling link is likely a mistake (a ConfigMap not mounted): said once.
+  #noteMissing(): void {
+    const why = whyBackoffMissing(this.#file);
+    if (why === this.#warnedMissing) return;
+    this.#warnedMissing = why;
+    if (why !== undefined) this.#log.warn("backoff", `the backoff file cannot be read: ${why}: not engaged until it can`, { file: this.#file });
   }
 
   // One timer for both the poll loop and the safety re-read. While inotify
@@ -176,7 +208,7 @@ export class BackoffWatch {
     try {
       this.#watcher = this.#openWatcher();
       this.#watchedIdentity = identity;
-      this.#log.debug("backoff", "watching the state directory", { dir: this.#dir });
+      this.#log.debug("backoff", "watching the backoff file's directory", { dir: this.#dir, file: this.#fileName });
     } catch (error) {
       this.#fallBackToPolling(error);
     } finally {
@@ -197,7 +229,7 @@ export class BackoffWatch {
       // is dead, so open a new one now. Not left to the identity check: a
       // directory re-created at once often gets the same inode number.
       if (name === null || name === basename(root)) void this.#dropWatcher().then(() => this.#scheduleSoonTick());
-      else if (isBackoffEntry(name)) this.#reread();
+      else if (isBackoffEntry(name, this.#fileName)) this.#reread();
     });
     watcher.on("error", (error) => {
       if (this.#watcher === watcher) this.#fallBackToPolling(error);
@@ -214,7 +246,7 @@ export class BackoffWatch {
 
   #fallBackToPolling(error: unknown): void {
     this.#mode = "poll";
-    this.#log.warn("backoff", `cannot watch the state directory: polling the backoff file every ${this.#pollMs}ms instead`, {
+    this.#log.warn("backoff", `cannot watch the backoff file's directory: polling the backoff file every ${this.#pollMs}ms instead`, {
       dir: this.#dir,
       error: describe(error),
       hint: errnoCode(error) === "ENOSPC" ? "inotify watches exhausted: raise fs.inotify.max_user_watches" : undefined,

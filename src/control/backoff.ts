@@ -1,5 +1,6 @@
-// The backoff file, <state_dir>/backoff: what engages it (parseBackoff, pure)
-// and how it is read (readBackoff: follows symlinks, bounded, never blocks).
+// The backoff file (<state_dir>/backoff, or backoff.file: a mounted ConfigMap
+// directory in a Pod): what engages it (parseBackoff, pure) and how it is read
+// (readBackoffFile: follows symlinks, bounded, never blocks).
 import { join } from "node:path";
 import { errnoCode, isMissing, readRegularFile } from "./atomic-write.ts";
 
@@ -46,32 +47,39 @@ export const parseBackoff = (text: string | undefined): BackoffValue => {
 };
 
 /**
- * The content of <stateDir>/backoff, or undefined when it (or the directory)
- * does not exist. Follows symlinks (ConfigMap style: backoff -> ..data/backoff).
- * Throws the system error when it exists but cannot be read, and an
- * EINVAL-coded error when it is not a regular file (a FIFO cannot block us).
+ * The content of the backoff file at `file`, or undefined when it (or its
+ * directory, or a link's target) does not exist. Follows symlinks (ConfigMap
+ * style: backoff -> ..data/backoff). Throws the system error when it exists
+ * but cannot be read, and an EINVAL-coded error when it is not a regular file
+ * (a FIFO cannot block us).
  */
-export const readBackoff = (stateDir: string): string | undefined => {
+export const readBackoffFile = (file: string): string | undefined => {
   try {
-    return readRegularFile(join(stateDir, BACKOFF_FILE), BACKOFF_READ_BYTES).toString("utf8");
+    return readRegularFile(file, BACKOFF_READ_BYTES).toString("utf8");
   } catch (error) {
     if (isMissing(error)) return undefined;
     throw error;
   }
 };
 
+/** readBackoffFile of <stateDir>/backoff, the file host tools write. */
+export const readBackoff = (stateDir: string): string | undefined => readBackoffFile(join(stateDir, BACKOFF_FILE));
+
 export interface BackoffCheck extends BackoffValue {
   /** Why the file could not be read (the errno code); then engaged is false. */
   readError?: string;
 }
 
-/** readBackoff + parseBackoff for one-shot callers (`boxinit job`): never throws. */
-export const checkBackoff = (stateDir: string): BackoffCheck => {
+/** readBackoffFile + parseBackoff for one-shot callers: never throws for file errors. */
+export const checkBackoffFile = (file: string): BackoffCheck => {
   try {
-    return parseBackoff(readBackoff(stateDir));
+    return parseBackoff(readBackoffFile(file));
   } catch (error) {
     const code = errnoCode(error);
     if (code === undefined) throw error;
     return { engaged: false, readError: code };
   }
 };
+
+/** checkBackoffFile of <stateDir>/backoff (`boxinit job`, the host tool). */
+export const checkBackoff = (stateDir: string): BackoffCheck => checkBackoffFile(join(stateDir, BACKOFF_FILE));

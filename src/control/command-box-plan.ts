@@ -4,14 +4,17 @@
 // the main bundle, so this file stays small: the writer and the watch are in
 // command-box.ts, loaded once the command runs (docs/tini-style.md).
 import { statSync } from "node:fs";
+import { join } from "node:path";
 import { GLOBAL_DEFAULTS } from "../config/defaults.ts";
 import { readChoice, readDuration, readWritablePath, refusingNul, type Issues } from "../config/schema.ts";
-import { checkBackoff } from "./backoff.ts";
+import { BACKOFF_FILE, checkBackoffFile } from "./backoff.ts";
 import type { BackoffWatchMode } from "./backoff-watch.ts";
 
 /** Where and how the box of a tini-style run keeps its state. */
 export interface CommandBoxPlan {
   stateDir: string;
+  /** BOXINIT_BACKOFF_FILE, else <stateDir>/backoff. */
+  backoffFile: string;
   heartbeatMs: number;
   backoffWatch: BackoffWatchMode;
   backoffPollMs: number;
@@ -22,6 +25,20 @@ export type CommandBoxPlanResult = { ok: true; plan: CommandBoxPlan | undefined 
 const WATCH_MODES = ["inotify", "poll"] as const;
 
 const readStatePath = refusingNul(readWritablePath);
+
+// Idle backoff needs a run that can boot again (init scripts, services, the
+// main command restarted): Mini-VM mode has it; a tini-style run is one
+// command that ends the container when it ends.
+const IDLE_REFUSED = "BOXINIT_BACKOFF_ON_ENGAGE: idle works in Mini-VM mode only (a config file, or --config FILE -- CMD): a tini-style run (boxinit -- CMD with no config) exits on backoff; unset it or set exit";
+
+const readOnEngage = (value: string, issues: Issues): void => {
+  const choice = readChoice(value, ["exit", "idle"] as const, "BOXINIT_BACKOFF_ON_ENGAGE", issues);
+  if (choice === "idle") issues.errors.push(IDLE_REFUSED);
+};
+
+/** Where a tini-style run's backoff file is: BOXINIT_BACKOFF_FILE when set (checked by planCommandBox), else <stateDir>/backoff. */
+export const commandBoxBackoffFile = (stateDir: string, env: NodeJS.ProcessEnv): string =>
+  env.BOXINIT_BACKOFF_FILE ? env.BOXINIT_BACKOFF_FILE : join(stateDir, BACKOFF_FILE);
 
 // A symlink to a directory counts (statSync follows it), as it does for Mini-VM mode.
 const isDirectoryOnDisk = (path: string): boolean => {
@@ -52,6 +69,8 @@ export const planCommandBox = (
   const backoffPollMs = env.BOXINIT_BACKOFF_POLL_INTERVAL
     ? readDuration(env.BOXINIT_BACKOFF_POLL_INTERVAL, "BOXINIT_BACKOFF_POLL_INTERVAL", issues, true)
     : undefined;
+  if (env.BOXINIT_BACKOFF_FILE) readStatePath(env.BOXINIT_BACKOFF_FILE, "BOXINIT_BACKOFF_FILE", issues);
+  if (env.BOXINIT_BACKOFF_ON_ENGAGE) readOnEngage(env.BOXINIT_BACKOFF_ON_ENGAGE, issues);
   if (issues.errors.length > 0) return { ok: false, errors: issues.errors };
   const hasExplicit = stateDirFlag !== undefined || Boolean(env.BOXINIT_STATE_DIR);
   const stateDir = hasExplicit ? explicit : isDirectory(GLOBAL_DEFAULTS.stateDir) ? GLOBAL_DEFAULTS.stateDir : undefined;
@@ -60,6 +79,7 @@ export const planCommandBox = (
     ok: true,
     plan: {
       stateDir,
+      backoffFile: commandBoxBackoffFile(stateDir, env),
       heartbeatMs: heartbeatMs ?? GLOBAL_DEFAULTS.heartbeatMs,
       backoffWatch: backoffWatch ?? GLOBAL_DEFAULTS.backoffWatch,
       backoffPollMs: backoffPollMs ?? GLOBAL_DEFAULTS.backoffPollMs,
@@ -68,8 +88,10 @@ export const planCommandBox = (
 };
 
 /**
- * Backoff engaged before start: one bounded, non-blocking read of
- * <stateDir>/backoff. A file that cannot be read says "not engaged" here;
- * the watch started after the spawn reads it again and warns.
+ * Backoff engaged before start: one bounded, non-blocking read of the backoff
+ * file (BOXINIT_BACKOFF_FILE, else <stateDir>/backoff). A file that cannot be
+ * read says "not engaged" here; the watch started after the spawn reads it
+ * again and warns.
  */
-export const isBackoffEngagedAtStart = (stateDir: string): boolean => checkBackoff(stateDir).engaged;
+export const isBackoffEngagedAtStart = (stateDir: string, env: NodeJS.ProcessEnv = process.env): boolean =>
+  checkBackoffFile(commandBoxBackoffFile(stateDir, env)).engaged;

@@ -132,7 +132,7 @@ export const startCommandBox = async (plan: CommandBoxPlan, deps: CommandBoxDeps
   const { log } = deps;
   if (isOwnedByAnother(plan, log)) return NO_BOX;
   const status = writerFor(plan, deps);
-  const backoff = new BackoffWatch(plan.stateDir, { mode: plan.backoffWatch, pollMs: plan.backoffPollMs }, log);
+  const backoff = new BackoffWatch(plan.backoffFile, { mode: plan.backoffWatch, pollMs: plan.backoffPollMs }, log);
   const box = new CommandBoxStatus(status, backoff, plan.heartbeatMs, log, start.at);
   let cause: StopCause = "command-ended";
 

@@ -12,7 +12,7 @@ import { VERSION } from "../version.ts";
 import { bootedBoxState, canMoveBox, type BoxState } from "./box-states.ts";
 import type { Service } from "./service.ts";
 
-export type BoxConfig = Pick<Config, "stateDir" | "heartbeatMs" | "backoffWatch" | "backoffPollMs">;
+export type BoxConfig = Pick<Config, "stateDir" | "heartbeatMs" | "backoffFile" | "backoffWatch" | "backoffPollMs">;
 
 export class Box {
   #state: BoxState = "starting";
@@ -34,7 +34,7 @@ export class Box {
     this.#log = log;
     this.#isStopping = isStopping;
     this.#status = new StatusFile(config.stateDir, log, { heartbeatMs: config.heartbeatMs, native });
-    this.backoff = new BackoffWatch(config.stateDir, { mode: config.backoffWatch, pollMs: config.backoffPollMs }, log);
+    this.backoff = new BackoffWatch(config.backoffFile, { mode: config.backoffWatch, pollMs: config.backoffPollMs }, log);
   }
 
   get state(): BoxState {

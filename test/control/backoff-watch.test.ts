@@ -19,7 +19,7 @@ interface Started {
 
 const startWatch = async (t: { teardown(fn: () => unknown): void }, dir: string, mode: BackoffWatchMode, pollMs = mode === "poll" ? POLL_MS : NEVER_MS): Promise<Started> => {
   const recorded = recordingLogger();
-  const watch = new BackoffWatch(dir, { mode, pollMs, safetyMs: NEVER_MS }, recorded.log);
+  const watch = new BackoffWatch(join(dir, "backoff"), { mode, pollMs, safetyMs: NEVER_MS }, recorded.log);
   const changes: boolean[] = [];
   t.teardown(() => watch.close());
   await watch.start((engaged) => changes.push(engaged));
@@ -32,11 +32,11 @@ const engagedSoon = (started: Started, engaged: boolean, what: string): Promise<
 // ConfigMap's update: a new timestamped directory, `..data_tmp` pointing at
 // it, renamed over `..data`, the old directory removed (kubelet's atomic_writer).
 let generation = 0;
-const configMapWrite = (dir: string, content: string): void => {
+const configMapWrite = (dir: string, content: string, key = "backoff"): void => {
   const previous = lstatSync(join(dir, "..data"), { throwIfNoEntry: false }) ? readlinkSync(join(dir, "..data")) : undefined;
   const stamp = `..2026_11_26_10_00_00.${++generation}`;
   mkdirSync(join(dir, stamp));
-  writeFileSync(join(dir, stamp, "backoff"), content);
+  writeFileSync(join(dir, stamp, key), content);
   symlinkSync(stamp, join(dir, "..data_tmp"));
   renameSync(join(dir, "..data_tmp"), join(dir, "..data"));
   if (previous !== undefined) rmSync(join(dir, previous), { recursive: true });
@@ -52,6 +52,62 @@ t.test("entries that can change the backoff", async (t) => {
   t.notOk(isBackoffEntry(".status.json.1.abc.tmp"));
   t.notOk(isBackoffEntry(".backoff.1.abc.tmp"));
   t.notOk(isBackoffEntry("backoff.bak"));
+  t.ok(isBackoffEntry("pause", "pause"), "backoff.file's own name");
+  t.notOk(isBackoffEntry("backoff", "pause"));
+});
+
+// backoff.file in a Pod: a ConfigMap mounted as its own directory, apart from
+// the state directory. Both timers are out of reach (NEVER_MS), so a reaction
+// can only come through the inotify watch; the watch factory records what it
+// was opened on and which entries it reported.
+t.test("inotify: backoff.file in a ConfigMap directory of its own, updated by a ..data swap", async (t) => {
+  const base = tempDir(t);
+  const control = join(base, "control");
+  mkdirSync(control);
+  configMapWrite(control, "false\n", "pause");
+  symlinkSync("..data/pause", join(control, "pause"));
+  const watched: string[] = [];
+  const names: (string | null)[] = [];
+  const recording: WatchDirectory = (path, listener) => {
+    watched.push(path);
+    return fsWatch(path, { persistent: false }, (_event, name) => {
+      names.push(name);
+      listener(name);
+    });
+  };
+  const recorded = recordingLogger();
+  const watch = new BackoffWatch(join(control, "pause"), { mode: "inotify", pollMs: NEVER_MS, safetyMs: NEVER_MS, watchDirectory: recording }, recorded.log);
+  t.teardown(() => watch.close());
+  const changes: boolean[] = [];
+  await watch.start((engaged) => changes.push(engaged));
+  t.same(watched, [control], "the ConfigMap's directory is watched");
+  t.equal(watch.isEngaged(), false);
+  configMapWrite(control, "true\n", "pause");
+  await waitFor("engaged by the ..data swap", () => watch.isEngaged());
+  t.ok(names.includes("..data"), "seen through the inotify event for ..data");
+  configMapWrite(control, "false\n", "pause");
+  await waitFor("released by the next swap", () => !watch.isEngaged());
+  t.same(changes, [true, false]);
+  t.same(recorded.at("warn"), [], "nothing to warn about");
+});
+
+t.test("a dangling link or a missing directory reads as not engaged and is warned about once", async (t) => {
+  const base = tempDir(t);
+  const control = join(base, "control");
+  const recorded = recordingLogger();
+  const watch = new BackoffWatch(join(control, "backoff"), { mode: "poll", pollMs: POLL_MS }, recorded.log);
+  t.teardown(() => watch.close());
+  await watch.start(() => {});
+  t.equal(watch.isEngaged(), false);
+  t.equal(recorded.at("warn").length, 1);
+  t.match(recorded.at("warn")[0], /the backoff file cannot be read: its directory .*control does not exist: not engaged until it can/);
+  mkdirSync(control);
+  symlinkSync("..data/backoff", join(control, "backoff"));
+  await waitFor("a warning about the dangling link", () => recorded.at("warn").length === 2);
+  t.match(recorded.at("warn")[1], /it is a dangling symlink/);
+  configMapWrite(control, "true\n");
+  await waitFor("engaged once the link resolves", () => watch.isEngaged());
+  t.equal(recorded.at("warn").length, 2, "each problem said once");
 });
 
 for (const mode of ["inotify", "poll"] as const) {
@@ -117,7 +173,7 @@ for (const mode of ["inotify", "poll"] as const) {
     await engagedSoon(started, true, "written into the new directory");
     if (mode === "inotify") {
       // Watching by now: later changes are seen however slow polling is.
-      await waitFor("the watcher to start", () => started.recorded.lines.some((line) => /watching the state directory/.test(line)));
+      await waitFor("the watcher to start", () => started.recorded.lines.some((line) => /watching the backoff file.s directory/.test(line)));
     }
     writeFileSync(join(dir, "backoff"), "false\n");
     await engagedSoon(started, false, "rewritten");
@@ -158,11 +214,11 @@ t.test("inotify that cannot start falls back to polling", async (t) => {
   const dir = tempDir(t);
   const recorded = recordingLogger();
   const noWatches = Object.assign(new Error("ENOSPC: System limit for number of file watchers reached"), { code: "ENOSPC" });
-  const watch = new BackoffWatch(dir, { mode: "inotify", pollMs: POLL_MS, safetyMs: NEVER_MS, watchDirectory: () => { throw noWatches; } }, recorded.log);
+  const watch = new BackoffWatch(join(dir, "backoff"), { mode: "inotify", pollMs: POLL_MS, safetyMs: NEVER_MS, watchDirectory: () => { throw noWatches; } }, recorded.log);
   t.teardown(() => watch.close());
   await watch.start(() => {});
   t.equal(recorded.at("warn").length, 1);
-  t.match(recorded.at("warn")[0], /cannot watch the state directory: polling the backoff file every 20ms instead.*hint=/);
+  t.match(recorded.at("warn")[0], /cannot watch the backoff file.s directory: polling the backoff file every 20ms instead.*hint=/);
   writeFileSync(join(dir, "backoff"), "true\n");
   await waitFor("engaged by polling", () => watch.isEngaged());
 });
@@ -176,7 +232,7 @@ t.test("a watcher error later also falls back to polling", async (t) => {
     failWatcher = () => watcher.emit("error", Object.assign(new Error("inotify broke"), { code: "EIO" }));
     return watcher;
   };
-  const watch = new BackoffWatch(dir, { mode: "inotify", pollMs: POLL_MS, safetyMs: NEVER_MS, watchDirectory: failingLater }, recorded.log);
+  const watch = new BackoffWatch(join(dir, "backoff"), { mode: "inotify", pollMs: POLL_MS, safetyMs: NEVER_MS, watchDirectory: failingLater }, recorded.log);
   t.teardown(() => watch.close());
   await watch.start(() => {});
   t.equal(recorded.at("warn").length, 0);
@@ -191,7 +247,7 @@ t.test("inotify mode's safety re-read catches what inotify did not report", asyn
   const recorded = recordingLogger();
   // A watcher that never reports anything stands in for a mount where inotify is blind.
   const blind: WatchDirectory = (path) => fsWatch(path, { persistent: false }, () => {});
-  const watch = new BackoffWatch(dir, { mode: "inotify", pollMs: NEVER_MS, safetyMs: 30, watchDirectory: blind }, recorded.log);
+  const watch = new BackoffWatch(join(dir, "backoff"), { mode: "inotify", pollMs: NEVER_MS, safetyMs: 30, watchDirectory: blind }, recorded.log);
   t.teardown(() => watch.close());
   await watch.start(() => {});
   writeFileSync(join(dir, "backoff"), "true\n");

@@ -17,7 +17,7 @@ const LATER = "2026-11-26T10:00:09.000Z";
 
 const setUp = (t: Parameters<typeof tempDir>[0]) => {
   const stateDir = tempDir(t, "boxinit-command-box-");
-  const plan: CommandBoxPlan = { stateDir, heartbeatMs: 60_000, backoffWatch: "poll", backoffPollMs: 20 };
+  const plan: CommandBoxPlan = { stateDir, backoffFile: join(stateDir, "backoff"), heartbeatMs: 60_000, backoffWatch: "poll", backoffPollMs: 20 };
   const recorded = recordingLogger();
   let backoffs = 0;
   let isStopping = false;

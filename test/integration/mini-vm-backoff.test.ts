@@ -149,7 +149,7 @@ for (const mode of MODES) {
           const ended = await run.result();
           const reactionMs = loggedAt(run.stderr, /^stopping: backoff engaged$/) - engagedAt;
           t.ok(reactionMs < REACTION_MS, `boxinit began to stop ${reactionMs} ms after the write, by its own log (limit ${REACTION_MS} ms${watch === "inotify" ? ": the event was seen, not the 5 s safety re-read" : ""})`);
-          if (watch === "inotify") t.notMatch(run.stderr, /cannot watch the state directory/, "the inotify watch was used, not the polling fallback");
+          if (watch === "inotify") t.notMatch(run.stderr, /cannot watch the backoff file.s directory/, "the inotify watch was used, not the polling fallback");
           t.equal(ended.code, expectedCode, engageCase.stopCode === undefined ? "0: no stop command, all stopped in time" : "the stop command's code");
           t.equal(box.status(), "backedoff");
           t.equal(box.statusJson()?.backoff, true, "status.json: backoff engaged");
@@ -203,7 +203,7 @@ for (const mode of MODES) {
         t.equal(box.status(), "backedoff");
         const warnings = run.stderr.match(/unexpected content in the backoff file/g) ?? [];
         t.equal(warnings.length, 1, "warned once for the same content, though it was read again");
-        if (watch === "inotify") t.notMatch(run.stderr, /cannot watch the state directory/, "the inotify watch was used, not the polling fallback");
+        if (watch === "inotify") t.notMatch(run.stderr, /cannot watch the backoff file.s directory/, "the inotify watch was used, not the polling fallback");
       });
     }
 
@@ -237,7 +237,7 @@ ${WATCH_CONFIG[watch]}services:
         t.equal(readFileSync(join(box.dir, "stopped"), "utf8"), `stopped ${pid}\n`, "the stop command ran and saw the daemon go");
         t.match(run.stderr, /stopping: backoff engaged/);
         t.match(run.stderr, /the stop command of service web exited with code 4/);
-        if (watch === "inotify") t.notMatch(run.stderr, /cannot watch the state directory/, "the inotify watch was used, not the polling fallback");
+        if (watch === "inotify") t.notMatch(run.stderr, /cannot watch the backoff file.s directory/, "the inotify watch was used, not the polling fallback");
       });
     }
   });

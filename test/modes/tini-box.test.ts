@@ -12,7 +12,7 @@ import { recordingLogger } from "../helpers/recording-logger.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 
-const planFor = (stateDir: string): CommandBoxPlan => ({ stateDir, heartbeatMs: 60_000, backoffWatch: "inotify", backoffPollMs: 1000 });
+const planFor = (stateDir: string): CommandBoxPlan => ({ stateDir, backoffFile: join(stateDir, "backoff"), heartbeatMs: 60_000, backoffWatch: "inotify", backoffPollMs: 1000 });
 const readJson = (dir: string): Record<string, any> | undefined => {
   try {
     return JSON.parse(readFileSync(join(dir, "status.json"), "utf8"));

@@ -16,7 +16,7 @@ const setUp = (t: Test) => {
   const stateDir = tempDir(t);
   const { log, lines } = recordingLog();
   const run = { isStopping: false };
-  const box = new Box({ stateDir, heartbeatMs: 30_000, backoffWatch: "poll", backoffPollMs: 1000 }, undefined, log, () => run.isStopping);
+  const box = new Box({ stateDir, backoffFile: join(stateDir, "backoff"), heartbeatMs: 30_000, backoffWatch: "poll", backoffPollMs: 1000 }, undefined, log, () => run.isStopping);
   t.teardown(async () => {
     await box.close();
     clock.uninstall();
