@@ -87,21 +87,25 @@ export interface PodmanAdaptation {
 }
 
 /**
- * The manifests as podman plays them: only the kinds it knows, every pod in
- * the host's network namespace (podman maps containerPorts only on a bridge,
- * which may not exist here; with hostNetwork the ports are the host's own
- * loopback ports), and each container's image replaced by podman's copy.
+ * The manifests as podman plays them: only the kinds it knows, each
+ * container's image replaced by podman's copy, and no containerPorts:
+ * podman 4.3 turns them into port mappings, which it refuses without a
+ * bridge network ("PortMappings can only be used with Bridge or slirp4netns
+ * networking"), even for a pod with hostNetwork, and no bridge may exist
+ * here. In the host's network (the book's `network: host`) the app binds the
+ * host's own port all the same.
  */
 export const forPodman = (manifests: readonly Manifest[], adaptation: PodmanAdaptation): Manifest[] =>
   manifests.filter((manifest) => PLAYABLE.has(manifest.kind)).map((original) => {
     const manifest = clone(original);
-    const spec = podSpecOf(manifest);
-    if (spec !== undefined) {
-      spec.hostNetwork = true;
-      for (const container of [...(spec.initContainers ?? []), ...(spec.containers ?? [])]) container.image = adaptation.image(container.image);
+    for (const container of containersOf(podSpecOf(manifest))) {
+      container.image = adaptation.image(container.image);
+      delete container.ports;
     }
     return manifest;
   });
+
+const containersOf = (spec: any): any[] => (spec === undefined ? [] : [...(spec.initContainers ?? []), ...(spec.containers ?? [])]);
 
 /**
  * A CronJob's pod template as a Pod named name: podman 4.3 refuses CronJob
@@ -132,5 +136,19 @@ export const configMapAsHostPath = (manifests: readonly Manifest[], configMapNam
     return manifest;
   });
   if (replaced === 0) throw new Error(`no pod mounts the ConfigMap ${configMapName}`);
+  return adapted;
+};
+
+/**
+ * The pod with the host file hostFile mounted at its first container's
+ * terminationMessagePath (default /dev/termination-log): podman 4.3 neither
+ * creates that file nor reads it back, as the kubelet does.
+ */
+export const withTerminationLogFile = (pod: Manifest, hostFile: string): Manifest => {
+  const adapted = clone(pod);
+  const spec = podSpecOf(adapted);
+  const container = spec.containers[0];
+  spec.volumes = [...(spec.volumes ?? []), { name: "termination-log", hostPath: { path: hostFile, type: "File" } }];
+  container.volumeMounts = [...(container.volumeMounts ?? []), { name: "termination-log", mountPath: container.terminationMessagePath ?? "/dev/termination-log" }];
   return adapted;
 };

@@ -1,0 +1,61 @@
+// A batch book's CronJob from `boxinit host kube`, its run played by podman
+// 4.3 (`podman kube play`). podman refuses CronJob and Job, so the CronJob's
+// pod template is played as a Pod (helpers/kube-manifests.ts cronJobAsPod):
+// that pod is what each Job of the CronJob starts. podman gives a container
+// no /dev/termination-log and never reads one back, so the test mounts a host
+// file there (withTerminationLogFile) and reads it as the kubelet would.
+// Not proven here, since podman plays no CronJob: the schedule,
+// concurrencyPolicy Forbid, startingDeadlineSeconds, backoffLimit 0 and
+// activeDeadlineSeconds (host kube's own tests check what they say).
+import t from "tap";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BASE_IMAGE, makeHostDir } from "../helpers/docker.ts";
+import { makeKubeBook } from "../helpers/kube-book.ts";
+import { cronJobAsPod, findManifest, forPodman, podSpecOf, withTerminationLogFile } from "../helpers/kube-manifests.ts";
+import { loadDockerImage, playKube, requirePodman } from "../helpers/podman.ts";
+import { stateDirReader } from "../helpers/state-dir.ts";
+
+/** The seed's report name: <ISO-8601 UTC>-cron-failure-<NAME>-exit-<CODE>-<HOSTNAME>; a pod's hostname is its name. */
+const REPORT = (job: string, code: number, host: string): RegExp =>
+  new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ-cron-failure-${job}-exit-${code}-${host}$`);
+
+t.test("a CronJob's run on podman: boxinit job's failure report and termination message", async (t) => {
+  if (!(await requirePodman(t, [BASE_IMAGE]))) return;
+  const book = await makeKubeBook(t, "job.book.yaml", BASE_IMAGE);
+  const manifests = await book.manifests();
+  const cronJob = findManifest(manifests, "CronJob");
+  t.equal(podSpecOf(cronJob).restartPolicy, "Never", "a failed run is not run again in its pod");
+
+  const podName = `${book.name}-run`;
+  const terminationLog = join(makeHostDir(t, "termination-log"), "termination-log");
+  writeFileSync(terminationLog, "", { mode: 0o666 });
+  const pod = withTerminationLogFile(cronJobAsPod(cronJob, podName), terminationLog);
+  const local = await loadDockerImage(BASE_IMAGE);
+  // The run mounts the control ConfigMap as every pod of the book does.
+  const played = await playKube(t, forPodman([findManifest(manifests, "ConfigMap", `${book.name}-control`), pod], { image: () => local }));
+  const container = played.container(podName, podSpecOf(pod).containers[0].name);
+
+  const ended = await container.waitFor("the run's end", () => container.inspect(), (inspected) => inspected.State.Status === "exited", 120_000);
+  t.equal(ended.State.ExitCode, 3, "the pod's container ends with the job's code");
+  t.equal(ended.RestartCount, 0, "and was not restarted");
+
+  const reports = readdirSync(join(book.home, "logs"));
+  t.equal(reports.length, 1, `one failure report: ${reports.join(", ")}`);
+  t.match(reports[0], REPORT("nightly", 3, podName), "the seed's name, with the pod's hostname");
+  const report = readFileSync(join(book.home, "logs", reports[0]!), "utf8");
+  t.match(report, /^# boxinit job failure report\njob: nightly\n/);
+  t.match(report, /result: exit 3\n/);
+  t.match(report, /reindexing\n[^]*disk full\n|disk full\n[^]*reindexing\n/, "stdout and stderr are both in it");
+
+  const message = readFileSync(terminationLog, "utf8");
+  const lines = message.split("\n").filter(Boolean);
+  t.equal(lines.length, 1, `one line in the termination log: ${JSON.stringify(message)}`);
+  t.match(lines[0], /nightly/, "it names the job");
+  t.match(lines[0], /\b3\b/, "and its exit code");
+  t.ok(lines[0]!.includes(reports[0]!), "and the report, which exists: written before the message");
+
+  const job = stateDirReader(book.home, 50, 10_000).statusJson()?.jobs?.nightly;
+  t.equal(job?.lastExit, 3, "status.json has the run");
+  t.equal(job?.logFile, `logs/${reports[0]}`);
+});
