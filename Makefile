@@ -213,7 +213,7 @@ e2e: all fixtures e2e-images podman
 podman:
 	bash scripts/podman.sh >/dev/null
 
-e2e-kube: all fixtures image-base podman
+e2e-kube: all fixtures image-standin podman
 	LOADED=$(LOADED) bash test/run.sh test/e2e/kube-*.test.ts
 
 # Every kind in one tap run (one summary line; files of all kinds share the
