@@ -1,17 +1,21 @@
 /*
- * boxdrive STATE_DIR STAMP_FILE inplace|rename SETTLE_MS SETTLE_SPAN_MS TIMEOUT_MS -- CMD...:
- * drives one Mini-VM run from the host, for the backoff and Mini-VM start-up
- * scenarios. It watches STATE_DIR with inotify and starts CMD (`unshare ...
- * boxinit --config ...`, its output on our stderr). When STATE_DIR/status is
- * renamed into place with the content "running" it appends "running <ns>" to
- * STAMP_FILE (the CLOCK_MONOTONIC of the watcher's wake-up). After SETTLE_MS
- * plus a random 0..SETTLE_SPAN_MS it writes "true\n" to STATE_DIR/backoff, in
- * place (open with O_TRUNC, write) or as a temporary file renamed over it,
- * and appends "write <ns>" (the stamp taken right before the open), then
- * "stopping <ns>" when status says `stopping`. Then it waits for CMD to end.
- * Prints "ok EXIT_CODE"; "timeout" when CMD was still running TIMEOUT_MS
- * after the start (the box's PID 1 is then SIGKILLed, which ends every
- * process in its namespace); or "early-exit EXIT_CODE".
+ * boxdrive STATE_DIR STAMP_FILE inplace|rename|sigterm SETTLE_MS SETTLE_SPAN_MS TIMEOUT_MS -- CMD...:
+ * drives one Mini-VM run from the host, for the backoff, Mini-VM start-up and
+ * scaling scenarios. It watches STATE_DIR with inotify and starts CMD
+ * (`unshare ... boxinit --config ...`, maybe under strace; its output on our
+ * stderr). When STATE_DIR/status is renamed into place with the content
+ * "running" it appends "running <ns>" to STAMP_FILE (the CLOCK_MONOTONIC of
+ * the watcher's wake-up). After SETTLE_MS plus a random 0..SETTLE_SPAN_MS it
+ * appends the box's PID 1's memory then ("rss-anon <kB>", "vm-hwm <kB>",
+ * from the host's /proc), and ends the run: it writes "true\n" to
+ * STATE_DIR/backoff, in place (open with O_TRUNC, write) or as a temporary
+ * file renamed over it, or (sigterm) sends SIGTERM to the box's PID 1 as
+ * `docker stop` does; it appends "write <ns>" (the stamp taken right before
+ * the open or the kill), then "stopping <ns>" when status says `stopping`,
+ * and "exit <ns>" when the box's PID 1 has exited (a pidfd). Then it waits
+ * for CMD to end. Prints "ok EXIT_CODE"; "timeout" when CMD was still running
+ * TIMEOUT_MS after the start (the box's PID 1 is then SIGKILLed, which ends
+ * every process in its namespace); or "early-exit EXIT_CODE".
  */
 /* First: it defines _GNU_SOURCE before any system header. */
 #include "bench-util.h"
@@ -111,10 +115,62 @@ static int64_t write_backoff(const char *state_dir, int is_rename) {
   return written_ns;
 }
 
-/* SIGKILL the box's PID 1 (the launcher's one child): the kernel then kills
- * everything in its namespace. Prints "timeout". */
+/* Whether /proc/PID/status's NSpid ends in " 1": PID 1 of a namespace below ours. */
+static int is_namespace_init(pid_t pid) {
+  char path[64], text[4096];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd == -1) return 0;
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  text[n] = '\0';
+  const char *line = strstr(text, "\nNSpid:");
+  if (line == NULL) return 0;
+  /* At least two pids (ours and the namespace's), the last one 1. */
+  char *cursor = (char *)line + strlen("\nNSpid:"), *end;
+  long last = -1;
+  int fields = 0;
+  for (long pid; (pid = strtol(cursor, &end, 10)), end != cursor; cursor = end) {
+    last = pid;
+    fields++;
+  }
+  return fields >= 2 && last == 1;
+}
+
+/* The box's PID 1 on the host: down the first-child chain from the launcher
+ * (`unshare --fork`, or strace then unshare) to the first namespace init. */
+static pid_t find_box_init(pid_t launcher, int64_t deadline_ns) {
+  pid_t pid = launcher;
+  for (int depth = 0; depth < 4; depth++) {
+    pid = first_child(pid, deadline_ns);
+    if (pid <= 0) return -1;
+    if (is_namespace_init(pid)) return pid;
+  }
+  return -1;
+}
+
+/* "LABEL <kB>" lines for the memory fields of /proc/PID/status named. */
+static void append_memory(const char *stamp_file, pid_t pid) {
+  char path[64], text[4096];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd == -1) die(path);
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (n <= 0) die(path);
+  text[n] = '\0';
+  static const char *const fields[][2] = {{"\nRssAnon:", "rss-anon"}, {"\nVmHWM:", "vm-hwm"}};
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+    const char *at = strstr(text, fields[i][0]);
+    if (at != NULL) append_stamp(stamp_file, fields[i][1], strtoll(at + strlen(fields[i][0]), NULL, 10));
+  }
+}
+
+/* SIGKILL the box's PID 1: the kernel then kills everything in its
+ * namespace. Prints "timeout". */
 static int give_up(pid_t launcher) {
-  pid_t init = first_child(launcher, now_ns() + 100000000LL);
+  pid_t init = find_box_init(launcher, now_ns() + 100000000LL);
   if (init > 0) kill(init, SIGKILL);
   waitpid(launcher, NULL, 0);
   printf("timeout\n");
@@ -125,11 +181,12 @@ static int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status
 
 int main(int argc, char **argv) {
   if (argc < 9 || strcmp(argv[7], "--") != 0)
-    die_msg("usage: boxdrive STATE_DIR STAMP_FILE inplace|rename SETTLE_MS SETTLE_SPAN_MS TIMEOUT_MS -- CMD...");
+    die_msg("usage: boxdrive STATE_DIR STAMP_FILE inplace|rename|sigterm SETTLE_MS SETTLE_SPAN_MS TIMEOUT_MS -- CMD...");
   const char *state_dir = argv[1];
   const char *stamp_file = argv[2];
   int is_rename = strcmp(argv[3], "rename") == 0;
-  if (!is_rename && strcmp(argv[3], "inplace") != 0) die_msg("boxdrive: the write is inplace or rename");
+  int is_sigterm = strcmp(argv[3], "sigterm") == 0;
+  if (!is_rename && !is_sigterm && strcmp(argv[3], "inplace") != 0) die_msg("boxdrive: the end is inplace, rename or sigterm");
   unsigned settle_ms = (unsigned)atoi(argv[4]);
   unsigned span_ms = (unsigned)atoi(argv[5]);
   int64_t deadline_ns = now_ns() + (int64_t)atoi(argv[6]) * 1000000;
@@ -152,6 +209,10 @@ int main(int argc, char **argv) {
     return 1;
   }
   append_stamp(stamp_file, "running", running_ns);
+  pid_t init = find_box_init(launcher, deadline_ns);
+  if (init <= 0) return give_up(launcher);
+  int init_fd = (int)syscall(SYS_pidfd_open, init, 0);
+  if (init_fd == -1) die("pidfd_open init");
 
   /* A random settle: boxinit's poll timer then meets the write at a uniformly
    * random phase, and the write never lands on boxinit's post-`running` work. */
@@ -159,12 +220,30 @@ int main(int argc, char **argv) {
   if (span_ms > 0 && getrandom(&extra, sizeof extra, 0) != sizeof extra) die("getrandom");
   usleep((useconds_t)(settle_ms + (span_ms > 0 ? extra % span_ms : 0)) * 1000);
 
-  int64_t written_ns = write_backoff(state_dir, is_rename);
+  append_memory(stamp_file, init);
+  int64_t written_ns;
+  if (is_sigterm) {
+    written_ns = now_ns();
+    if (kill(init, SIGTERM) == -1) die("kill init");
+  } else {
+    written_ns = write_backoff(state_dir, is_rename);
+  }
   append_stamp(stamp_file, "write", written_ns);
   /* When boxinit says it began stopping: splits the reaction into noticing
    * and stopping. Missed (no line) when status has moved on before we read it. */
   int64_t stopping_ns = wait_status(inotify_fd, pidfd, state_dir, "stopping", deadline_ns);
   if (stopping_ns > 0) append_stamp(stamp_file, "stopping", stopping_ns);
+
+  /* The box's PID 1 first: its exit, not the launcher's, ends the stop. */
+  for (;;) {
+    int64_t left_ns = deadline_ns - now_ns();
+    if (left_ns <= 0) return give_up(launcher);
+    struct pollfd p = {.fd = init_fd, .events = POLLIN};
+    int rc = poll(&p, 1, (int)((left_ns + 999999) / 1000000));
+    if (rc == -1 && errno != EINTR) die("poll init pidfd");
+    if (rc == 1) break;
+  }
+  append_stamp(stamp_file, "exit", now_ns());
 
   for (;;) {
     int64_t left_ns = deadline_ns - now_ns();

@@ -15,6 +15,15 @@
  * orphan made → none left. The deadline counts from the hand-over (zombies)
  * or from the last orphan made (storm), so a slow fork never eats into it.
  *
+ * How "none left" is seen, the optional fourth argument:
+ * children (default): /proc/1/task/<tid>/children lists none but us. The
+ *   kernel builds that list under tasklist_lock, which the reaper's
+ *   release_task also takes: with tens of thousands of children each poll
+ *   holds the lock for milliseconds and slows the reaping it measures.
+ * proc: the namespace's /proc lists no process but PID 1 and us (a zombie
+ *   stays listed until it is reaped); readdir of /proc walks the pid table
+ *   under RCU, without tasklist_lock. For the scaling scenario.
+ *
  * Prints one line: mode= count= create_ns= reap_ns= lag_ns= left_at_deadline=
  * polls= (reap_ns=lag_ns=-1 when some were still left at the deadline).
  */
@@ -24,15 +33,26 @@
 #include <dirent.h>
 #include <sys/wait.h>
 
-static char buf[1 << 16];
+/* Grown as needed: with 100,000 children a children file is about 700 KB. */
+static char *buf;
+static size_t buf_cap;
 
-/* Reads a /proc file into buf; its length, or -1 when it is gone. */
+/* Reads a /proc file whole into buf; its length, or -1 when it is gone. */
 static ssize_t read_proc(const char *path) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd == -1) return -1;
   size_t len = 0;
-  ssize_t n;
-  while (len < sizeof buf - 1 && (n = read(fd, buf + len, sizeof buf - 1 - len)) > 0) len += (size_t)n;
+  for (;;) {
+    if (buf_cap - len < 4096) {
+      buf_cap = buf_cap == 0 ? 1 << 16 : buf_cap * 2;
+      buf = realloc(buf, buf_cap);
+      if (buf == NULL) die("realloc");
+    }
+    ssize_t n = read(fd, buf + len, buf_cap - 1 - len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    len += (size_t)n;
+  }
   close(fd);
   buf[len] = '\0';
   return (ssize_t)len;
@@ -56,14 +76,27 @@ static int count_init_children(void) {
   return count;
 }
 
+/* Processes in this PID namespace but PID 1 and us: the numeric entries of
+ * its /proc (mounted by unshare --mount-proc). */
+static int count_other_processes(void) {
+  DIR *proc = opendir("/proc");
+  if (proc == NULL) die("/proc");
+  int count = 0;
+  struct dirent *entry;
+  while ((entry = readdir(proc)) != NULL) count += entry->d_name[0] >= '1' && entry->d_name[0] <= '9';
+  closedir(proc);
+  return count - 2;
+}
+
 /* Whether every child of this (single-threaded) process is a zombie. */
 static int all_children_are_zombies(void) {
   char path[64];
   snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
   if (read_proc(path) < 0) die(path);
-  static char pids[sizeof buf];
-  memcpy(pids, buf, sizeof pids);
-  for (char *cursor = pids; *cursor != '\0';) {
+  char *pids = strdup(buf);
+  if (pids == NULL) die("strdup");
+  int is_all = 1;
+  for (char *cursor = pids; is_all && *cursor != '\0';) {
     char *end;
     long pid = strtol(cursor, &end, 10);
     if (end == cursor) break;
@@ -71,9 +104,10 @@ static int all_children_are_zombies(void) {
     snprintf(path, sizeof path, "/proc/%ld/stat", pid);
     if (read_proc(path) < 0) continue;
     char *close_paren = strrchr(buf, ')'); /* comm may hold spaces and ')' */
-    if (close_paren == NULL || close_paren[2] != 'Z') return 0;
+    if (close_paren == NULL || close_paren[2] != 'Z') is_all = 0;
   }
-  return 1;
+  free(pids);
+  return is_all;
 }
 
 static void wait_for(pid_t pid) {
@@ -122,7 +156,9 @@ static void make_exiting_orphans(int count) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 4) die_msg("usage: orphans zombies|storm COUNT DEADLINE_MS");
+  if (argc != 4 && argc != 5) die_msg("usage: orphans zombies|storm COUNT DEADLINE_MS [children|proc]");
+  int is_by_proc = argc == 5 && strcmp(argv[4], "proc") == 0;
+  if (argc == 5 && !is_by_proc && strcmp(argv[4], "children") != 0) die_msg("orphans: none left is seen by children or proc");
   int is_zombies = strcmp(argv[1], "zombies") == 0;
   if (!is_zombies && strcmp(argv[1], "storm") != 0) die_msg("orphans: mode is zombies or storm");
   int count = atoi(argv[2]);
@@ -145,7 +181,7 @@ int main(int argc, char **argv) {
   int left;
   int polls = 0;
   for (;;) {
-    left = count_init_children() - 1;
+    left = is_by_proc ? count_other_processes() : count_init_children() - 1;
     polls++;
     int64_t now = now_ns();
     if (left == 0) {
