@@ -15,6 +15,9 @@ export const HOST_USAGE = `usage: boxinit host VERB BOOK [options]
   status BOOK [--json]      the container and the state directory (exit 3: not running)
   backoff BOOK on|off [--wait] [--timeout D]
                             write HOME/backoff; --wait: until status is backedoff
+  kube BOOK [--out DIR] [--image REF] [--config FILE]
+                            Kubernetes manifests for the book (IMAGE:run pinned
+                            by digest, the box's config read from the image)
 
 The engine: DOCKER_HOST, else /var/run/docker.sock.
 Exit codes: 0 ok, 1 failed, 2 usage or bad book, 3 already running (run) /
@@ -30,9 +33,14 @@ const VERB_FLAGS = {
   cron: ["--run"],
   status: ["--json"],
   backoff: ["--wait"],
+  kube: [],
 } as const;
 
+/** Each verb's options that take a value (`--out DIR` or `--out=DIR`). */
+const VERB_VALUES: Partial<Record<Verb, readonly string[]>> = { backoff: ["--timeout"], kube: ["--out", "--image", "--config"] };
+
 type Verb = keyof typeof VERB_FLAGS;
+type ValueOption = "--timeout" | "--out" | "--image" | "--config";
 
 export interface HostArgs {
   verb: Verb;
@@ -42,7 +50,21 @@ export interface HostArgs {
   word?: "on" | "off";
   /** backoff --timeout */
   timeoutMs?: number;
+  /** kube --out DIR, --image REF, --config FILE */
+  outDir?: string;
+  imageRef?: string;
+  configPath?: string;
 }
+
+/** `--name VALUE` or `--name=VALUE` at argv[index], when it is one of the verb's valued options. */
+const valueOption = (verb: Verb, rest: readonly string[], index: number): { option: ValueOption; value: string | undefined; next: number } | undefined => {
+  const arg = rest[index]!;
+  const option = VERB_VALUES[verb]?.find((name) => arg === name || arg.startsWith(`${name}=`)) as ValueOption | undefined;
+  if (option === undefined) return undefined;
+  return arg === option ? { option, value: rest[index + 1], next: index + 1 } : { option, value: arg.slice(option.length + 1), next: index };
+};
+
+const KUBE_FIELDS = { "--out": "outDir", "--image": "imageRef", "--config": "configPath" } as const;
 
 const isVerb = (word: string | undefined): word is Verb => word !== undefined && Object.hasOwn(VERB_FLAGS, word);
 
@@ -54,12 +76,18 @@ export const parseHostArgs = (argv: readonly string[]): HostArgs | "help" | stri
   const positional: string[] = [];
   const flags = new Set<string>();
   let timeoutMs: number | undefined;
+  const values: Partial<Record<"outDir" | "imageRef" | "configPath", string>> = {};
   for (let index = 0; index < rest.length; index++) {
     const arg = rest[index]!;
-    if (verb === "backoff" && (arg === "--timeout" || arg.startsWith("--timeout="))) {
-      const value = arg === "--timeout" ? rest[++index] : arg.slice("--timeout=".length);
-      timeoutMs = value === undefined ? undefined : parseDurationMs(value);
-      if (timeoutMs === undefined || timeoutMs === 0) return `--timeout: expected a duration above 0 such as 90s or 5m, got ${JSON.stringify(value ?? "nothing")}`;
+    const valued = valueOption(verb, rest, index);
+    if (valued?.option === "--timeout") {
+      index = valued.next;
+      timeoutMs = valued.value === undefined ? undefined : parseDurationMs(valued.value);
+      if (timeoutMs === undefined || timeoutMs === 0) return `--timeout: expected a duration above 0 such as 90s or 5m, got ${JSON.stringify(valued.value ?? "nothing")}`;
+    } else if (valued !== undefined) {
+      index = valued.next;
+      if (valued.value === undefined || valued.value === "") return `${verb}: ${valued.option}: expected a value, got nothing`;
+      values[KUBE_FIELDS[valued.option]] = valued.value;
     } else if (arg.startsWith("-") && arg !== "-") {
       if (!(VERB_FLAGS[verb] as readonly string[]).includes(arg)) return `${verb}: unknown option ${JSON.stringify(arg)}`;
       flags.add(arg);
@@ -75,5 +103,6 @@ export const parseHostArgs = (argv: readonly string[]): HostArgs | "help" | stri
     verb, bookPath, flags,
     ...(verb === "backoff" && { word: word as "on" | "off" }),
     ...(timeoutMs !== undefined && { timeoutMs }),
+    ...values,
   };
 };

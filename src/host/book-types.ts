@@ -27,6 +27,21 @@ export type Healthcheck =
       retries?: number;
     };
 
+/** A book's `kube:` key, for `boxinit host kube` (book-kube.ts reads it). */
+export interface KubeSettings {
+  /** Kubernetes object names; undefined: the book's name with `_` and `.` as `-`. */
+  name?: string;
+  /** claim: PersistentVolumeClaims; host: hostPath volumes of the book's own host paths. */
+  volumes: "claim" | "host";
+  storageClass?: string;
+  /** The size of each map's claim (the state directory's is 1Gi); undefined: 10Gi. */
+  size?: string;
+  /** A batch book: a CronJob on this schedule instead of a Deployment. */
+  schedule?: string;
+  timeZone?: string;
+  startingDeadlineS?: number;
+}
+
 export interface Book {
   /** The book file, as given on the command line (for messages). */
   file: string;
@@ -56,6 +71,8 @@ export interface Book {
   hostname: string | undefined;
   /** `docker run --stop-timeout` in seconds: longer than the box's grace; undefined: Docker's 10 s. */
   stopTimeoutS?: number;
+  /** `kube:`; undefined: the defaults (claims, a Deployment or StatefulSet). */
+  kube?: KubeSettings;
 }
 
 export type BookResult = { ok: true; book: Book; warnings: string[] } | { ok: false; errors: string[] };

@@ -9,11 +9,12 @@ import { checkKeys, describeValue, expected, isMap, keyPath, readCommand, readCo
 import { readEnv } from "../config/services.ts";
 import { parseYamlText } from "../config/yaml-text.ts";
 import { readBookCommand, readEntrypoint, readImage, readName } from "./book-image.ts";
+import { readKube } from "./book-kube.ts";
 import { readHome, readMaps } from "./book-mounts.ts";
 import { readHostname, readNetwork, readPorts } from "./book-network.ts";
 import type { Book, BookResult, Healthcheck } from "./book-types.ts";
 
-const TOP_KEYS = ["name", "image", "entrypoint", "command", "port", "maps", "home", "env", "restart", "healthcheck", "network", "hostname", "stop_timeout"] as const;
+const TOP_KEYS = ["name", "image", "entrypoint", "command", "port", "maps", "home", "env", "restart", "healthcheck", "network", "hostname", "stop_timeout", "kube"] as const;
 const HEALTHCHECK_KEYS = ["test", "interval", "timeout", "start_period", "retries"] as const;
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -101,6 +102,7 @@ const readBookMap = (root: RawMap, file: string, issues: Issues): Book | undefin
   const network = readNetwork(root.network, issues);
   const hostname = readHostname(root.hostname, issues);
   const stopTimeoutMs = readDuration(root.stop_timeout, "stop_timeout", issues, true);
+  const kube = readKube(root.kube, issues);
   if (stopTimeoutMs !== undefined && stopTimeoutMs % 1000 !== 0) expected(issues, "stop_timeout", "whole seconds (docker run --stop-timeout), such as 70s or 2m", root.stop_timeout);
   checkNoControls({ entrypoint: Array.isArray(entrypoint) ? entrypoint : [], command: command ?? [], env, healthcheck: typeof healthcheck === "object" ? healthcheck.test.slice(1) : [] }, issues);
   if (entrypoint === false && command?.length === 0) {
@@ -111,6 +113,7 @@ const readBookMap = (root: RawMap, file: string, issues: Issues): Book | undefin
   return {
     file, name, image, entrypoint, command, ports, maps, home, env, restart, healthcheck, network, hostname,
     ...(stopTimeoutMs !== undefined && { stopTimeoutS: stopTimeoutMs / 1000 }),
+    ...(kube !== undefined && { kube }),
   };
 };
 

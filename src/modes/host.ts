@@ -13,6 +13,7 @@ import { formatHostError, HOST_EXIT, HostError } from "../host/errors.ts";
 import { stdoutOutput, type HostOutput } from "../host/output.ts";
 import { heldError, lockBook } from "../host/book-lock.ts";
 import { promoteBook, rollbackBook } from "../host/promote.ts";
+import { kubeBook } from "../host/kube.ts";
 import { runBook } from "../host/run.ts";
 import { formatHostStatus, hostStatus, statusExitCode } from "../host/status.ts";
 import { HOST_USAGE, parseHostArgs, type HostArgs } from "../cli/host.ts";
@@ -52,6 +53,8 @@ const runVerb = async (args: HostArgs, book: Book): Promise<number> => {
     return HOST_EXIT.ok;
   }
   if (args.verb === "backoff" && !args.flags.has("--wait")) return await backoffBook(undefined, book, out, args.word!, undefined);
+  // kube asks the engine only when --image and --config do not say it all.
+  if (args.verb === "kube") return await kubeBook(book, args, async () => await connectEngine(process.env), out);
   const engine = await connectEngine(process.env);
   switch (args.verb) {
     case "run":

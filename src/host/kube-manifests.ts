@@ -1,0 +1,118 @@
+// `boxinit host kube`'s generator (pure): a book, the box's config and the
+// pinned image in, the objects out, in the order they are applied: the
+// control ConfigMap, the claims, the Service, then the workload (a Deployment,
+// a StatefulSet when data must stay with the replica, or a batch book's CronJob).
+import type { Deployment, StatefulSet } from "kubernetes-types/apps/v1.js";
+import type { ConfigMap, Container, PodTemplateSpec, Service } from "kubernetes-types/core/v1.js";
+import { kubeNameOf } from "./book-kube.ts";
+import type { Book } from "./book-types.ts";
+import { checkObjects } from "./kube-check.ts";
+import { activeDeadlineSeconds, batchJobOf, cronJob } from "./kube-job.ts";
+import { boxinitPath, boxProbes } from "./kube-probes.ts";
+import { containerArgv, containerEnv, kubeName, mountsOf, podSpec, processWords, securityContexts, stopTimeoutProblem, type SecurityContexts } from "./kube-pod.ts";
+import type { KubeInputs, KubeObject, KubeResult } from "./kube-types.ts";
+import { boxVolumes, claimName, claims, needsStatefulSet, podVolumes, type BoxVolume } from "./kube-volumes.ts";
+
+/** The labels of every object; the first is the workload's selector. */
+const labelsOf = (name: string): Record<string, string> => ({ "app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "boxinit" });
+
+const controlMap = (name: string, labels: Record<string, string>): ConfigMap => ({
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  metadata: { name: `${name}-control`, labels },
+  // A string: "false" is not engaged; `kubectl edit` it to "true" to engage backoff.
+  data: { backoff: "false" },
+});
+
+const PROTOCOL = { tcp: "TCP", udp: "UDP" } as const;
+
+/** A Service for the book's ports: `src` is the port clients use, `dst` the container's. */
+const service = (book: Book, name: string, labels: Record<string, string>): Service | undefined => {
+  if (book.ports.length === 0) return undefined;
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name, labels },
+    spec: {
+      selector: { "app.kubernetes.io/name": name },
+      ports: book.ports.map((port) => ({ name: `${port.protocol}-${port.src}`, port: port.src, targetPort: port.dst, protocol: PROTOCOL[port.protocol] })),
+    },
+  };
+};
+
+/** The one container: the book's argv and env, the control directory and volumes mounted. */
+const boxContainer = (inputs: KubeInputs, name: string, volumes: readonly BoxVolume[], isBatch: boolean, warnings: string[]): Container => {
+  const { book, config, image } = inputs;
+  const ports = [...new Map(book.ports.map((port) => [`${port.dst}/${port.protocol}`, port])).values()];
+  return {
+    name,
+    image: image.ref,
+    ...(image.pullPolicy !== undefined && { imagePullPolicy: image.pullPolicy }),
+    ...containerArgv(book),
+    env: containerEnv(book, isBatch, warnings),
+    ...(ports.length > 0 && { ports: ports.map((port) => ({ containerPort: port.dst, protocol: PROTOCOL[port.protocol] })) }),
+    volumeMounts: mountsOf(volumes),
+    // A job's summary line (`boxinit job` writes /dev/termination-log), else its output's tail.
+    ...(isBatch ? { terminationMessagePolicy: "FallbackToLogsOnError" } : boxProbes(config, boxinitPath(processWords(book)))),
+  };
+};
+
+/** Why the book cannot become manifests, all at once. */
+const refusals = (inputs: KubeInputs): string[] => {
+  const { book } = inputs;
+  const errors: string[] = [];
+  if (book.kube?.name === undefined && kubeNameOf(book.name) === undefined) {
+    errors.push(`name: ${JSON.stringify(book.name)} cannot name Kubernetes objects (a Service's name starts with a letter and holds no _ or .: they become -); set kube.name`);
+  }
+  const stop = stopTimeoutProblem(book, inputs.config);
+  if (stop !== undefined) errors.push(stop);
+  return errors;
+};
+
+/** Translate what Docker does and Kubernetes cannot say, or says otherwise, into warnings. */
+const untranslated = (book: Book): string[] => [
+  ...(book.network !== undefined && book.network !== "host" ? [`network: ${JSON.stringify(book.network)} has no Kubernetes equivalent: ignored (the Pod's network)`] : []),
+  ...(book.hostname !== undefined ? [`hostname: ignored (a Pod's hostname is its name)`] : []),
+];
+
+const workloadOf = (name: string, labels: Record<string, string>, template: PodTemplateSpec, claimTemplates: KubeObject[] | undefined): Deployment | StatefulSet => {
+  const selector = { matchLabels: { "app.kubernetes.io/name": name } };
+  if (claimTemplates === undefined) {
+    // Recreate: one box per state directory; a rolling update would run two on it.
+    return { apiVersion: "apps/v1", kind: "Deployment", metadata: { name, labels }, spec: { replicas: 1, selector, strategy: { type: "Recreate" }, template } };
+  }
+  return {
+    apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name, labels },
+    spec: {
+      replicas: 1, serviceName: name, selector, template,
+      volumeClaimTemplates: claimTemplates.map(({ apiVersion: _version, kind: _kind, ...claim }) => claim),
+    },
+  };
+};
+
+/** The manifests of a book, checked; or every reason why not. */
+export const kubeManifests = (inputs: KubeInputs): KubeResult => {
+  const errors = refusals(inputs);
+  const { book, config } = inputs;
+  const isBatch = book.kube?.schedule !== undefined;
+  const job = isBatch ? batchJobOf(book, config, errors) : undefined;
+  if (errors.length > 0) return { ok: false, errors };
+  const warnings = untranslated(book);
+  const name = kubeName(book);
+  const labels = labelsOf(name);
+  const volumes = boxVolumes(book, config.stateDir);
+  const isStatefulSet = !isBatch && needsStatefulSet(book, volumes);
+  const security: SecurityContexts = securityContexts(inputs.imageUser, config);
+  const container = boxContainer(inputs, name, volumes, isBatch, warnings);
+  const pod = podSpec(inputs, { container, volumes: podVolumes(book, name, volumes, isStatefulSet) }, security);
+  const claimObjects = claims(book, volumes, (volume) => (isStatefulSet ? volume.name : claimName(name, volume)), labels) as KubeObject[];
+  const workload = job === undefined
+    ? workloadOf(name, labels, { metadata: { labels }, spec: pod }, isStatefulSet ? claimObjects : undefined)
+    : cronJob(book, name, labels, activeDeadlineSeconds(job, config), pod);
+  const objects = [
+    controlMap(name, labels), ...(isStatefulSet ? [] : claimObjects), service(book, name, labels), workload,
+  ].filter((object) => object !== undefined) as KubeObject[];
+  const problems = checkObjects(objects);
+  if (problems.length > 0) return { ok: false, errors: problems.map((problem) => `the manifests: ${problem} (a bug of boxinit host kube)`) };
+  return { ok: true, objects, warnings, notes: [`securityContext: ${security.note}`] };
+};

@@ -1,0 +1,105 @@
+// The pod template shared by the service's workload and a batch book's
+// CronJob: the container's argv and environment, the control ConfigMap's
+// directory, the volumes, the securityContext and the stop budget.
+import type { Container, PodSecurityContext, PodSpec, SecurityContext, EnvVar } from "kubernetes-types/core/v1.js";
+import type { Config } from "../config/types.ts";
+import type { Book } from "./book-types.ts";
+import { CONTROL_DIR, GRACE_MARGIN_S, type ImageUser, type KubeInputs } from "./kube-types.ts";
+import { volumeMounts, type BoxVolume } from "./kube-volumes.ts";
+
+/** The variables host kube sets itself: the backoff file in the ConfigMap's directory, and how a Pod reacts to it. */
+const controlEnv = (isBatch: boolean): Record<string, string> => ({
+  BOXINIT_BACKOFF_FILE: `${CONTROL_DIR}/backoff`,
+  // exit would end the container, and restartPolicy Always would start it again: a crash loop.
+  ...(!isBatch && { BOXINIT_BACKOFF_ON_ENGAGE: "idle" }),
+});
+
+/** The book's env, then host kube's own (which win; a book that sets them differently is told). */
+export const containerEnv = (book: Book, isBatch: boolean, warnings: string[]): EnvVar[] => {
+  const own = controlEnv(isBatch);
+  const env: EnvVar[] = [];
+  for (const [name, value] of Object.entries(book.env)) {
+    if (Object.hasOwn(own, name)) {
+      if (value !== own[name]) warnings.push(`env.${name}: replaced by ${JSON.stringify(own[name])} in the manifests (the control ConfigMap's directory)`);
+      continue;
+    }
+    env.push({ name, value });
+  }
+  return [...env, ...Object.entries(own).map(([name, value]) => ({ name, value }))];
+};
+
+/** Kubernetes' command is Docker's ENTRYPOINT, its args the CMD. */
+export const containerArgv = (book: Book): Pick<Container, "command" | "args"> => {
+  const command = book.command ?? [];
+  if (book.entrypoint === true) return { command };
+  if (book.entrypoint === false) return book.command === undefined ? {} : { args: command };
+  return { command: book.entrypoint, ...(command.length > 0 && { args: command }) };
+};
+
+/** The whole argv the container runs, when the book says it (the image's ENTRYPOINT is not known here). */
+export const processWords = (book: Book): string[] =>
+  book.entrypoint === false ? book.command ?? [] : book.entrypoint === true ? book.command ?? [] : [...book.entrypoint, ...(book.command ?? [])];
+
+/** Whether the box switches users: that needs root in the container. */
+const switchesUsers = (config: Config): boolean => [...config.services, ...config.jobs].some((entry) => entry.user !== undefined);
+
+export interface SecurityContexts {
+  pod: PodSecurityContext;
+  container: SecurityContext;
+  /** Why the restricted profile was or was not met, for the manifests' header. */
+  note: string;
+}
+
+/**
+ * Restricted (Pod Security Standards) when the image's USER is a known
+ * non-root uid and no service or job switches users; else what baseline
+ * accepts: boxinit as root switches users itself, which needs its capabilities.
+ */
+export const securityContexts = (imageUser: ImageUser, config: Config): SecurityContexts => {
+  const seccompProfile = { type: "RuntimeDefault" };
+  if (imageUser.kind === "non-root" && !switchesUsers(config)) {
+    const { uid, gid } = imageUser;
+    return {
+      pod: { runAsNonRoot: true, runAsUser: uid, runAsGroup: gid, fsGroup: gid, seccompProfile },
+      container: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+      note: `restricted: the image runs as uid ${uid} and no service switches users`,
+    };
+  }
+  const why = imageUser.kind === "non-root"
+    ? "a service or job of the box switches users, which needs root"
+    : imageUser.kind === "root" ? "the image runs as root" : `the image's user is unknown (${imageUser.why})`;
+  return { pod: { seccompProfile }, container: { allowPrivilegeEscalation: false }, note: `baseline, not restricted: ${why}` };
+};
+
+/** Kubernetes' SIGKILL comes this long after SIGTERM: boxinit's grace, a margin, and never less than the book's Docker stop timeout. */
+export const terminationGraceSeconds = (book: Book, config: Config): number =>
+  Math.max(Math.ceil(config.graceMs / 1000) + GRACE_MARGIN_S, book.stopTimeoutS ?? 0);
+
+/** A refused stop_timeout: Docker would SIGKILL the box before its own deadline, and so would the manifests' copy of it. */
+export const stopTimeoutProblem = (book: Book, config: Config): string | undefined => {
+  if (book.stopTimeoutS === undefined || book.stopTimeoutS * 1000 > config.graceMs) return undefined;
+  return `stop_timeout: expected more than the box's grace (${config.graceMs / 1000}s), got ${book.stopTimeoutS}s: the engine would kill the box before its own deadline; raise stop_timeout or lower grace`;
+};
+
+export interface PodParts {
+  container: Container;
+  volumes: PodSpec["volumes"];
+}
+
+/** The pod spec around one container; hostNetwork when the book asks for the host's network. */
+export const podSpec = (inputs: KubeInputs, parts: PodParts, security: SecurityContexts): PodSpec => ({
+  ...(inputs.book.network === "host" && { hostNetwork: true, dnsPolicy: "ClusterFirstWithHostNet" }),
+  terminationGracePeriodSeconds: terminationGraceSeconds(inputs.book, inputs.config),
+  securityContext: security.pod,
+  containers: [{ ...parts.container, securityContext: security.container }],
+  volumes: [{ name: "control", configMap: { name: `${kubeName(inputs.book)}-control` } }, ...(parts.volumes ?? [])],
+});
+
+/** The mounts: the control ConfigMap's directory (read-only), then the book's volumes. */
+export const mountsOf = (volumes: readonly BoxVolume[]): Container["volumeMounts"] => [
+  { name: "control", mountPath: CONTROL_DIR, readOnly: true },
+  ...volumeMounts(volumes),
+];
+
+/** The objects' name: kube.name, else the book's name made a Kubernetes name (book-kube.ts checks it can be). */
+export const kubeName = (book: Book): string => book.kube?.name ?? book.name.replace(/[._]/g, "-");
