@@ -131,7 +131,7 @@ export class LogFile {
         chunkStart = this.#out.length;
         this.#rotate();
       }
-      this.#out.append(head, batch.subarray(start, end));
+      this.#out.appendLine(head, batch, start, end);
       if (newline === -1) this.#out.appendNewline();
       start = end;
     }
