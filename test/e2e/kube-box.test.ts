@@ -13,17 +13,18 @@
 // runs without systemd. podman mounts a ConfigMap as plain files without the
 // kubelet's `..data` link, so the update test mounts a directory laid out the
 // kubelet's way (helpers/kubelet-volume.ts) with hostPath instead.
-// The book says `network: host` (hostNetwork: podman maps ports only on a
-// bridge network, which must not exist here). The one change made for podman
-// (helpers/kube-manifests.ts): podman's local copy of the image in place of
-// the pinned name.
+// The book says `network: host` (hostNetwork): the pod binds the host's
+// 127.0.0.1:8090. The one change made for podman (helpers/kube-manifests.ts
+// forPodman): containerPorts removed, which podman 4.3 refuses without a
+// bridge network even with hostNetwork. The image plays under the name the
+// manifest gives it (podman holds a copy of Docker's image by that name).
 import t, { type Test } from "tap";
 import { CONFLUENCE_IMAGE, requireFreeLoopbackPort } from "../helpers/docker.ts";
 import { makeKubeBook, type KubeBook } from "../helpers/kube-book.ts";
 import { configMapAsHostPath, findManifest, forPodman, podSpecOf, type Manifest } from "../helpers/kube-manifests.ts";
 import { makeKubeletVolume } from "../helpers/kubelet-volume.ts";
 import { parseJsonLog } from "../helpers/mini-vm.ts";
-import { loadDockerImage, playKube, PodContainer, podmanOk, requirePodman } from "../helpers/podman.ts";
+import { playKube, PodContainer, podmanImageAs, podmanOk, requirePodman } from "../helpers/podman.ts";
 import { stateDirReader, type StateDirReader } from "../helpers/state-dir.ts";
 
 /** The image's warm-up URL is http://localhost:8090/confluence; the pod shares the host's loopback. */
@@ -46,9 +47,12 @@ const playBook = async (t: Test, adapt: (manifests: Manifest[], book: KubeBook) 
   const manifests = await book.manifests();
   const deployment = findManifest(manifests, "Deployment");
   const spec = podSpecOf(deployment);
-  t.ok(spec.containers[0].image.startsWith(book.repo), `the Deployment runs the book's image (${spec.containers[0].image})`);
-  const local = await loadDockerImage(CONFLUENCE_IMAGE);
-  await playKube(t, forPodman(adapt(manifests, book), { image: () => local }));
+  const image = spec.containers[0].image;
+  // Never pushed, so no registry digest: host kube writes the promoted tag, never pulled.
+  t.equal(image, `${book.repo}:run`, "the Deployment runs the book's promoted image");
+  t.equal(spec.containers[0].imagePullPolicy, "Never");
+  await podmanImageAs(t, CONFLUENCE_IMAGE, image);
+  await playKube(t, forPodman(adapt(manifests, book)));
   const pod = `${deployment.metadata!.name}-pod-0`;
   return { book, manifests, pod, container: new PodContainer(`${pod}-${spec.containers[0].name}`), state: stateDirReader(book.home, 50, 90_000) };
 };

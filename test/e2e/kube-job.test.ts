@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { BASE_IMAGE, makeHostDir } from "../helpers/docker.ts";
 import { makeKubeBook } from "../helpers/kube-book.ts";
 import { cronJobAsPod, findManifest, forPodman, podSpecOf, withTerminationLogFile } from "../helpers/kube-manifests.ts";
-import { loadDockerImage, playKube, requirePodman } from "../helpers/podman.ts";
+import { playKube, podmanImageAs, requirePodman } from "../helpers/podman.ts";
 import { stateDirReader } from "../helpers/state-dir.ts";
 
 /** The seed's report name: <ISO-8601 UTC>-cron-failure-<NAME>-exit-<CODE>-<HOSTNAME>; a pod's hostname is its name. */
@@ -31,9 +31,9 @@ t.test("a CronJob's run on podman: boxinit job's failure report and termination 
   const terminationLog = join(makeHostDir(t, "termination-log"), "termination-log");
   writeFileSync(terminationLog, "", { mode: 0o666 });
   const pod = withTerminationLogFile(cronJobAsPod(cronJob, podName), terminationLog);
-  const local = await loadDockerImage(BASE_IMAGE);
+  await podmanImageAs(t, BASE_IMAGE, podSpecOf(pod).containers[0].image);
   // The run mounts the control ConfigMap as every pod of the book does.
-  const played = await playKube(t, forPodman([findManifest(manifests, "ConfigMap", `${book.name}-control`), pod], { image: () => local }));
+  const played = await playKube(t, forPodman([findManifest(manifests, "ConfigMap", `${book.name}-control`), pod]));
   const container = played.container(podName, podSpecOf(pod).containers[0].name);
 
   const ended = await container.waitFor("the run's end", () => container.inspect(), (inspected) => inspected.State.Status === "exited", 120_000);

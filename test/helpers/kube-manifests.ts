@@ -81,27 +81,18 @@ export const volumeNamesOf = (manifests: readonly Manifest[]): string[] => {
 /** What podman 4.3's `kube play` accepts; a Service (and anything else) is left out. */
 const PLAYABLE = new Set(["Pod", "Deployment", "ConfigMap", "PersistentVolumeClaim"]);
 
-export interface PodmanAdaptation {
-  /** The image podman holds for each image the manifests name (podman has no digest of a local image). */
-  image: (named: string) => string;
-}
-
 /**
- * The manifests as podman plays them: only the kinds it knows, each
- * container's image replaced by podman's copy, and no containerPorts:
+ * The manifests as podman plays them: only the kinds it knows, and no containerPorts:
  * podman 4.3 turns them into port mappings, which it refuses without a
  * bridge network ("PortMappings can only be used with Bridge or slirp4netns
  * networking"), even for a pod with hostNetwork, and no bridge may exist
  * here. In the host's network (the book's `network: host`) the app binds the
  * host's own port all the same.
  */
-export const forPodman = (manifests: readonly Manifest[], adaptation: PodmanAdaptation): Manifest[] =>
+export const forPodman = (manifests: readonly Manifest[]): Manifest[] =>
   manifests.filter((manifest) => PLAYABLE.has(manifest.kind)).map((original) => {
     const manifest = clone(original);
-    for (const container of containersOf(podSpecOf(manifest))) {
-      container.image = adaptation.image(container.image);
-      delete container.ports;
-    }
+    for (const container of containersOf(podSpecOf(manifest))) delete container.ports;
     return manifest;
   });
 

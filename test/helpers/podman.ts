@@ -122,6 +122,21 @@ export const loadDockerImage = async (image: string): Promise<string> => {
   return name;
 };
 
+/**
+ * podman's copy of a Docker image also under the name the manifests give it
+ * (host kube writes a never-pushed image as its tag with imagePullPolicy
+ * Never; podman finds `NAME` as `localhost/NAME`), so the manifests play
+ * with their image unchanged. That name is removed in teardown, and only it.
+ */
+export const podmanImageAs = async (t: Pick<Tap, "teardown">, dockerImage: string, name: string): Promise<void> => {
+  const local = await loadDockerImage(dockerImage);
+  await podmanOk(["tag", local, name]);
+  // `podman untag IMAGE` alone would remove every name of the image: name the one to remove.
+  t.teardown(async () => {
+    await podman(["untag", `localhost/${name}`, `localhost/${name}`]);
+  });
+};
+
 /** One container of a played pod (podman names it POD-CONTAINER). */
 export class PodContainer {
   readonly name: string;
