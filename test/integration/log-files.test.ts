@@ -80,7 +80,7 @@ for (const mode of MODES) {
     follow.stdout.on("data", (chunk: Buffer) => (followed += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => follow.on("exit", (code) => resolve(code)));
     t.teardown(() => follow.kill("SIGKILL"));
-    await waitFor("the tail's one line", () => followed.includes("first-done"), 10_000, 10);
+    await waitFor("the tail's one line", () => followed.includes("\n"), 10_000, 10);
     writeFileSync(join(box.dir, "more"), "");
     await waitFor("more-done through -f", () => followed.includes("more-done"), 15_000, 10);
     const more = followed.split("\n").slice(1, -1).map((line) => STAMPED.exec(line)?.[2]);
