@@ -27,7 +27,11 @@ export interface KubeBook {
 let counter = 0;
 
 /** The template test/fixtures/kube-e2e/TEMPLATE filled in, its image tagged from sourceImage. */
-export const makeKubeBook = async (t: Tap, template: string, sourceImage: string): Promise<KubeBook> => {
+export const makeKubeBook = (t: Tap, template: string, sourceImage: string): Promise<KubeBook> =>
+  makeKubeBookFrom(t, readFileSync(join(ROOT, "test/fixtures/kube-e2e", template), "utf8"), sourceImage);
+
+/** A book from text (@NAME@ and @HOME@ filled in), its image boxinit-e2e/NAME:run tagged from sourceImage. */
+export const makeKubeBookFrom = async (t: Tap, template: string, sourceImage: string): Promise<KubeBook> => {
   // Short: a Kubernetes name, and podman's container names add -pod-0-CONTAINER.
   const name = `bxk-${process.pid.toString(36)}-${Date.now().toString(36)}${counter++}`;
   const dir = makeHostDir(t, "kube-book");
@@ -35,7 +39,7 @@ export const makeKubeBook = async (t: Tap, template: string, sourceImage: string
   const home = join(dir, "home");
   // 0755: the image's app user must reach /docker/server.xml through it.
   mkdirSync(home, { mode: 0o755 });
-  const text = readFileSync(join(ROOT, "test/fixtures/kube-e2e", template), "utf8").replaceAll("@NAME@", name).replaceAll("@HOME@", home);
+  const text = template.replaceAll("@NAME@", name).replaceAll("@HOME@", home);
   const path = join(dir, `${name}.book.yaml`);
   writeFileSync(path, text);
   const repo = `boxinit-e2e/${name}`;

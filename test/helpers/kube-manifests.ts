@@ -143,3 +143,35 @@ export const withTerminationLogFile = (pod: Manifest, hostFile: string): Manifes
   container.volumeMounts = [...(container.volumeMounts ?? []), { name: "termination-log", mountPath: container.terminationMessagePath ?? "/dev/termination-log" }];
   return adapted;
 };
+
+/**
+ * Each StatefulSet as a Deployment with standalone claims: podman 4.3 plays
+ * no StatefulSet. Its one replica's claims get the names Kubernetes gives
+ * them (TEMPLATE-STATEFULSET-0), and the pod mounts them by those names.
+ */
+export const statefulSetAsDeployment = (manifests: readonly Manifest[]): Manifest[] =>
+  manifests.flatMap((manifest) => {
+    if (manifest.kind !== "StatefulSet") return [manifest];
+    const name = manifest.metadata!.name!;
+    const templates: any[] = manifest.spec.volumeClaimTemplates ?? [];
+    const claims: Manifest[] = templates.map((template) => ({
+      apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { ...clone(template.metadata), name: `${template.metadata.name}-${name}-0` }, spec: clone(template.spec),
+    }));
+    const template = clone(manifest.spec.template);
+    template.spec.volumes = [
+      ...(template.spec.volumes ?? []),
+      ...templates.map((claim) => ({ name: claim.metadata.name, persistentVolumeClaim: { claimName: `${claim.metadata.name}-${name}-0` } })),
+    ];
+    const deployment: Manifest = {
+      apiVersion: "apps/v1", kind: "Deployment", metadata: clone(manifest.metadata),
+      spec: { replicas: 1, selector: clone(manifest.spec.selector), template },
+    };
+    return [...claims, deployment];
+  });
+
+/** The claim mounted at mountPath in the workload's first container (undefined: none, or not a claim). */
+export const claimMountedAt = (workload: Manifest, mountPath: string): string | undefined => {
+  const spec = podSpecOf(workload);
+  const mount = spec?.containers?.[0]?.volumeMounts?.find((each: any) => each.mountPath === mountPath);
+  return spec?.volumes?.find((volume: any) => volume.name === mount?.name)?.persistentVolumeClaim?.claimName;
+};
