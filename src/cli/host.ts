@@ -18,6 +18,9 @@ export const HOST_USAGE = `usage: boxinit host VERB BOOK [options]
   kube BOOK [--out DIR] [--image REF] [--config FILE]
                             Kubernetes manifests for the book (IMAGE:run pinned
                             by digest, the box's config read from the image)
+  logs BOOK [SERVICE] [-n N] [-f]
+                            a service's log file in HOME/logs/services (no engine;
+                            without SERVICE: the services that have one)
 
 The engine: DOCKER_HOST, else /var/run/docker.sock.
 Exit codes: 0 ok, 1 failed, 2 usage or bad book, 3 already running (run) /

@@ -72,3 +72,21 @@ export const parseLogsArgs = (args: readonly string[], hasLogDir = true): LogsAr
 
 /** A name that can be a log file's: one path component, printable. */
 const isServiceName = (name: string): boolean => /^[\x21-\x7e]+$/.test(name) && !name.includes("/") && name !== "." && name !== "..";
+
+export const HOST_LOGS_USAGE = `usage: boxinit host logs BOOK [SERVICE] [-n N] [-f]
+
+  The log files of the book's box in HOME/logs/services (HOME: the book's home,
+  the host side of the state directory); no Docker engine needed, so it works
+  after the container was removed. SERVICE, -n and -f as for boxinit logs
+  (boxinit logs --help); without SERVICE: the services that have a log file.
+`;
+
+/** Parse `host logs` argv (after "logs"): the book, then logs' own arguments (no --log-dir: the book's home says where). */
+export const parseHostLogsArgs = (argv: readonly string[]): { bookPath: string; args: LogsArgs } | "help" | { error: string } => {
+  if (argv.includes("-h") || argv.includes("--help")) return "help";
+  const [bookPath, ...rest] = argv;
+  if (bookPath === undefined || (bookPath.startsWith("-") && bookPath !== "-")) return { error: "logs: expected a book file (YAML) first" };
+  const args = parseLogsArgs(rest, false);
+  if (args === "help" || "error" in args) return args === "help" ? "help" : { error: `logs: ${args.error}` };
+  return { bookPath, args };
+};

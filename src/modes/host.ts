@@ -17,6 +17,8 @@ import { kubeBook } from "../host/kube.ts";
 import { runBook } from "../host/run.ts";
 import { formatHostStatus, hostStatus, statusExitCode } from "../host/status.ts";
 import { HOST_USAGE, parseHostArgs, type HostArgs } from "../cli/host.ts";
+import { HOST_LOGS_USAGE, parseHostLogsArgs } from "../cli/logs.ts";
+import { defaultLogPlace, processLogsIo, showLogs, stopOnSignals } from "./logs.ts";
 
 const loadBookOrReport = async (path: string): Promise<Book | undefined> => {
   const result = await loadBook(path);
@@ -73,8 +75,27 @@ const runVerb = async (args: HostArgs, book: Book): Promise<number> => {
   }
 };
 
+// `host logs BOOK [SERVICE] [-n N] [-f]`: the book's home is the state
+// directory's host side; the files are read there, without the engine.
+const hostLogs = async (argv: readonly string[]): Promise<number> => {
+  const parsed = parseHostLogsArgs(argv);
+  if (parsed === "help") {
+    writeLine(1, HOST_LOGS_USAGE);
+    return HOST_EXIT.ok;
+  }
+  if ("error" in parsed) {
+    writeLine(2, `boxinit host: ${parsed.error}\n${HOST_LOGS_USAGE}`);
+    return HOST_EXIT.usage;
+  }
+  const book = await loadBookOrReport(parsed.bookPath);
+  if (book === undefined) return HOST_EXIT.usage;
+  const stop = parsed.args.isFollowing ? stopOnSignals() : new AbortController().signal;
+  return await showLogs(defaultLogPlace(book.home), parsed.args, processLogsIo, stop);
+};
+
 /** `boxinit host ...`; returns the exit code. */
 export const hostMode = async (argv: readonly string[]): Promise<number> => {
+  if (argv[0] === "logs") return await hostLogs(argv.slice(1));
   const args = parseHostArgs(argv);
   if (args === "help") {
     writeLine(1, HOST_USAGE);
