@@ -4,7 +4,9 @@
 // supervisor/boot.ts), then the optional main command. The first stop reason
 // (signal, backoff, critical service end, main command end, boot failure,
 // fault) spends the one budget (shutdown/stop-box.ts) and decides the final
-// state and exit code (supervisor/box-states.ts).
+// state and exit code (supervisor/box-states.ts). With backoff.on_engage idle
+// a backoff stop is not the end: PID 1 idles and boots again on release
+// (mini-vm-backoff.ts), each boot-to-stop a run of its own (mini-vm-run.ts).
 import { hostname } from "node:os";
 import type { InitArgs } from "../cli/args.ts";
 import { createLogger, writeLine, type Logger } from "../log/logger.ts";
@@ -17,19 +19,20 @@ import { loadLibrary } from "../lazy/loader.ts";
 import type { Config } from "../config/types.ts";
 import type { CronFactory } from "../config/jobs.ts";
 import { DEFAULT_CONFIG_PATH } from "../config/defaults.ts";
-import { formatDurationMs } from "../config/duration.ts";
 import { liveOwnerOf } from "../control/state-dir-owner.ts";
 import { drainServiceOutput } from "../log/service-output.ts";
 import { Box } from "../supervisor/box.ts";
-import { bootServices, type InitScriptTracker } from "../supervisor/boot.ts";
+import { bootServices } from "../supervisor/boot.ts";
 import { finalOutcome, type StopReason, type StopResults } from "../supervisor/box-states.ts";
-import { startMainCommand, type MainCommand } from "../supervisor/main-command.ts";
+import { startMainCommand } from "../supervisor/main-command.ts";
 import { listScripts, runScripts } from "../supervisor/scripts.ts";
 import { Service } from "../supervisor/service.ts";
 import { isFinalServiceState } from "../supervisor/service-states.ts";
 import { Scheduler } from "../jobs/scheduler.ts";
 import { boxReserveMs, stopBox, type FinishScripts } from "../shutdown/stop-box.ts";
 import { loadConfigOrReport } from "./config.ts";
+import { endBackedOffAtStart, endIdle, idleInBackoff } from "./mini-vm-backoff.ts";
+import { newRun, type MiniVmRun, type MiniVmSession } from "./mini-vm-run.ts";
 import { onFault, routeSignals, startRuntime, type FaultHandle, type Pid1, type SignalRoutes } from "./runtime.ts";
 
 // How long the last lines of services may take to reach stdout after the stop.
@@ -46,51 +49,16 @@ export interface MiniVmOptions {
   parentDeathSignal?: number;
 }
 
-// What the run's parts share while it goes on.
-interface MiniVmRun {
-  /** The first reason to stop; later ones are ignored. */
-  stopReason?: StopReason;
-  requestStop: (reason: StopReason) => void;
-  stopRequested: Promise<StopReason>;
-  main?: MainCommand;
-  isMainRunning: boolean;
-  initScript: InitScriptTracker;
-}
-
-const describeReason = (reason: StopReason): string => {
-  switch (reason.kind) {
-    case "signal": return `received ${signalLabel(reason.signal)}`;
-    case "backoff": return "backoff engaged";
-    case "critical": return `critical service ${reason.service} ended`;
-    case "main-ended": return "the main command ended";
-    case "boot-failed": return `boot failed: ${reason.why}`;
-    case "fault": return "internal fault";
-  }
-};
-
-const newRun = (log: Logger, graceMs: number): MiniVmRun => {
-  let resolveStop: (reason: StopReason) => void = () => {};
-  const stopRequested = new Promise<StopReason>((resolve) => {
-    resolveStop = resolve;
-  });
-  const run: MiniVmRun = { stopRequested, isMainRunning: false, initScript: {}, requestStop: (reason) => {
-    if (run.stopReason) return;
-    run.stopReason = reason;
-    log.info("shutdown", `stopping: ${describeReason(reason)}`, { grace: formatDurationMs(graceMs) });
-    resolveStop(reason);
-  } };
-  return run;
-};
-
 // A stop signal starts the stop; the others go to the main command's group
 // when there is one, else to every service.
-const miniVmRoutes = (run: MiniVmRun, box: Box, options: MiniVmOptions, log: Logger): SignalRoutes => ({
+const miniVmRoutes = (session: MiniVmSession, box: Box, options: MiniVmOptions, log: Logger): SignalRoutes => ({
   rewrites: options.rewrites,
   stop: (sent, intake) => {
-    run.requestStop({ kind: "signal", signal: sent });
+    session.run.requestStop({ kind: "signal", signal: sent });
     return intake.received;
   },
   forward: (sent, times, intake) => {
+    const { run } = session;
     for (let i = 0; i < times; i++) {
       if (run.main && run.isMainRunning) signalGroup(run.main.pgid, sent);
       else for (const service of box.services) service.forwardSignal(sent);
@@ -177,18 +145,14 @@ const boot = async (box: Box, scheduler: Scheduler | undefined, run: MiniVmRun, 
   if (options.command.length > 0) startMain(run, options, pid1, log);
 };
 
-// Backoff engaged at start: nothing starts, the box is backedoff with exit code 0 (remapped).
-const endBackedOff = async (box: Box, options: MiniVmOptions, log: Logger): Promise<number> => {
-  log.info("backoff", `backoff is engaged (${options.config.stateDir}/backoff says true): starting nothing`);
-  box.exitCode = remapExitCode(0, options.remaps);
-  box.move("backedoff");
-  await box.close();
-  log.info("exit", "boxinit exiting", { state: box.state, code: box.exitCode });
-  return box.exitCode;
-};
+// How a run ended: the reason that won and what the stop produced.
+interface RunEnd {
+  reason: StopReason;
+  results: StopResults;
+}
 
-// The one budget, then the final state and exit code.
-const stopMiniVm = async (box: Box, scheduler: Scheduler | undefined, run: MiniVmRun, options: MiniVmOptions, pid1: Pid1, log: Logger): Promise<number> => {
+// The one budget, spent on what the run started.
+const stopRun = async (box: Box, scheduler: Scheduler | undefined, run: MiniVmRun, options: MiniVmOptions, pid1: Pid1, log: Logger): Promise<RunEnd> => {
   const { config } = options;
   const { native, reaper, scope } = pid1;
   const reason = await run.stopRequested;
@@ -220,22 +184,43 @@ const stopMiniVm = async (box: Box, scheduler: Scheduler | undefined, run: MiniV
   // Everything is stopped, so every pipe is at end of file or about to be;
   // the bound only covers a writer that survived SIGKILL.
   await drainServiceOutput(OUTPUT_DRAIN_MS);
-  const outcome = finalOutcome(run.stopReason ?? reason, results);
+  return { reason: run.stopReason ?? reason, results };
+};
+
+// The final state and exit code.
+const exitAfter = async (box: Box, end: RunEnd, options: MiniVmOptions, pid1: Pid1, log: Logger): Promise<number> => {
+  const outcome = finalOutcome(end.reason, end.results);
   box.exitCode = remapExitCode(outcome.code, options.remaps);
   box.move(outcome.state);
   await box.close();
-  log.info("exit", "boxinit exiting", { state: outcome.state, code: box.exitCode, reaped: reaper.reapedCount });
+  log.info("exit", "boxinit exiting", { state: outcome.state, code: box.exitCode, reaped: pid1.reaper.reapedCount });
   return box.exitCode;
+};
+
+// One boot-to-stop of the box with the session's current run: services made
+// afresh, the boot, then the wait for a reason to stop and the stop.
+const bootAndStop = async (box: Box, session: MiniVmSession, options: MiniVmOptions, pid1: Pid1, log: Logger): Promise<RunEnd> => {
+  const { config } = options;
+  const { run } = session;
+  makeServices(box, run, options, pid1, log);
+  const scheduler = makeScheduler(box, run, options, pid1, log);
+  box.publish();
+  log.info("state", "state starting", { config: config.source ?? "(none)", stateDir: config.stateDir, services: box.services.length });
+  void boot(box, scheduler, run, options, pid1, log).catch((error: unknown) => {
+    log.error("internal-error", `boot failed: ${(error as Error).stack ?? String(error)}`);
+    run.requestStop({ kind: "fault" });
+  });
+  return stopRun(box, scheduler, run, options, pid1, log);
 };
 
 /** Run the configured container; resolves to the exit code for process.exit. */
 export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: FaultHandle = {}): Promise<number> => {
   const { config } = options;
   const pid1 = startRuntime(log);
-  const run = newRun(log, config.graceMs);
-  const box = new Box(config, pid1.native, log, () => run.stopReason !== undefined);
-  routeSignals(pid1, log, miniVmRoutes(run, box, options, log), options.parentDeathSignal);
-  onFault(faults, config.graceMs, () => run.requestStop({ kind: "fault" }));
+  const session: MiniVmSession = { run: newRun(log, config.graceMs) };
+  const box = new Box(config, pid1.native, log, () => session.run.stopReason !== undefined);
+  routeSignals(pid1, log, miniVmRoutes(session, box, options, log), options.parentDeathSignal);
+  onFault(faults, config.graceMs, () => session.run.requestStop({ kind: "fault" }));
 
   // The first write (at once: `starting` is on disk before anything runs)
   // creates a missing state directory, so the watcher can start on it at
@@ -243,20 +228,27 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
   box.publishNow();
   await box.backoff.start((isEngaged) => {
     box.publish();
-    if (isEngaged) run.requestStop({ kind: "backoff" });
+    if (!isEngaged) session.onReleased?.();
+    else if (!session.isIdle) session.run.requestStop({ kind: "backoff" });
   });
-  if (box.backoff.isEngaged() && !run.stopReason) return endBackedOff(box, options, log);
+  const isIdleOnBackoff = config.backoffOnEngage === "idle";
+  if (box.backoff.isEngaged() && !session.run.stopReason && !isIdleOnBackoff) return endBackedOffAtStart(box, config.backoffFile, options.remaps, log);
 
-  makeServices(box, run, options, pid1, log);
-  const scheduler = makeScheduler(box, run, options, pid1, log);
-  box.publish();
   box.startHeartbeat();
-  log.info("state", "state starting", { config: config.source ?? "(none)", stateDir: config.stateDir, services: box.services.length });
-  void boot(box, scheduler, run, options, pid1, log).catch((error: unknown) => {
-    log.error("internal-error", `boot failed: ${(error as Error).stack ?? String(error)}`);
-    run.requestStop({ kind: "fault" });
-  });
-  return stopMiniVm(box, scheduler, run, options, pid1, log);
+  // After a backoff stop the box idles even when the file was released during the stop: `backedoff` is written, then it boots.
+  let isAfterBackoffStop = false;
+  for (;;) {
+    if (isIdleOnBackoff && (isAfterBackoffStop || box.backoff.isEngaged())) {
+      const stopped = await idleInBackoff(box, session, config.backoffFile, config.graceMs, log);
+      if (stopped) return endIdle(box, stopped, options.remaps, log);
+    }
+    const end = await bootAndStop(box, session, options, pid1, log);
+    if (!isIdleOnBackoff || end.reason.kind !== "backoff") return exitAfter(box, end, options, pid1, log);
+    // What would have been the exit code (a failing stop command's) is only logged: nothing exits.
+    log.info("backoff", "services stopped for backoff: staying up (backoff.on_engage idle)", { code: finalOutcome(end.reason, end.results).code });
+    session.run = newRun(log, config.graceMs);
+    isAfterBackoffStop = true;
+  }
 };
 
 /** `boxinit [OPTIONS] [-- CMD]` in Mini-VM mode: load and validate the config (every problem at once, exit 2 before anything starts), then run it. */

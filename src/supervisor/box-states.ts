@@ -11,6 +11,9 @@ export type { BoxState };
  * Allowed next states; backedoff and failed may also be reached before
  * anything started. `degraded` is only reached from `running`: before the
  * boot is over a service that is down is part of starting or warming.
+ * `backedoff` is final unless backoff.on_engage is idle: PID 1 then stays up
+ * in it and boots again (`starting`) when backoff is released, or fails on an
+ * internal fault.
  */
 export const BOX_TRANSITIONS: Record<BoxState, readonly BoxState[]> = {
   starting: ["warming", "running", "stopping", "backedoff"],
@@ -19,7 +22,7 @@ export const BOX_TRANSITIONS: Record<BoxState, readonly BoxState[]> = {
   degraded: ["running", "stopping"],
   stopping: ["stopped", "backedoff", "failed"],
   stopped: [],
-  backedoff: [],
+  backedoff: ["starting", "failed"],
   failed: [],
 };
 

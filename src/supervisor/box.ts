@@ -100,6 +100,11 @@ export class Box {
     else if (!this.settleBooted()) this.publish();
   }
 
+  /** A new boot after an idle backoff: the last boot's services are over, the new ones are made afresh. */
+  clearServices(): void {
+    this.services.length = 0;
+  }
+
   /** Keep status.json's updatedAt fresh (health checks read it). */
   startHeartbeat(): void {
     this.#status.startHeartbeat();

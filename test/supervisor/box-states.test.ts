@@ -11,7 +11,9 @@ t.test("the lifecycle table", async (t) => {
   t.ok(canMoveBox("starting", "backedoff"), "backoff engaged at start");
   t.notOk(canMoveBox("running", "starting"), "no way back");
   t.notOk(canMoveBox("stopped", "running"), "final states are final");
-  for (const final of ["stopped", "backedoff", "failed"] as const) t.same(BOX_TRANSITIONS[final], [], final);
+  for (const final of ["stopped", "failed"] as const) t.same(BOX_TRANSITIONS[final], [], final);
+  t.same(BOX_TRANSITIONS.backedoff, ["starting", "failed"], "idle backoff: boot again on release, or fail on a fault");
+  t.notOk(canMoveBox("backedoff", "running"), "released: a new boot, never straight to running");
 });
 
 t.test("degraded: only a booted box, back and forth with running, and out to stopping", async (t) => {
