@@ -94,6 +94,14 @@ limit_kb=16384
   echo
 } >"$RESULTS_DIR/rss.md"
 
+# For the chart (charts.sh): one row per init, its label quoted for gnuplot.
+{
+  echo "# init rss_anon_mib vm_hwm_mib target_mib"
+  for name in "${INITS[@]}"; do
+    echo "\"$(init_label "$name")\" $(kb_to_mib "$(median_of "$name" RssAnon)") $(kb_to_mib "$(median_of "$name" VmHWM)") $(kb_to_mib "$limit_kb")"
+  done
+} >"$RESULTS_DIR/rss.dat"
+
 box_anon=$(median_of boxinit RssAnon)
 awk -v a="$box_anon" -v b="$bare_anon" -v l="$limit_kb" 'BEGIN {
   printf "| RssAnon ≤ 16 MB | %.1f MiB (bare Node 24 SEA %.1f MiB) | %s |\n", a / 1024, b / 1024,

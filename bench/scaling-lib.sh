@@ -22,6 +22,7 @@ scale_sizes() {
 #   linear: the straight line through the first row and the middle row (the
 #           cost of the low half, extrapolated): a linear curve follows it, a
 #           better one stays under it, a worse one (quadratic) rises above it;
+#           a low half that falls (noise around a flat cost) gives a flat line;
 #   flat:   the first row's cost at every size (must not grow).
 # The header gets the column's name ($4).
 add_target() {
@@ -34,6 +35,7 @@ add_target() {
       middle = int((n + 1) / 2); if (middle < 2 && n >= 2) middle = 2
       slope = 0
       if (kind == "linear" && n >= 2 && x[middle] != x[1]) slope = (y[middle] - y[1]) / (x[middle] - x[1])
+      if (slope < 0) slope = 0
       for (i = 1; i <= n; i++) printf "%s %.4f\n", row[i], y[1] + slope * (x[i] - x[1])
     }' "$file" >"$file.tmp"
   mv "$file.tmp" "$file"

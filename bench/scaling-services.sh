@@ -49,7 +49,7 @@ write_config() {
     done
     echo "  app:"
     echo "    command: [$BUILD/boxstamp, $dir/stamps, service, serve]"
-    [[ $stop == stop ]] && echo "    stop: [$BUILD/boxstamp, $dir/stamps, stop, stop]"
+    if [[ $stop == stop ]]; then echo "    stop: [$BUILD/boxstamp, $dir/stamps, stop, stop]"; fi
   } >"$dir/boxinit.yaml"
 }
 
@@ -198,7 +198,10 @@ backoff_verdict=$(awk -v m="$reaction_top" 'BEGIN { if (m <= 20e6) print "met"; 
     echo "| $size | $(ns_to_ms "$rm") ($(ns_to_ms "$rp")) | $(ns_to_ms "$em") ($(ns_to_ms "$ep")) | $verdict |"
   done
   echo
-  echo "![services: time to running and to stop](charts/scaling-services-time.svg) ![services: memory and status write](charts/scaling-services-cost.svg)"
+  echo "![services: time to running and to stop](charts/scaling-services-time.svg)"
+  echo "![services: memory](charts/scaling-services-memory.svg)"
+  echo "![services: one status write](charts/scaling-services-write.svg)"
+  echo "![backoff with $TOP services](charts/scaling-backoff.svg)"
   echo
 } >"$RESULTS_DIR/scaling-services.md"
 

@@ -102,6 +102,15 @@ limit_ns=$(awk -v b="$bare_median" 'BEGIN { printf "%.0f", b * 1.15 }')
   echo
 } >"$RESULTS_DIR/startup.md"
 
+# For the chart (charts.sh): one row per init, its label quoted for gnuplot.
+{
+  echo "# init median_ms p90_ms target_ms"
+  for name in "${STARTUP_INITS[@]}"; do
+    read -r median p90 _ < <(stats "$work/startup-$name")
+    echo "\"$(init_label "$name" | sed 's/ (`--state-dir DIR`)//; s/`//g; s/"//g')\" $(ns_to_ms "$median") $(ns_to_ms "$p90") $(ns_to_ms "$limit_ns")"
+  done
+} >"$RESULTS_DIR/startup.dat"
+
 read -r box_median _ _ < <(stats "$work/startup-boxinit")
 read -r state_median _ _ < <(stats "$work/startup-boxinit-state-dir")
 {
