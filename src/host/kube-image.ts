@@ -36,9 +36,9 @@ export const pinRunImage = async (engine: Engine, book: Book): Promise<ImageFact
   }
   const facts = { id: info.Id, user: info.Config?.User ?? "", env: info.Config?.Env ?? [] };
   const digest = repoDigestOf(book, info.RepoDigests ?? []);
-  if (digest !== undefined) return { ...facts, image: { ref: digest, pullPolicy: "IfNotPresent" }, note: `image: ${ref} pinned to its registry digest` };
+  if (digest !== undefined) return { ...facts, image: { ref: digest, pullPolicy: "IfNotPresent", id: info.Id }, note: `image: ${ref} pinned to its registry digest` };
   return {
-    ...facts, image: { ref, pullPolicy: "Never" },
+    ...facts, image: { ref, pullPolicy: "Never", id: info.Id },
     note: `image: ${ref} (${info.Id}) has no registry digest (never pushed): the tag, never pulled; push it and run host kube again to pin the digest`,
   };
 };
@@ -47,7 +47,7 @@ export const pinRunImage = async (engine: Engine, book: Book): Promise<ImageFact
 export const inspectNamedImage = async (engine: Engine, ref: string): Promise<ImageFacts> => {
   const info = await findImage(engine, ref);
   if (info === undefined) throw new HostError(HOST_EXIT.imageNotFound, `image ${ref} not found in the engine`, "pull it first, or give --config FILE too (then no engine is asked)");
-  return { id: info.Id, user: info.Config?.User ?? "", env: info.Config?.Env ?? [], image: { ref }, note: `image: ${ref} as given with --image` };
+  return { id: info.Id, user: info.Config?.User ?? "", env: info.Config?.Env ?? [], image: { ref, id: info.Id }, note: `image: ${ref} as given with --image` };
 };
 
 // The box's config is at most 1 MiB (config/load.ts); passwd and group files are smaller.

@@ -5,7 +5,7 @@
 // check), backoffLimit is 0 (the harness decided), and the deadline comes from
 // the job's own timeout.
 import type { CronJob } from "kubernetes-types/batch/v1.js";
-import type { PodSpec } from "kubernetes-types/core/v1.js";
+import type { PodTemplateSpec } from "kubernetes-types/core/v1.js";
 import { parseDurationMs } from "../config/duration.ts";
 import type { Config } from "../config/types.ts";
 import { DEFAULT_STARTING_DEADLINE_S } from "./book-kube.ts";
@@ -60,7 +60,7 @@ export const activeDeadlineSeconds = (job: BatchJob, config: Config): number => 
 };
 
 /** The CronJob: Forbid, a starting deadline, no retries, restartPolicy Never, suspend false (true is its backoff). */
-export const cronJob = (book: Book, name: string, labels: Record<string, string>, deadlineS: number, pod: PodSpec): CronJob => ({
+export const cronJob = (book: Book, name: string, labels: Record<string, string>, deadlineS: number, template: PodTemplateSpec): CronJob => ({
   apiVersion: "batch/v1",
   kind: "CronJob",
   metadata: { name, labels },
@@ -77,10 +77,7 @@ export const cronJob = (book: Book, name: string, labels: Record<string, string>
       spec: {
         backoffLimit: 0,
         activeDeadlineSeconds: deadlineS,
-        template: {
-          metadata: { labels },
-          spec: { ...pod, restartPolicy: "Never" },
-        },
+        template: { ...template, spec: { ...template.spec!, restartPolicy: "Never" } },
       },
     },
   },

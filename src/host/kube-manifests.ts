@@ -13,6 +13,9 @@ import { containerArgv, containerEnv, kubeName, mountsOf, podSpec, processWords,
 import type { KubeInputs, KubeObject, KubeResult } from "./kube-types.ts";
 import { boxVolumes, claimName, claims, needsStatefulSet, podVolumes, type BoxVolume } from "./kube-volumes.ts";
 
+/** The image's id on the pod template: re-applied manifests roll the pods when the image behind a tag changed. */
+export const IMAGE_ID_ANNOTATION = "boxinit/image-id";
+
 /** The labels of every object; the first is the workload's selector. */
 const labelsOf = (name: string): Record<string, string> => ({ "app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "boxinit" });
 
@@ -106,9 +109,11 @@ export const kubeManifests = (inputs: KubeInputs): KubeResult => {
   const container = boxContainer(inputs, name, volumes, isBatch, warnings);
   const pod = podSpec(inputs, { container, volumes: podVolumes(book, name, volumes, isStatefulSet) }, security);
   const claimObjects = claims(book, volumes, (volume) => (isStatefulSet ? volume.name : claimName(name, volume)), labels) as KubeObject[];
+  const imageId = inputs.image.id;
+  const template: PodTemplateSpec = { metadata: { labels, ...(imageId !== undefined && { annotations: { [IMAGE_ID_ANNOTATION]: imageId } }) }, spec: pod };
   const workload = job === undefined
-    ? workloadOf(name, labels, { metadata: { labels }, spec: pod }, isStatefulSet ? claimObjects : undefined)
-    : cronJob(book, name, labels, activeDeadlineSeconds(job, config), pod);
+    ? workloadOf(name, labels, template, isStatefulSet ? claimObjects : undefined)
+    : cronJob(book, name, labels, activeDeadlineSeconds(job, config), template);
   const objects = [
     controlMap(name, labels), ...(isStatefulSet ? [] : claimObjects), service(book, name, labels), workload,
   ].filter((object) => object !== undefined) as KubeObject[];

@@ -17,6 +17,8 @@ export interface PinnedImage {
   ref: string;
   /** Never: a local image that was never pushed (nothing to pull by that name); undefined: Kubernetes' default. */
   pullPolicy?: "IfNotPresent" | "Never";
+  /** The engine's image id, when it was asked: an annotation of the pod template, so a new image behind the same tag rolls the pods. */
+  id?: string;
 }
 
 export interface KubeInputs {
