@@ -1,25 +1,37 @@
 #!/usr/bin/env bash
 # `make bench`: builds the helpers, runs every scenario (each init as PID 1 of
-# its own PID namespace, side by side in one run) and writes bench/RESULTS.md.
-# Needs root (unshare --pid), tini, dumb-init, hyperfine; ~4 minutes (scenario
-# 10, with Docker, about 7 more).
+# its own PID namespace, side by side in one run), writes bench/RESULTS.md and
+# draws its charts (bench/charts/*.svg, charts.sh). Needs root (unshare
+# --pid), tini, dumb-init, hyperfine, strace, gnuplot; see README.md for how long.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_built
 
 SCENARIOS=(startup rss orphans signals shutdown backoff mini-vm-start job host real-apps sigterm)
+# The relay and probe scenarios (12, 13) where their scripts are in.
+for scenario in relay probe; do
+  if [[ -f $BENCH/$scenario.sh ]]; then SCENARIOS+=("$scenario"); fi
+done
+SCENARIOS+=(scaling-services scaling-jobs scaling-reports scaling-orphans)
+missing=()
+for tool in strace gnuplot; do command -v "$tool" >/dev/null || missing+=("$tool (apt-get install -y ${tool/gnuplot/gnuplot-nox})"); done
+if ((${#missing[@]} > 0)); then
+  printf 'bench: missing: %s\n' "${missing[@]}" >&2
+  exit 2
+fi
 # Scenarios that append themselves to RESULTS.md when run alone leave that to this script.
 export BENCH_RUN_ALL=1
 started=$(date +%s)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-rm -f "$RESULTS_DIR"/*.md "$RESULTS_DIR"/*.summary
+rm -f "$RESULTS_DIR"/*.md "$RESULTS_DIR"/*.summary "$RESULTS_DIR"/*.dat
 
 for scenario in "${SCENARIOS[@]}"; do
   echo "== $scenario" >&2
   bash "$BENCH/$scenario.sh" >/dev/null
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+bash "$BENCH/charts.sh"
 
 out="$BENCH/RESULTS.md.tmp"
 {
@@ -51,6 +63,14 @@ out="$BENCH/RESULTS.md.tmp"
   echo "| target | measured | verdict |"
   echo "|---|---|---|"
   for scenario in "${SCENARIOS[@]}"; do cat "$RESULTS_DIR/$scenario.summary"; done
+  echo
+  echo "## Charts"
+  echo
+  echo "Drawn by [charts.sh](charts.sh) (gnuplot) from this run's data; the scaling curves are in sections 14–17."
+  echo
+  echo "![start-up against tini, dumb-init and the bare Node SEA](charts/startup.svg)"
+  echo "![memory against tini, dumb-init and the bare Node SEA](charts/memory.svg)"
+  if [[ -f $BENCH/charts/relay.svg ]]; then echo "![relay: CPU per GB relayed](charts/relay.svg)"; fi
   echo
   for scenario in "${SCENARIOS[@]}"; do cat "$RESULTS_DIR/$scenario.md"; done
 } >"$out"
