@@ -28,7 +28,10 @@ export class LogFollower {
   #file: OpenLog | undefined;
   #offset: number;
 
-  constructor(dir: DirHandle, service: string, from: FollowFrom, out: (bytes: Buffer) => boolean) {
+  readonly #onMissed: (warning: string) => void;
+
+  constructor(dir: DirHandle, service: string, from: FollowFrom, out: (bytes: Buffer) => boolean, onMissed: (warning: string) => void = () => {}) {
+    this.#onMissed = onMissed;
     this.#dir = dir;
     this.#service = service;
     this.#fileName = `${service}.log`;
@@ -112,10 +115,17 @@ export class LogFollower {
   }
 
   // Two rotations between two looks: the followed file is now NAME.log.K,
-  // and NAME.log.(K-1) ... NAME.log.1 were never seen. Printed whole, oldest first.
+  // and NAME.log.(K-1) ... NAME.log.1 were never seen. Printed whole, oldest
+  // first. When the followed file is no longer among them (more than keep
+  // rotations: it was dropped), every rotated file left is newer than it: all
+  // are printed, and a line on stderr says lines were missed in between.
   #readSkipped(ino: number): boolean {
     const numbers = rotatedNumbers(this.#dir, this.#service);
-    const at = numbers.findIndex((number) => this.#dir.stat(`${this.#fileName}.${number}`)?.ino === ino);
+    let at = numbers.findIndex((number) => this.#dir.stat(`${this.#fileName}.${number}`)?.ino === ino);
+    if (at === -1 && numbers.length > 0) {
+      this.#onMissed(`${this.#fileName} was rotated more often than it could be read: lines were dropped before they were seen`);
+      at = numbers.length;
+    }
     for (let index = at - 1; index >= 0; index--) {
       const file = openLogFile(this.#dir, `${this.#fileName}.${numbers[index]}`);
       if (!file) continue;

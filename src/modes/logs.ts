@@ -85,7 +85,7 @@ export const showLogs = async (place: LogPlace, args: LogsArgs, io: LogsIo, stop
       if (newest) closeLogs([newest]);
       return LOGS_EXIT.shown;
     }
-    const follower = new LogFollower(dir, args.service, { file: newest, offset: range.end }, io.out);
+    const follower = new LogFollower(dir, args.service, { file: newest, offset: range.end }, io.out, (warning) => io.stderr(`boxinit logs: warning: ${warning}\n`));
     try {
       await follower.watchUntil(stop);
     } finally {

@@ -20,12 +20,14 @@ const MAX_SIZE = 4096;
 const KEEP = 3;
 const STAMPED = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (out|err) (.*)$/;
 
-// The web service writes LINES lines at once, then a batch of 500 each time BOX/more appears.
+// The web service writes LINES lines at once, then a batch of 150 (two
+// rotations, fewer than keep: -f cannot fall behind by a whole file) each
+// time BOX/more appears.
 const config = `grace: 3s
 log_files: { max_size: ${MAX_SIZE}, keep: ${KEEP}, timestamps: true }
 services:
   web:
-    command: [/bin/sh, -c, 'i=0; while [ $i -lt ${LINES} ]; do echo "line $i"; i=$((i+1)); done; echo oops >&2; echo first-done; while :; do if [ -e BOX/more ]; then rm BOX/more; i=0; while [ $i -lt 500 ]; do echo "more $i"; i=$((i+1)); done; echo more-done; fi; sleep 0.05; done']
+    command: [/bin/sh, -c, 'i=0; while [ $i -lt ${LINES} ]; do echo "line $i"; i=$((i+1)); done; echo oops >&2; echo first-done; while :; do if [ -e BOX/more ]; then rm BOX/more; i=0; while [ $i -lt 150 ]; do echo "more $i"; i=$((i+1)); done; echo more-done; fi; sleep 0.05; done']
   quiet:
     command: [/bin/sh, -c, 'echo quiet-line; exec sleep 100000']
     log_file: false
@@ -74,7 +76,7 @@ for (const mode of MODES) {
     t.equal(tail.code, 0, tail.stderr);
     t.same(tail.stdout.split("\n").slice(0, -1).map((line) => STAMPED.exec(line)?.[2]).sort(), ["first-done", "line 1999", "oops"]);
 
-    // -f through the rotations the next 500 lines cause, until SIGTERM.
+    // -f through the rotations the next 150 lines cause, until SIGTERM.
     const follow = spawn(BOXINIT, ["logs", "--state-dir", box.stateDir, "web", "-n", "1", "-f"], { env: { ...process.env, NODE_OPTIONS: undefined }, stdio: ["ignore", "pipe", "pipe"] });
     let followed = "";
     follow.stdout.on("data", (chunk: Buffer) => (followed += chunk.toString()));
@@ -84,7 +86,7 @@ for (const mode of MODES) {
     writeFileSync(join(box.dir, "more"), "");
     await waitFor("more-done through -f", () => followed.includes("more-done"), 15_000, 10);
     const more = followed.split("\n").slice(1, -1).map((line) => STAMPED.exec(line)?.[2]);
-    t.same(more, [...Array.from({ length: 500 }, (_, index) => `more ${index}`), "more-done"], "-f: every new line once, in order, across the rotations");
+    t.same(more, [...Array.from({ length: 150 }, (_, index) => `more ${index}`), "more-done"], "-f: every new line once, in order, across the rotations");
     follow.kill("SIGTERM");
     t.equal(await exited, 0, "SIGTERM ends -f with 0");
 

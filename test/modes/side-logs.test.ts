@@ -129,6 +129,26 @@ t.test("-f: new lines through one rotation, then two between two looks, until th
   t.equal(text, tagged(97, 1005));
 });
 
+t.test("-f behind by more than keep rotations: the files left are printed in order, and a warning says lines were missed", async (t) => {
+  const stateDir = tempDir(t);
+  const { dir, write } = writer(t, stateDir);
+  write(10);
+  const handle = openLogDir(dir, stateDir, undefined, false);
+  t.teardown(() => handle.close());
+  const files = openServiceLogs(handle, "web");
+  const range = findTail(files, 0);
+  let text = "";
+  const warnings: string[] = [];
+  const follower = new LogFollower(handle, "web", { file: files.pop(), offset: range.end }, (bytes) => ((text += bytes.toString()), true), (warning) => warnings.push(warning));
+  t.teardown(() => follower.close());
+  write(2000); // about eight rotations, three old files kept
+  follower.step();
+  const numbers = text.split("\n").slice(0, -1).map((printed) => Number(/line (\d+)/.exec(printed)![1]));
+  t.same(numbers.slice(-800), Array.from({ length: 800 }, (_, index) => 1210 + index), "the newest lines, in order, none twice");
+  t.ok(numbers.every((number, index) => index === 0 || number > numbers[index - 1]!), "in order throughout");
+  t.match(warnings, [/rotated more often than it could be read/]);
+});
+
 t.test("logsCommand: usage errors exit 2, --state-dir reads STATE/logs/services", async (t) => {
   const stateDir = tempDir(t);
   writer(t, stateDir).write(3);
