@@ -76,6 +76,10 @@ const refusals = (inputs: KubeInputs): string[] => {
 const untranslated = (book: Book): string[] => [
   ...(book.network !== undefined && book.network !== "host" ? [`network: ${JSON.stringify(book.network)} has no Kubernetes equivalent: ignored (the Pod's network)`] : []),
   ...(book.hostname !== undefined ? [`hostname: ignored (a Pod's hostname is its name)`] : []),
+  // Docker's read-only maps are usually host config files; a new claim holds nothing.
+  ...((book.kube?.volumes ?? "claim") === "claim"
+    ? book.maps.flatMap((map, index) => (map.isReadOnly ? [`maps[${index}]: ${map.dst} is a read-only claim, which starts empty: fill it, or use kube.volumes host (or a ConfigMap of your own)`] : []))
+    : []),
 ];
 
 const workloadOf = (name: string, labels: Record<string, string>, template: PodTemplateSpec, claimTemplates: KubeObject[] | undefined): Deployment | StatefulSet => {

@@ -95,8 +95,9 @@ t.test("a stop_timeout not above the grace is refused, as it would kill the box 
 });
 
 t.test("Deployment (Recreate) with standalone claims when only the state directory is written", async (t) => {
-  const { objects } = await manifestsOf(await book("maps:\n  - {src: /srv/app, dst: /docker}\n  - {src: /srv/conf, dst: /etc/app, read_only: true}"), undefined);
+  const { objects, warnings } = await manifestsOf(await book("maps:\n  - {src: /srv/app, dst: /docker}\n  - {src: /srv/conf, dst: /etc/app, read_only: true}"), undefined);
   validatesAll(t, objects);
+  t.strictSame(warnings, ["maps[1]: /etc/app is a read-only claim, which starts empty: fill it, or use kube.volumes host (or a ConfigMap of your own)"]);
   t.strictSame(objects.map((object) => `${object.kind}/${object.metadata.name}`), [
     "ConfigMap/app-control", "PersistentVolumeClaim/app-state", "PersistentVolumeClaim/app-app", "Deployment/app",
   ]);
