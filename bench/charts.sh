@@ -3,7 +3,10 @@
 # the data files the scenarios leave in build/bench/results (NAME.dat: a
 # "# column names" line, then rows; labels in double quotes). A chart whose
 # data file is missing is left as it is (a scenario not run this time).
-# Run by bench/run.sh and bench/update-results.sh; on its own: bash bench/charts.sh
+# Run by bench/run.sh; by bench/update-results.sh with the scenarios it re-ran
+# (bash bench/charts.sh SCENARIO...: only the charts of their data files,
+# whose names start with the scenario's name, so data left by an earlier or a
+# shortened run never redraws a chart that RESULTS.md's tables do not match).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -11,6 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 CHARTS="$BENCH/charts"
 command -v gnuplot >/dev/null || { echo "charts: missing gnuplot (apt-get install -y gnuplot-nox)" >&2; exit 2; }
 mkdir -p "$CHARTS"
+ONLY=("$@")
 
 # Every chart: the same size, font and colours; white behind, so it reads on a dark page too.
 COMMON='
@@ -26,7 +30,9 @@ set linetype 4 lc rgb "#ff7f0e" lw 2 pt 11 ps 0.8
 # plot NAME DATA GNUPLOT...: draws $CHARTS/NAME.svg from $RESULTS_DIR/DATA.dat
 # (the script refers to it as DATA) when that file exists.
 plot() {
-  local name=$1 data="$RESULTS_DIR/$2.dat" script=$3
+  local name=$1 data="$RESULTS_DIR/$2.dat" script=$3 scenario wanted=$((${#ONLY[@]} == 0))
+  for scenario in "${ONLY[@]}"; do [[ $2 != "$scenario"* ]] || wanted=1; done
+  ((wanted)) || return 0
   if [[ ! -s $data ]]; then
     echo "charts: no $data: $name.svg left as it was" >&2
     return
@@ -75,7 +81,7 @@ set title "Services: one status write (status.json and status), by strace (scena
 set xlabel "services"; set ylabel "ms"; set yrange [0:*]; set xrange [0:*]
 plot DATA using 1:8 with linespoints lt 1 title "one status write", "" using 1:12 with lines dt 2 lt 2 title "linear from the low half"'
 
-plot scaling-backoff scaling-backoff "$BARS"'
+plot scaling-backoff scaling-services-backoff "$BARS"'
 set title "Backoff: 'true' written → stop command, and → PID 1 exit (scenario 14, median)"
 set ylabel "ms"
 plot DATA using 2:xtic(sprintf("%d service%s", $1, $1 == 1 ? "" : "s")) title "→ the stop command starts" lt 1, \

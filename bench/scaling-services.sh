@@ -157,7 +157,7 @@ write_verdict=$(curve_verdict "$dat" 8 12 0.5)
     awk -v n="$size" -v r="$(median_of "$work/backoff-$size/reaction")" -v e="$(median_of "$work/backoff-$size/exit")" \
       'BEGIN { printf "%d %.3f %.3f\n", n, r / 1e6, e / 1e6 }'
   done
-} >"$RESULTS_DIR/scaling-backoff.dat"
+} >"$RESULTS_DIR/scaling-services-backoff.dat"
 read -r reaction_top _ _ < <(stats "$work/backoff-$TOP/reaction")
 backoff_verdict=$(awk -v m="$reaction_top" 'BEGIN { if (m <= 20e6) print "met"; else printf "missed by %.2f ms\n", (m - 20e6) / 1e6 }')
 

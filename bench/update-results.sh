@@ -30,8 +30,8 @@ for scenario in "$@"; do
   bash "$BENCH/$scenario.sh" >/dev/null
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-# Redraws the charts whose data these runs left (the others stay as they are).
-bash "$BENCH/charts.sh"
+# Redraws the charts of these scenarios (the others stay as they are).
+bash "$BENCH/charts.sh" "$@"
 note="Run on its own (\`bash bench/update-results.sh $*\`) $(date -u '+%Y-%m-%d %H:%M UTC'):"
 note="$note $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), nproc $(nproc), kernel $(uname -r),"
 note="$note boxinit $(boxinit_description), load average before/after $load_before / $load_after,"
