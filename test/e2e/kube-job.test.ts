@@ -53,7 +53,7 @@ t.test("a CronJob's run on podman: boxinit job's failure report and termination 
   t.equal(lines.length, 1, `one line in the termination log: ${JSON.stringify(message)}`);
   t.match(lines[0], /nightly/, "it names the job");
   t.match(lines[0], /\b3\b/, "and its exit code");
-  t.ok(lines[0]!.includes(reports[0]!), "and the report, which exists: written before the message");
+  t.ok(lines[0]?.includes(reports[0]!), "and the report, which exists: written before the message");
 
   const job = stateDirReader(book.home, 50, 10_000).statusJson()?.jobs?.nightly;
   t.equal(job?.lastExit, 3, "status.json has the run");

@@ -82,19 +82,36 @@ export const volumeNamesOf = (manifests: readonly Manifest[]): string[] => {
 const PLAYABLE = new Set(["Pod", "Deployment", "ConfigMap", "PersistentVolumeClaim"]);
 
 /**
- * The manifests as podman plays them: only the kinds it knows, and no containerPorts:
- * podman 4.3 turns them into port mappings, which it refuses without a
- * bridge network ("PortMappings can only be used with Bridge or slirp4netns
- * networking"), even for a pod with hostNetwork, and no bridge may exist
- * here. In the host's network (the book's `network: host`) the app binds the
- * host's own port all the same.
+ * The manifests as podman plays them: only the kinds it knows, and two
+ * things podman 4.3 refuses although Kubernetes takes them:
+ * - containerPorts: podman turns them into port mappings, which it refuses
+ *   without a bridge network ("PortMappings can only be used with Bridge or
+ *   slirp4netns networking"), even for a pod with hostNetwork, and no bridge
+ *   may exist here. In the host's network (the book's `network: host`) the
+ *   app binds the host's own port all the same.
+ * - annotation values over 63 characters ("value length exceeds Kubernetes
+ *   max 63": podman checks them as if they were label values), such as
+ *   host kube's boxinit/image-id (sha256:...); they are dropped.
  */
 export const forPodman = (manifests: readonly Manifest[]): Manifest[] =>
   manifests.filter((manifest) => PLAYABLE.has(manifest.kind)).map((original) => {
     const manifest = clone(original);
     for (const container of containersOf(podSpecOf(manifest))) delete container.ports;
+    for (const metadata of [manifest.metadata, podTemplateOf(manifest)?.metadata]) dropLongAnnotations(metadata);
     return manifest;
   });
+
+/** The pod template of a workload (undefined for a Pod, whose own metadata is the pod's). */
+const podTemplateOf = (manifest: Manifest): any =>
+  manifest.kind === "CronJob" ? manifest.spec?.jobTemplate?.spec?.template : manifest.kind === "Pod" ? undefined : manifest.spec?.template;
+
+const PODMAN_MAX_ANNOTATION = 63;
+const dropLongAnnotations = (metadata: any): void => {
+  const annotations = metadata?.annotations;
+  if (annotations === undefined) return;
+  for (const [key, value] of Object.entries(annotations)) if (String(value).length > PODMAN_MAX_ANNOTATION) delete annotations[key];
+  if (Object.keys(annotations).length === 0) delete metadata.annotations;
+};
 
 const containersOf = (spec: any): any[] => (spec === undefined ? [] : [...(spec.initContainers ?? []), ...(spec.containers ?? [])]);
 
