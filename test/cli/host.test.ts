@@ -19,7 +19,7 @@ t.test("help: no arguments, -h or --help anywhere", async (t) => {
 });
 
 t.test("unknown verbs", async (t) => {
-  const expected = "expected run, promote, cron, status, backoff";
+  const expected = "expected run, promote, cron, status, backoff, kube";
   t.equal(parseHostArgs(["start", "app.book.yaml"]), `unknown verb "start": ${expected}`);
   t.equal(parseHostArgs(["RUN", "app.book.yaml"]), `unknown verb "RUN": ${expected}`);
   t.equal(parseHostArgs(["--dry-run", "run"]), `unknown verb "--dry-run": ${expected}`, "the verb comes first");
@@ -117,6 +117,29 @@ t.test("bad durations", async (t) => {
   }
   t.equal(parseHostArgs(["backoff", "a.book.yaml", "on", "--wait", "--timeout"]), `${hint} "nothing"`, "no value at the end");
   t.equal(parseHostArgs(["backoff", "a.book.yaml", "on", "--timeout", "--wait"]), `${hint} "--wait"`, "the next word is the value, even a flag");
+});
+
+t.test("kube BOOK with --out, --image and --config, each as --name VALUE or --name=VALUE", async (t) => {
+  t.same(parsed(["kube", "app.book.yaml"]), args("kube", "app.book.yaml"));
+  t.same(parsed(["kube", "app.book.yaml", "--out", "manifests"]), args("kube", "app.book.yaml", [], { outDir: "manifests" }));
+  t.same(parsed(["kube", "--out=manifests", "app.book.yaml"]), args("kube", "app.book.yaml", [], { outDir: "manifests" }), "anywhere; its value is not the book");
+  t.same(parsed(["kube", "app.book.yaml", "--image", "reg.example/app@sha256:00", "--config=box.yaml"]),
+    args("kube", "app.book.yaml", [], { imageRef: "reg.example/app@sha256:00", configPath: "box.yaml" }));
+  t.same(parsed(["kube", "app.book.yaml", "--out", "a", "--out", "b"]), args("kube", "app.book.yaml", [], { outDir: "b" }), "the last one wins");
+});
+
+t.test("kube's options need a value; they are kube's only", async (t) => {
+  for (const option of ["--out", "--image", "--config"]) {
+    t.equal(parseHostArgs(["kube", "app.book.yaml", option]), `kube: ${option}: expected a value, got nothing`, `${option} at the end`);
+    t.equal(parseHostArgs(["kube", "app.book.yaml", `${option}=`]), `kube: ${option}: expected a value, got nothing`, `${option}= empty`);
+    for (const verb of ["run", "promote", "cron", "status"]) t.equal(parseHostArgs([verb, "a.book.yaml", option, "x"]), `${verb}: unknown option "${option}"`);
+  }
+  t.equal(parseHostArgs(["kube", "app.book.yaml", "--dry-run"]), 'kube: unknown option "--dry-run"');
+  t.equal(parseHostArgs(["kube", "app.book.yaml", "--timeout", "5s"]), 'kube: unknown option "--timeout"');
+  t.equal(parseHostArgs(["kube"]), "kube: expected a book file (YAML)");
+  t.equal(parseHostArgs(["kube", "a.book.yaml", "b.book.yaml"]), 'kube: unexpected argument "b.book.yaml"');
+  const result = parseHostArgs(["run", "app.book.yaml"]) as HostArgs;
+  t.notOk("outDir" in result || "imageRef" in result || "configPath" in result, "none for other verbs");
 });
 
 t.test("the usage text states the exit codes HOST_EXIT has", async (t) => {
