@@ -87,8 +87,8 @@ const PLAYABLE = new Set(["Pod", "Deployment", "ConfigMap", "PersistentVolumeCla
  * - containerPorts: podman turns them into port mappings, which it refuses
  *   without a bridge network ("PortMappings can only be used with Bridge or
  *   slirp4netns networking"), even for a pod with hostNetwork, and no bridge
- *   may exist here. In the host's network (the book's `network: host`) the
- *   app binds the host's own port all the same.
+ *   may exist here. In the host's network (a book's `network: host`) the
+ *   app binds the host's own port all the same; in its own, the pod's.
  * - annotation values over 63 characters ("value length exceeds Kubernetes
  *   max 63": podman checks them as if they were label values), such as
  *   host kube's boxinit/image-id (sha256:...); they are dropped.
