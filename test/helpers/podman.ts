@@ -119,6 +119,8 @@ export const loadDockerImage = async (image: string): Promise<string> => {
   if (held.code === 0 && `sha256:${held.stdout.trim()}` === id) return name;
   const load = await runToFiles("bash", ["-o", "pipefail", "-c", 'docker save "$1" | podman load', "load", image], 300_000);
   if (load.code !== 0) throw new Error(`docker save ${image} | podman load: exit ${load.code}: ${load.stderr.trim()}`);
+  // The copy it replaces lost its name: remove it, unless a container still uses it (then it stays, harmless).
+  if (held.code === 0) await podman(["image", "rm", held.stdout.trim()]);
   return name;
 };
 
