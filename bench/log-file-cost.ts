@@ -16,7 +16,7 @@ const log = new Logger({ write: () => {} }, "warn");
 
 const batchOf = (lineBytes: number): Buffer => {
   const line = `${"x".repeat(lineBytes - 1)}\n`;
-  return Buffer.from(line.repeat(Math.floor(65536 / lineBytes)));
+  return Buffer.from(line.repeat(Math.max(1, Math.floor(Number(process.env.BATCH_BYTES ?? 65536) / lineBytes))));
 };
 
 const measure = (label: string, lineBytes: number, timestamps: boolean): string => {
