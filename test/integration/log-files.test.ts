@@ -4,10 +4,13 @@
 // old files, each within max_size), still on boxinit's stdout; a service with
 // log_file: false has no file; `boxinit logs -n` reads it from outside and
 // `boxinit logs -f` follows it through rotations until SIGTERM (exit 0).
+// Under umask 077 the modes are 0750/0640; a symlink planted at the log
+// directory is refused with one warning and written through never, and
+// the file is made once it is gone.
 // Needs the relay's copyTo hook wired to log/log-file.ts (issue 18).
 import t, { type Test } from "tap";
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BOXINIT, MODES, boxinitTool, killAllRuns, missingPrerequisite, startBoxinit } from "../helpers/boxinit.ts";
 import { makeBox } from "../helpers/mini-vm.ts";
@@ -90,6 +93,38 @@ for (const mode of MODES) {
     follow.kill("SIGTERM");
     t.equal(await exited, 0, "SIGTERM ends -f with 0");
 
+    await run.signal("SIGTERM");
+    await run.result();
+  });
+}
+
+const TICKER = `grace: 3s
+log_files: { max_size: 64KiB, keep: 1, timestamps: false }
+services:
+  ticker:
+    command: [/bin/sh, -c, 'i=0; while :; do echo "tick $i"; i=$((i+1)); sleep 0.02; done']
+`;
+
+for (const mode of MODES) {
+  t.test(`${mode}: umask 077, and a symlink planted at the log directory`, async (t) => {
+    const missing = missingPrerequisite(mode);
+    if (missing) return t.fail(missing);
+    const box = makeBox(t, TICKER);
+    const target = join(box.dir, "elsewhere");
+    mkdirSync(target);
+    mkdirSync(join(box.stateDir, "logs"));
+    symlinkSync(target, join(box.stateDir, "logs", "services"));
+    const run = startBoxinit(mode, box.args, { execThrough: ["/bin/sh", "-c", 'umask 077; exec "$@"', "sh"] });
+    await run.waitFor(/cannot write the log file of ticker: ELOOP: .*services is a symlink: refusing to work through it/, "stderr");
+    await run.waitFor(/tick 3\n/);
+    t.same(readdirSync(target), [], "nothing written through the symlink");
+    rmSync(join(box.stateDir, "logs", "services"));
+    await run.waitFor(/the log file of ticker is written again; \d+ lines/, "stderr", 15_000);
+    const dir = join(box.stateDir, "logs", "services");
+    t.equal(statSync(dir).mode & 0o777, 0o750, "the directory 0750 under umask 077");
+    t.equal(statSync(join(dir, "ticker.log")).mode & 0o777, 0o640, "the file 0640 under umask 077");
+    t.match(readFileSync(join(dir, "ticker.log"), "utf8"), /^(out tick \d+\n)+$/);
+    t.equal(run.stderr.match(/cannot write the log file/g)?.length, 1, "one warning for the problem");
     await run.signal("SIGTERM");
     await run.result();
   });
