@@ -1,14 +1,15 @@
 // PID 1's probe server in this process, over real sockets: the answers
 // (200/503 with one line, HEAD, 404, 405, 413, 500 for a throwing answer),
 // its bounds (a slowloris client cut, the 17th connection closed at once, a
-// huge header refused) with the server still answering after each, a port
+// huge header refused, more than 50 connections in a second closed unread)
+// with the server still answering after each, a port
 // in use, and close(). EACCES on a low port is tried as uid 65534 in a child.
 import t, { type Test } from "tap";
 import { spawnSync } from "node:child_process";
 import { request } from "node:http";
 import { connect, createServer, type Socket } from "node:net";
 import { networkInterfaces } from "node:os";
-import { startProbeServer, ProbeServerError, PROBE_LIMITS, type ProbeServer, type ProbeServerOptions } from "../../src/control/probe-server.ts";
+import { perSecond, startProbeServer, ProbeServerError, PROBE_LIMITS, type ProbeServer, type ProbeServerOptions } from "../../src/control/probe-server.ts";
 import { probeAnswer, type ProbeSnapshot } from "../../src/control/probe-server-verdict.ts";
 import { recordingLogger, type RecordedLog } from "../helpers/recording-logger.ts";
 import { waitFor } from "../helpers/wait-for.ts";
@@ -167,6 +168,27 @@ t.test("the 17th connection is closed at once while 16 are open; one closes and 
   t.equal(answer.status, 200, "answered once one connection is free");
 });
 
+t.test("more than maxPerSecond connections in a second: closed unread, said once; the next second is served", async (t) => {
+  let nowMs = 0;
+  const { server, recorded } = await start(t, { limits: { maxPerSecond: 3 }, clockMs: () => nowMs });
+  for (let i = 0; i < 3; i++) t.equal((await ask(server.port, "/readyz")).status, 200, `probe ${i + 1} of the second`);
+  const refused = await ask(server.port, "/readyz").then(() => "answered", (error: NodeJS.ErrnoException) => error.code);
+  t.match(refused, /^(ECONNRESET|EPIPE)$/, "the 4th is closed without an answer");
+  t.match(recorded.at("warn").join(""), /probe: connection refused: more than 3 probe connections in a second count=1/);
+  nowMs = 1000;
+  t.equal((await ask(server.port, "/readyz")).status, 200, "the next second is served");
+});
+
+t.test("perSecond: counts in windows of a second of its clock", async (t) => {
+  let nowMs = 5000;
+  const mayServe = perSecond(2, () => nowMs);
+  t.same([mayServe(), mayServe(), mayServe()], [true, true, false]);
+  nowMs = 5999;
+  t.equal(mayServe(), false, "same window");
+  nowMs = 6000;
+  t.same([mayServe(), mayServe(), mayServe()], [true, true, false]);
+});
+
 t.test("a header over 4 KiB: 431 and closed; 3 KiB of headers are answered", async (t) => {
   const { server } = await start(t);
   const huge = await ask(server.port, "/readyz", { headers: { "X-Big": "a".repeat(PROBE_LIMITS.maxHeaderBytes + 100) } });
@@ -219,8 +241,10 @@ t.test("a port below 1024 as an ordinary user: EACCES, said with the fix (uid 65
     await startProbeServer({ port: 81, answer: () => ({ ok: true, why: "x" }), log: recorded.log }).then(
       (server) => { console.log("listening"); return server.close(); },
       (error) => console.log(error.name, error.code, error.message));`;
-  const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { uid: 65534, gid: 65534, encoding: "utf8", timeout: 20_000, env: { ...process.env, NODE_OPTIONS: undefined } });
-  t.equal(child.status, 0, `the child ran: ${child.stderr}`);
+  // Through env -i: tap's process hooks (and their files, which uid 65534 may not write) stay out of the child.
+  const child = spawnSync("env", ["-i", `PATH=${process.env.PATH}`, process.execPath, "--input-type=module", "-e", script], { uid: 65534, gid: 65534, encoding: "utf8", timeout: 20_000 });
+  t.equal(child.status, 0, "the child ran");
+  t.equal(child.stderr, "", "and printed no error");
   t.match(child.stdout, /^ProbeServerError EACCES probe server: cannot listen on port 81: .*; ports below 1024 need root or CAP_NET_BIND_SERVICE/);
 });
 
