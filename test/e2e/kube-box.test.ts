@@ -21,12 +21,13 @@
 // refuses them). The image plays under the name the manifest gives it
 // (podman holds a copy of Docker's image by that name).
 import t, { type Test } from "tap";
+import { sleep } from "../helpers/boxinit.ts";
 import { CONFLUENCE_IMAGE } from "../helpers/docker.ts";
 import { makeKubeBook, type KubeBook } from "../helpers/kube-book.ts";
 import { configMapAsHostPath, findManifest, forPodman, podSpecOf, type Manifest } from "../helpers/kube-manifests.ts";
 import { makeKubeletVolume } from "../helpers/kubelet-volume.ts";
 import { parseJsonLog } from "../helpers/mini-vm.ts";
-import { playKube, PodContainer, podmanImageAs, podmanOk, requirePodman } from "../helpers/podman.ts";
+import { playKube, podmanImageAs, podmanOk, requirePodman, type PodContainer } from "../helpers/podman.ts";
 import { stateDirReader, type StateDirReader } from "../helpers/state-dir.ts";
 
 /** The service of the image's /etc/boxinit/boxinit.yaml. */
@@ -52,9 +53,9 @@ const playBook = async (t: Test, adapt: (manifests: Manifest[], book: KubeBook) 
   t.equal(image, `${book.repo}:run`, "the Deployment runs the book's promoted image");
   t.equal(spec.containers[0].imagePullPolicy, "Never");
   await podmanImageAs(t, CONFLUENCE_IMAGE, image);
-  await playKube(t, forPodman(adapt(manifests, book)));
-  const pod = `${deployment.metadata!.name}-pod-0`;
-  return { book, manifests, pod, container: new PodContainer(`${pod}-${spec.containers[0].name}`), state: stateDirReader(book.home, 50, 90_000) };
+  const played = await playKube(t, forPodman(adapt(manifests, book)));
+  const pod = played.pods[0]!;
+  return { book, manifests, pod, container: played.container(pod, spec.containers[0].name), state: stateDirReader(book.home, 50, 90_000) };
 };
 
 /** What podman says of the container: its host pid (PID 1 of the pod), start time and restarts. */
@@ -69,7 +70,7 @@ const waitForHeartbeats = async (state: StateDirReader, count: number, timeoutMs
   let last = state.statusJson()?.updatedAt;
   for (let beats = 0; beats < count; ) {
     if (Date.now() > deadline) throw new Error(`status.json's updatedAt moved ${beats} of ${count} times within ${timeoutMs} ms`);
-    await new Promise((wake) => setTimeout(wake, 100));
+    await sleep(100);
     const now = state.statusJson()?.updatedAt;
     if (now === undefined || now === last) continue;
     beats++;
