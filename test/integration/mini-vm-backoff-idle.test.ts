@@ -115,6 +115,29 @@ for (const mode of MODES) {
       t.equal(box.status(), "stopped", "a stop from running ends stopped, as always");
     });
 
+    await t.test("idle with a main command: stopped on engage, started again on release", async (t) => {
+      const volume = makeKubeletVolume(t, { backoff: "false\n" });
+      const box = makeBox(t, `grace: 5s\nbackoff: {file: ${volume.path}/backoff, on_engage: idle}\n`);
+      const pids = join(box.dir, "main.pids");
+      const run = startBoxinit(mode, [...box.args, "--", "sh", "-c", `echo $$ >> ${pids}; echo main-ready; exec sleep 1000`]);
+      await run.waitFor(/^main-ready$/m);
+      await box.waitForStatus("running");
+      volume.update({ backoff: "true\n" });
+      await box.waitForStatus("backedoff");
+      t.match(run.stderr, /stopping: backoff engaged/);
+      t.equal(box.statusJson()?.exitCode, undefined, "no exit code: the main command's end did not end PID 1");
+      t.equal(run.hasEnded, false, "boxinit is still running");
+      volume.update({ backoff: "false\n" });
+      await run.waitFor(/^main-ready$[\s\S]*^main-ready$/m);
+      await box.waitForStatus("running");
+      const started = readFileSync(pids, "utf8").trim().split("\n");
+      t.equal(started.length, 2, "the main command ran twice");
+      t.not(started[1], started[0], "a new process");
+      await run.signal("SIGTERM");
+      t.equal((await run.result()).code, 143, "a signal stop with a main command exits with its code, as always");
+      t.equal(box.status(), "stopped");
+    });
+
     await t.test("exit (the default): a ..data swap ends the container backedoff, exit 0", async (t) => {
       const volume = makeKubeletVolume(t, { backoff: "false\n" });
       const box = podBox(t, volume, "exit");
