@@ -17,6 +17,7 @@ import { JOB_DEFAULTS } from "../config/defaults.ts";
 import { startJob, type JobRun } from "../jobs/run-job.ts";
 import type { JobSpec } from "../jobs/types.ts";
 import { rawPassthrough } from "../jobs/passthrough.ts";
+import { terminationSummary, writeTerminationLog } from "../jobs/termination-log.ts";
 import { escapeControls } from "../control/backoff.ts";
 import { JOB_USAGE, parseJobArgs, type JobArgs } from "../cli/job-args.ts";
 import { loadConfigOrReport } from "./config.ts";
@@ -136,6 +137,8 @@ const runJob = async (spec: JobSpec, config: Config, log: Logger, faults: FaultH
   run = startJob(spec, { native, reaper, log });
   if (stopDeadline !== undefined) run.stop(SIGNAL_NUMBERS.SIGTERM!, jobGraceMs);
   const outcome = await run.outcome;
+  // Before the leftovers' stop: a SIGKILL during it must not lose the message.
+  writeTerminationLog(terminationSummary(spec.name, outcome, spec.stateDir), log);
   // What the job left behind (daemons, children of a killed shell) is stopped
   // too: a batch job must not leave processes in the container. A stop that
   // was asked for keeps to its one budget.
