@@ -52,7 +52,7 @@ const boxContainer = (inputs: KubeInputs, name: string, volumes: readonly BoxVol
     image: image.ref,
     ...(image.pullPolicy !== undefined && { imagePullPolicy: image.pullPolicy }),
     ...containerArgv(book),
-    env: containerEnv(book, isBatch, warnings),
+    env: containerEnv(book, isBatch ? "job" : config.source === undefined ? "no-config" : "idle", warnings),
     ...(ports.length > 0 && { ports: ports.map((port) => ({ containerPort: port.dst, protocol: PROTOCOL[port.protocol] })) }),
     volumeMounts: mountsOf(volumes),
     // A job's summary line (`boxinit job` writes /dev/termination-log), else its output's tail.

@@ -7,16 +7,26 @@ import type { Book } from "./book-types.ts";
 import { CONTROL_DIR, GRACE_MARGIN_S, type ImageUser, type KubeInputs } from "./kube-types.ts";
 import { volumeMounts, type BoxVolume } from "./kube-volumes.ts";
 
+/**
+ * How the box reacts to backoff in a Pod: idle (exit would end the container,
+ * and restartPolicy Always would start it again: a crash loop). Not for a
+ * job (it only exits), nor for a box without a config: a tini-style run
+ * refuses idle (exit 2 at every start), as it has no boot to run again.
+ */
+export type BackoffReaction = "idle" | "job" | "no-config";
+
 /** The variables host kube sets itself: the backoff file in the ConfigMap's directory, and how a Pod reacts to it. */
-const controlEnv = (isBatch: boolean): Record<string, string> => ({
+const controlEnv = (reaction: BackoffReaction): Record<string, string> => ({
   BOXINIT_BACKOFF_FILE: `${CONTROL_DIR}/backoff`,
-  // exit would end the container, and restartPolicy Always would start it again: a crash loop.
-  ...(!isBatch && { BOXINIT_BACKOFF_ON_ENGAGE: "idle" }),
+  ...(reaction === "idle" && { BOXINIT_BACKOFF_ON_ENGAGE: "idle" }),
 });
 
 /** The book's env, then host kube's own (which win; a book that sets them differently is told). */
-export const containerEnv = (book: Book, isBatch: boolean, warnings: string[]): EnvVar[] => {
-  const own = controlEnv(isBatch);
+export const containerEnv = (book: Book, reaction: BackoffReaction, warnings: string[]): EnvVar[] => {
+  const own = controlEnv(reaction);
+  if (reaction === "no-config") {
+    warnings.push("the box has no config: a tini-style run cannot idle on backoff, it exits and the Pod starts it again; give the image a config (even one without services) to idle");
+  }
   const env: EnvVar[] = [];
   for (const [name, value] of Object.entries(book.env)) {
     if (Object.hasOwn(own, name)) {

@@ -95,7 +95,7 @@ t.test("a stop_timeout not above the grace is refused, as it would kill the box 
 });
 
 t.test("Deployment (Recreate) with standalone claims when only the state directory is written", async (t) => {
-  const { objects, warnings } = await manifestsOf(await book("maps:\n  - {src: /srv/app, dst: /docker}\n  - {src: /srv/conf, dst: /etc/app, read_only: true}"), undefined);
+  const { objects, warnings } = await manifestsOf(await book("maps:\n  - {src: /srv/app, dst: /docker}\n  - {src: /srv/conf, dst: /etc/app, read_only: true}"), PROBE_CONFIG);
   validatesAll(t, objects);
   t.strictSame(warnings, ["maps[1]: /etc/app is a read-only claim, which starts empty: fill it, or use kube.volumes host (or a ConfigMap of your own)"]);
   t.strictSame(objects.map((object) => `${object.kind}/${object.metadata.name}`), [
@@ -168,15 +168,21 @@ t.test("network host becomes hostNetwork; other networks and hostname are said, 
   const host = await manifestsOf(await book("network: host"), undefined);
   t.equal(podOf(host.objects).hostNetwork, true);
   t.equal(podOf(host.objects).dnsPolicy, "ClusterFirstWithHostNet");
-  const other = await manifestsOf(await book("network: wiki-net\nhostname: wiki"), undefined);
+  const other = await manifestsOf(await book("network: wiki-net\nhostname: wiki"), PROBE_CONFIG);
   t.strictSame(other.warnings, ['network: "wiki-net" has no Kubernetes equivalent: ignored (the Pod\'s network)', "hostname: ignored (a Pod's hostname is its name)"]);
   t.notOk("hostNetwork" in podOf(other.objects));
 });
 
 t.test("the book's own BOXINIT_BACKOFF_* are replaced by the control directory's, and said so", async (t) => {
-  const { objects, warnings } = await manifestsOf(await book("env: {BOXINIT_BACKOFF_FILE: /docker/backoff, BOXINIT_BACKOFF_ON_ENGAGE: idle, A: b}"), undefined);
+  const { objects, warnings } = await manifestsOf(await book("env: {BOXINIT_BACKOFF_FILE: /docker/backoff, BOXINIT_BACKOFF_ON_ENGAGE: idle, A: b}"), PROBE_CONFIG);
   t.strictSame(podOf(objects).containers[0].env.map((variable: any) => variable.name), ["A", "BOXINIT_BACKOFF_FILE", "BOXINIT_BACKOFF_ON_ENGAGE"]);
   t.strictSame(warnings, ['env.BOXINIT_BACKOFF_FILE: replaced by "/etc/boxinit-control/backoff" in the manifests (the control ConfigMap\'s directory)']);
+});
+
+t.test("a box without a config (tini-style) is not told to idle, which it would refuse at every start; said", async (t) => {
+  const { objects, warnings } = await manifestsOf(await book(), undefined);
+  t.strictSame(podOf(objects).containers[0].env, [{ name: "BOXINIT_BACKOFF_FILE", value: "/etc/boxinit-control/backoff" }]);
+  t.strictSame(warnings, ["the box has no config: a tini-style run cannot idle on backoff, it exits and the Pod starts it again; give the image a config (even one without services) to idle"]);
 });
 
 t.test("a name that cannot name Kubernetes objects is refused unless kube.name gives one", async (t) => {
