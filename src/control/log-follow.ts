@@ -56,9 +56,13 @@ export class LogFollower {
     return this.#file ? this.#readNew(false) : true;
   }
 
-  /** Steps on every change of DIR (and every FOLLOW_POLL_MS) until the signal aborts or the output closes. */
-  watchUntil(signal: AbortSignal): Promise<void> {
+  /**
+   * Steps on every change of DIR (and every FOLLOW_POLL_MS) until the signal
+   * aborts or the output closes (true), or reading fails (false: said through onMissed).
+   */
+  watchUntil(signal: AbortSignal): Promise<boolean> {
     return new Promise((resolve) => {
+      let isOk = true;
       let watcher: FSWatcher | undefined;
       let timer: NodeJS.Timeout | undefined;
       let isQueued = false;
@@ -66,14 +70,23 @@ export class LogFollower {
         watcher?.close();
         clearInterval(timer);
         signal.removeEventListener("abort", finish);
-        resolve();
+        resolve(isOk);
+      };
+      const stepOrFinish = (): void => {
+        try {
+          if (!this.step()) finish();
+        } catch (error) {
+          isOk = false;
+          this.#onMissed(`stopped following: ${(error as Error).message}`);
+          finish();
+        }
       };
       const wake = (): void => {
         if (isQueued || signal.aborted) return;
         isQueued = true;
         setImmediate(() => {
           isQueued = false;
-          if (!signal.aborted && !this.step()) finish();
+          if (!signal.aborted) stepOrFinish();
         });
       };
       if (signal.aborted) return finish();

@@ -87,11 +87,10 @@ export const showLogs = async (place: LogPlace, args: LogsArgs, io: LogsIo, stop
     }
     const follower = new LogFollower(dir, args.service, { file: newest, offset: range.end }, io.out, (warning) => io.stderr(`boxinit logs: warning: ${warning}\n`));
     try {
-      await follower.watchUntil(stop);
+      return (await follower.watchUntil(stop)) ? LOGS_EXIT.shown : LOGS_EXIT.failed;
     } finally {
       follower.close();
     }
-    return LOGS_EXIT.shown;
   } catch (error) {
     io.stderr(`boxinit logs: ${args.service ?? place.dir}: ${(error as Error).message}\n`);
     return LOGS_EXIT.failed;
