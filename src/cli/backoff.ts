@@ -5,9 +5,13 @@ import type { BackoffWord } from "../control/backoff-write.ts";
 
 export const BACKOFF_USAGE = `usage: boxinit backoff on|off
 
-  on   write "true": the running boxinit stops its services and exits;
-       a new start (or a job) does nothing while it stays on
-  off  write "false"
+  on   write "true": the running boxinit stops its services and exits
+       (with backoff.on_engage idle it stays up, not ready); a new start
+       (or a job) does nothing while it stays on
+  off  write "false" (an idle boxinit boots its services again)
+
+  The file is <state_dir>/backoff. A backoff.file in a ConfigMap is
+  read-only: change the ConfigMap instead.
 `;
 
 /** Parse `backoff` argv: the word, "help", or the usage error's text. */
