@@ -21,9 +21,11 @@
 // refuses them). The image plays under the name the manifest gives it
 // (podman holds a copy of Docker's image by that name).
 import t, { type Test } from "tap";
-import { sleep } from "../helpers/boxinit.ts";
-import { CONFLUENCE_IMAGE } from "../helpers/docker.ts";
-import { makeKubeBook, type KubeBook } from "../helpers/kube-book.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT, sleep } from "../helpers/boxinit.ts";
+import { CONFLUENCE_IMAGE, replaceExactly } from "../helpers/docker.ts";
+import { makeKubeBookFrom, type KubeBook } from "../helpers/kube-book.ts";
 import { configMapAsHostPath, findManifest, forPodman, podSpecOf, type Manifest } from "../helpers/kube-manifests.ts";
 import { makeKubeletVolume } from "../helpers/kubelet-volume.ts";
 import { parseJsonLog } from "../helpers/mini-vm.ts";
@@ -33,6 +35,8 @@ import { stateDirReader, type StateDirReader } from "../helpers/state-dir.ts";
 /** The service of the image's /etc/boxinit/boxinit.yaml. */
 const SERVICE = "confluence";
 const FINAL = ["running", "failed", "stopped", "backedoff"];
+/** probe.port of the probe test's box (BOXINIT_PROBE_PORT): in the pod's own network namespace. */
+const PROBE_PORT = 8099;
 
 interface PlayedBox {
   book: KubeBook;
@@ -42,9 +46,17 @@ interface PlayedBox {
   state: StateDirReader;
 }
 
-/** The book's manifests from host kube, adapted (adapt) and played; the state directory read on the host. */
-const playBook = async (t: Test, adapt: (manifests: Manifest[], book: KubeBook) => Manifest[] = (manifests) => manifests): Promise<PlayedBox> => {
-  const book = await makeKubeBook(t, "app.book.yaml", CONFLUENCE_IMAGE);
+interface PlayOptions {
+  /** A change to the manifests before they are played. */
+  adapt?: (manifests: Manifest[], book: KubeBook) => Manifest[];
+  /** A change to the book's text (test/fixtures/kube-e2e/app.book.yaml). */
+  editBook?: (text: string) => string;
+}
+
+/** The book's manifests from host kube, adapted and played; the state directory read on the host. */
+const playBook = async (t: Test, options: PlayOptions = {}): Promise<PlayedBox> => {
+  const { adapt = (manifests) => manifests, editBook = (text) => text } = options;
+  const book = await makeKubeBookFrom(t, editBook(readFileSync(join(ROOT, "test/fixtures/kube-e2e/app.book.yaml"), "utf8")), CONFLUENCE_IMAGE);
   const manifests = await book.manifests();
   const deployment = findManifest(manifests, "Deployment");
   const spec = podSpecOf(deployment);
@@ -117,7 +129,7 @@ t.test("host kube's Deployment and ConfigMap on podman: running, then a clean st
 t.test("a kubelet-style ..data swap of the control directory: backoff engages, the pod idles, release boots again", async (t) => {
   if (!(await requirePodman(t, [CONFLUENCE_IMAGE]))) return;
   const control = makeKubeletVolume(t, { backoff: "false\n" });
-  const box = await playBook(t, (manifests, book) => configMapAsHostPath(manifests, `${book.name}-control`, control.path));
+  const box = await playBook(t, { adapt: (manifests, book) => configMapAsHostPath(manifests, `${book.name}-control`, control.path) });
   t.equal((await box.state.waitForStatus(FINAL)).at(-1), "running");
   const before = await lifeOf(box.container);
   const appPid = box.state.statusJson()?.services?.[SERVICE]?.pid;
@@ -150,4 +162,30 @@ t.test("a kubelet-style ..data swap of the control directory: backoff engages, t
   t.type(newPid, "number");
   t.not(newPid, appPid, "a new app process");
   t.same(await lifeOf(box.container), before, "still the same PID 1, never restarted");
+});
+
+t.test("PID 1's own probe answers in the pod: /readyz and /livez while running and while backed off", async (t) => {
+  if (!(await requirePodman(t, [CONFLUENCE_IMAGE]))) return;
+  const control = makeKubeletVolume(t, { backoff: "false\n" });
+  const box = await playBook(t, {
+    editBook: (text) => replaceExactly(text, "\nenv:\n", `\nenv:\n  BOXINIT_PROBE_PORT: "${PROBE_PORT}"\n`),
+    adapt: (manifests, book) => configMapAsHostPath(manifests, `${book.name}-control`, control.path),
+  });
+  const container = podSpecOf(findManifest(box.manifests, "Deployment")).containers[0];
+  t.same(container.readinessProbe?.httpGet, { path: "/readyz", port: PROBE_PORT }, "host kube asks PID 1 over HTTP: no process per probe");
+  t.same(container.livenessProbe?.httpGet, { path: "/livez", port: PROBE_PORT });
+  t.equal((await box.state.waitForStatus(FINAL)).at(-1), "running");
+
+  // podman runs no probe: the test asks what the kubelet would, from inside the pod's network.
+  const ready = await box.container.httpGet(PROBE_PORT, "/readyz");
+  t.equal(ready.status, 200, `/readyz while running: ${ready.body.trim() || ready.error}`);
+  t.match(ready.body, /running/);
+  t.equal((await box.container.httpGet(PROBE_PORT, "/livez")).status, 200, "/livez while running");
+
+  control.update({ backoff: "true\n" });
+  t.equal((await box.state.waitForStatus(["backedoff", "stopped", "failed"])).at(-1), "backedoff");
+  const idleReady = await box.container.httpGet(PROBE_PORT, "/readyz");
+  t.equal(idleReady.status, 503, `/readyz while backed off: ${idleReady.body.trim() || idleReady.error}`);
+  t.match(idleReady.body, /backedoff/);
+  t.equal((await box.container.httpGet(PROBE_PORT, "/livez")).status, 200, "/livez while backed off: the kubelet leaves the pod alone");
 });

@@ -161,6 +161,22 @@ export class PodContainer {
     return JSON.parse(await podmanOk(["container", "inspect", this.name]))[0];
   }
 
+  /**
+   * GET path from 127.0.0.1:port inside the pod's network namespace, as a
+   * kubelet's httpGet probe asks (podman itself runs no probe): bash's
+   * /dev/tcp, since the image has no HTTP client. The request goes out in
+   * one write (dd): bash's printf flushes at each newline, and a server that
+   * answers after its first read and closes would reset the rest (SIGPIPE).
+   * status 0: no answer.
+   */
+  async httpGet(port: number, path: string): Promise<{ status: number; body: string; error: string }> {
+    const script = 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf "GET %s HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n" "$2" | dd bs=64k iflag=fullblock status=none >&3 && cat <&3';
+    const result = await this.exec(["bash", "-c", script, "http-get", String(port), path]);
+    const [head = "", body = ""] = result.stdout.split(/\r?\n\r?\n/, 2);
+    const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0);
+    return { status, body, error: result.stderr.trim() };
+  }
+
   /** stdout then stderr of the container (podman keeps them apart). */
   async logs(): Promise<string> {
     const result = await podman(["logs", this.name]);
