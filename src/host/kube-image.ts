@@ -76,7 +76,12 @@ const readContainerFile = async (container: Dockerode.Container, path: string, r
       if ((error as { statusCode?: number }).statusCode === 404) return undefined;
       throw error;
     }
-    const entry = firstTarEntry(archive);
+    let entry: ReturnType<typeof firstTarEntry>;
+    try {
+      entry = firstTarEntry(archive);
+    } catch (error) {
+      throw new HostError(HOST_EXIT.failed, `${ref}:${current}: the engine's archive of it cannot be read: ${(error as Error).message}`, undefined, error);
+    }
     if (entry.kind === "file") return entry.bytes;
     if (entry.kind === "other") throw new HostError(HOST_EXIT.failed, `${ref}:${current}: not a regular file (tar type ${entry.type})`);
     current = posix.resolve(posix.dirname(current), entry.target);

@@ -1,7 +1,7 @@
 // The manifests as YAML: one stream for stdout (`---` between objects), or
 // one file per object for `--out DIR`, named so that a plain `kubectl apply
 // -f DIR` takes them in order (ConfigMap and claims before the workload).
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadLibrary } from "../lazy/loader.ts";
 import type { KubeObject } from "./kube-types.ts";
@@ -33,14 +33,30 @@ export const kubeStream = async (objects: readonly KubeObject[], notes: readonly
 export const kubeFileName = (object: KubeObject, index: number): string =>
   `${String(index + 1).padStart(2, "0")}-${object.kind.toLowerCase()}-${object.metadata.name}.yaml`;
 
-/** Write one file per object into `dir` (created if needed); returns the files written. */
-export const writeKubeFiles = async (dir: string, objects: readonly KubeObject[], notes: readonly string[]): Promise<string[]> => {
+/** The first line of every file host kube writes: how an earlier run's files are told from the user's own. */
+export const KUBE_HEADER = "boxinit host kube";
+
+/**
+ * An earlier run's files that this run does not write again (an object the
+ * book no longer has): `kubectl apply -f DIR` would apply them. Only files
+ * that start with host kube's header are taken; anything else in DIR is left.
+ */
+const staleFiles = (dir: string, written: ReadonlySet<string>): string[] =>
+  readdirSync(dir)
+    .filter((name) => /^\d{2}-[a-z]+-.*\.yaml$/.test(name) && !written.has(name))
+    .filter((name) => readFileSync(join(dir, name), "utf8").startsWith(`# ${KUBE_HEADER}`));
+
+/** Write one file per object into `dir` (created if needed), removing an earlier run's others; the files written and removed. */
+export const writeKubeFiles = async (dir: string, objects: readonly KubeObject[], notes: readonly string[]): Promise<{ written: string[]; removed: string[] }> => {
   mkdirSync(dir, { recursive: true });
-  const files: string[] = [];
+  const names = objects.map((object, index) => kubeFileName(object, index));
+  const removed = staleFiles(dir, new Set(names)).map((name) => join(dir, name));
+  for (const file of removed) unlinkSync(file);
+  const written: string[] = [];
   for (const [index, object] of objects.entries()) {
-    const file = join(dir, kubeFileName(object, index));
+    const file = join(dir, names[index]!);
     writeFileSync(file, `${header(notes)}${await objectYaml(object)}`);
-    files.push(file);
+    written.push(file);
   }
-  return files;
+  return { written, removed };
 };

@@ -8,7 +8,7 @@ import type { Engine } from "./engine.ts";
 import { HOST_EXIT, HostError } from "./errors.ts";
 import { gatherKubeInputs, type KubeOptions } from "./kube-inputs.ts";
 import { kubeManifests } from "./kube-manifests.ts";
-import { kubeStream, writeKubeFiles } from "./kube-yaml.ts";
+import { KUBE_HEADER, kubeStream, writeKubeFiles } from "./kube-yaml.ts";
 import type { HostOutput } from "./output.ts";
 
 /** Problems, as the book's are reported: a count, then one indented line each; exit 2. */
@@ -25,17 +25,18 @@ export const kubeBook = async (book: Book, options: KubeOptions & { outDir?: str
   const result = kubeManifests(gathered.inputs);
   if (!result.ok) return reportProblems(book, result.errors);
   for (const warning of [...gathered.warnings, ...result.warnings]) writeLine(2, `boxinit host kube: warning: ${warning}\n`);
-  const notes = [`boxinit host kube ${book.file}`, ...gathered.notes, ...result.notes];
+  const notes = [`${KUBE_HEADER} ${book.file}`, ...gathered.notes, ...result.notes];
   if (options.outDir === undefined) {
     writeLine(1, await kubeStream(result.objects, notes));
     return HOST_EXIT.ok;
   }
-  let files: string[];
+  let files: Awaited<ReturnType<typeof writeKubeFiles>>;
   try {
     files = await writeKubeFiles(options.outDir, result.objects, notes);
   } catch (error) {
     throw new HostError(HOST_EXIT.failed, `--out ${options.outDir}: cannot write the manifests: ${(error as Error).message}`, undefined, error);
   }
-  for (const file of files) out.say(`wrote ${file}`);
+  for (const file of files.removed) out.say(`removed ${file} (an earlier run's object the book no longer has)`);
+  for (const file of files.written) out.say(`wrote ${file}`);
   return HOST_EXIT.ok;
 };

@@ -4,7 +4,7 @@
 // as the container would load it, the image's user; and the tar reader and
 // --out DIR on their own.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import t from "tap";
@@ -151,15 +151,24 @@ t.test("--image and --config: the engine is not asked, users named in the config
   await t.rejects(gatherKubeInputs(await bookOf(CONFLUENCE_BOOK), { imageRef: "x", configPath: "/nonexistent/box.yaml" }, noEngine), /--config \/nonexistent\/box.yaml: cannot read the box's config/);
 });
 
-t.test("--out DIR: one file per object, named in the order to apply them", async (t) => {
-  const result = await gatherKubeInputs(await bookOfText("name: app\nhome: /srv/app\nport: [{src: 80, dst: 8080}]"), { imageRef: "app@sha256:" + "d".repeat(64), configPath: PROBE_CONFIG }, noEngine);
-  if (!result.ok) throw new Error(result.errors.join("\n"));
-  const manifests = kubeManifests(result.inputs);
-  if (!manifests.ok) throw new Error(manifests.errors.join("\n"));
+t.test("--out DIR: one file per object, named in the order to apply them; an earlier run's others removed, nothing else", async (t) => {
+  const objectsOf = async (bookText: string) => {
+    const result = await gatherKubeInputs(await bookOfText(bookText), { imageRef: "app@sha256:" + "d".repeat(64), configPath: PROBE_CONFIG }, noEngine);
+    if (!result.ok) throw new Error(result.errors.join("\n"));
+    const manifests = kubeManifests(result.inputs);
+    if (!manifests.ok) throw new Error(manifests.errors.join("\n"));
+    return manifests.objects;
+  };
   const dir = join(tempDir(t), "out", "deep");
-  mkdirSync(join(dir, ".."), { recursive: true });
-  const files = await writeKubeFiles(dir, manifests.objects, ["one note"]);
-  t.strictSame(readdirSync(dir).sort(), ["01-configmap-app-control.yaml", "02-persistentvolumeclaim-app-state.yaml", "03-service-app.yaml", "04-deployment-app.yaml"]);
-  t.strictSame(files, readdirSync(dir).sort().map((name) => join(dir, name)));
-  t.match(readFileSync(files[0]!, "utf8"), /^# one note\napiVersion: "v1"\nkind: "ConfigMap"\n/);
+  const first = await writeKubeFiles(dir, await objectsOf("name: app\nhome: /srv/app\nport: [{src: 80, dst: 8080}]"), ["boxinit host kube app.book.yaml", "one note"]);
+  const names = ["01-configmap-app-control.yaml", "02-persistentvolumeclaim-app-state.yaml", "03-service-app.yaml", "04-deployment-app.yaml"];
+  t.strictSame(readdirSync(dir).sort(), names);
+  t.strictSame(first, { written: names.map((name) => join(dir, name)), removed: [] });
+  t.match(readFileSync(join(dir, names[0]!), "utf8"), /^# boxinit host kube app.book.yaml\n# one note\napiVersion: "v1"\nkind: "ConfigMap"\n/);
+  writeFileSync(join(dir, "05-secret-mine.yaml"), "# my own\n");
+  writeFileSync(join(dir, "notes.txt"), "mine\n");
+  const second = await writeKubeFiles(dir, await objectsOf("name: app\nhome: /srv/app\nkube: {volumes: host}"), ["boxinit host kube app.book.yaml"]);
+  t.strictSame(second.removed.map((file) => file.slice(dir.length + 1)).sort(), ["02-persistentvolumeclaim-app-state.yaml", "03-service-app.yaml", "04-deployment-app.yaml"],
+    "the claim and the Service are gone (hostPath, no port); the Deployment is now 02");
+  t.strictSame(readdirSync(dir).sort(), ["01-configmap-app-control.yaml", "02-deployment-app.yaml", "05-secret-mine.yaml", "notes.txt"]);
 });
