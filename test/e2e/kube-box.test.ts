@@ -151,7 +151,8 @@ t.test("a kubelet-style ..data swap of the control directory: backoff engages, t
   await waitForHeartbeats(box.state, 2);
   t.same(await lifeOf(box.container), before, "same PID 1, same start, no restart: the pod idles instead of crash-looping");
   t.equal(box.state.status(), "backedoff");
-  t.notOk(box.state.statusJson()?.services?.[SERVICE]?.pid, "the app is stopped");
+  t.notOk(box.state.statusJson()?.services?.[SERVICE]?.pid, "status.json: the app is stopped");
+  t.equal((await box.container.exec(["pgrep", "-x", "standin-httpd"])).code, 1, "no app process left in the pod");
   t.not((await box.container.exec(["boxinit", "health", "--ready"])).code, 0, "health --ready fails while backed off");
   t.equal((await box.container.exec(["boxinit", "health", "--live"])).code, 0, "health --live passes while idle");
 
@@ -161,6 +162,7 @@ t.test("a kubelet-style ..data swap of the control directory: backoff engages, t
   const newPid = box.state.statusJson()?.services?.[SERVICE]?.pid;
   t.type(newPid, "number");
   t.not(newPid, appPid, "a new app process");
+  t.equal((await box.container.exec(["pgrep", "-x", "standin-httpd"])).stdout.trim(), String(newPid), "the one app process in the pod is the new one");
   t.same(await lifeOf(box.container), before, "still the same PID 1, never restarted");
 });
 
