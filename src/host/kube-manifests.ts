@@ -82,6 +82,12 @@ const untranslated = (book: Book): string[] => [
     : []),
 ];
 
+/** What only a privileged namespace admits (Pod Security Standards: baseline refuses both). */
+const privilegedNote = (book: Book): string[] => {
+  const uses = [...(book.kube?.volumes === "host" ? ["hostPath volumes"] : []), ...(book.network === "host" ? ["hostNetwork"] : [])];
+  return uses.length === 0 ? [] : [`pod security: ${uses.join(" and ")}: only a privileged namespace admits them`];
+};
+
 const workloadOf = (name: string, labels: Record<string, string>, template: PodTemplateSpec, claimTemplates: KubeObject[] | undefined): Deployment | StatefulSet => {
   const selector = { matchLabels: { "app.kubernetes.io/name": name } };
   if (claimTemplates === undefined) {
@@ -123,5 +129,5 @@ export const kubeManifests = (inputs: KubeInputs): KubeResult => {
   ].filter((object) => object !== undefined) as KubeObject[];
   const problems = checkObjects(objects);
   if (problems.length > 0) return { ok: false, errors: problems.map((problem) => `the manifests: ${problem} (a bug of boxinit host kube)`) };
-  return { ok: true, objects, warnings, notes: [`securityContext: ${security.note}`] };
+  return { ok: true, objects, warnings, notes: [`securityContext: ${security.note}`, ...privilegedNote(book)] };
 };

@@ -165,8 +165,9 @@ t.test("a Service for the book's ports, container ports once per port and protoc
 });
 
 t.test("network host becomes hostNetwork; other networks and hostname are said, not translated", async (t) => {
-  const host = await manifestsOf(await book("network: host"), undefined);
+  const host = await manifestsOf(await book("network: host\nkube: {volumes: host}"), undefined);
   t.equal(podOf(host.objects).hostNetwork, true);
+  t.match(host.notes, [/^securityContext: baseline/, "pod security: hostPath volumes and hostNetwork: only a privileged namespace admits them"]);
   t.equal(podOf(host.objects).dnsPolicy, "ClusterFirstWithHostNet");
   const other = await manifestsOf(await book("network: wiki-net\nhostname: wiki"), PROBE_CONFIG);
   t.strictSame(other.warnings, ['network: "wiki-net" has no Kubernetes equivalent: ignored (the Pod\'s network)', "hostname: ignored (a Pod's hostname is its name)"]);
