@@ -71,6 +71,7 @@ for (const mode of MODES) {
       t.equal(idle.backoff, true, "status.json: backoff engaged");
       t.equal(idle.exitCode, undefined, "no exit code: PID 1 has not ended");
       t.equal(idle.services.svc.state, "stopped", "the service was stopped");
+      t.notOk(idle.services.svc.pid, "status.json: no pid for it");
       t.match(run.stderr, /sent SIGTERM to service svc/, "with its stop signal");
       t.equal(run.hasEnded, false, "boxinit is still running");
       await waitForJson(box, (json) => json.updatedAt !== idle.updatedAt && json.state === "backedoff", "the heartbeat advancing while idle");
