@@ -72,9 +72,13 @@ fi
 {
   echo "## 17. Scaling: orphans at once"
   echo
-  echo "Scenario 3's zombies mode at growing N: N zombies handed to PID 1 in one go, time until"
-  echo "/proc/1/task/*/children lists none but the measuring child (polled every 0.2 ms; one poll costs more while"
-  echo "many children are listed: about 0.3 µs a child here). Median of $REPS runs, boxinit and tini interleaved."
+  echo "Scenario 3's zombies mode at growing N: a middle process forks N children that exit at once, waits until"
+  echo "all are zombies and exits (the stamp is taken right before: the kernel's hand-over of N zombies to PID 1 is"
+  echo "inside the time); then the namespace's /proc is read until it lists no process but PID 1 and the measuring"
+  echo "child ([orphans](orphans.c) \`proc\`: a zombie stays listed until reaped; polled every 0.2 ms, each poll"
+  echo "reads all N entries, on the other core). Scenario 3 polls /proc/1/task/*/children instead, which the kernel"
+  echo "builds under the lock the reaper also needs: at 10,000 children that slowed the reaping it timed."
+  echo "Median of $REPS runs, boxinit and tini interleaved."
   echo "Every process of the namespace also holds a pid in the host's namespace, so N is bounded by the host's"
   echo "kernel.pid_max ($pid_max here): a namespace's own pid_max (Linux ≥ 6.14) does not lift it."
   [[ -z $skipped_note ]] || echo "$skipped_note"
