@@ -56,8 +56,11 @@ curve_verdict() {
     }' "$file"
 }
 
-# Column $2 of the last row of data file $1 (the top of the range).
-top_value() { awk -v c="$2" '!/^#/ && NF > 0 { v = $c } END { print v }' "$1"; }
+# Column $2 of the last row of data file $1 (the top of the range), to 3
+# significant digits or to one decimal.
+top_value() {
+  awk -v c="$2" '!/^#/ && NF > 0 { v = $c } END { printf (v >= 100 || v == int(v)) ? "%.0f\n" : (v >= 10 ? "%.1f\n" : "%.2f\n"), v }' "$1"
+}
 
 # The status.json writes in an strace log (`strace -f -ttt -T -e
 # trace=flock,renameat,renameat2`), one a line in ns: from the status lock
