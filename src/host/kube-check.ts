@@ -39,6 +39,7 @@ const podProblems = (pod: PodSpec, claimNames: readonly string[]): string[] => {
   for (const name of duplicates(volumeNames)) problems.push(`volume ${JSON.stringify(name)}: named twice`);
   for (const container of [...(pod.initContainers ?? []), ...pod.containers]) {
     if (!DNS_LABEL.test(container.name)) problems.push(`container ${JSON.stringify(container.name)}: not a DNS label`);
+    if (!/^[^\s]+$/.test(container.image ?? "")) problems.push(`container ${container.name}: image ${JSON.stringify(container.image ?? "")}: not an image reference`);
     const mounts = container.volumeMounts ?? [];
     for (const mount of mounts) {
       if (!volumeNames.includes(mount.name)) problems.push(`mount of ${JSON.stringify(mount.name)}: no such volume`);

@@ -31,7 +31,7 @@ t.test("names per kind: a Service and a CronJob are stricter", async (t) => {
 t.test("label values, volumes, mounts, variables and ports", async (t) => {
   const pod = {
     containers: [{
-      name: "App", image: "x",
+      name: "App", image: "reg.example/app:run extra",
       volumeMounts: [{ name: "data", mountPath: "/d" }, { name: "state", mountPath: "/d" }, { name: "state", mountPath: "rel" }],
       env: [{ name: "A=B" }, { name: "X" }, { name: "X" }],
       ports: [{ containerPort: 70000 }],
@@ -45,6 +45,7 @@ t.test("label values, volumes, mounts, variables and ports", async (t) => {
     'Deployment app: volume "Bad_Name": not a DNS label',
     'Deployment app: volume "state": named twice',
     'Deployment app: container "App": not a DNS label',
+    'Deployment app: container App: image "reg.example/app:run extra": not an image reference',
     'Deployment app: mount of "data": no such volume',
     'Deployment app: mount "rel": not an absolute path',
     'Deployment app: mount path "/d": mounted twice',
@@ -57,11 +58,11 @@ t.test("label values, volumes, mounts, variables and ports", async (t) => {
 t.test("a StatefulSet's claim templates count as volumes; a CronJob's pod is checked too", async (t) => {
   const set: KubeObject = {
     apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: "db" },
-    spec: { template: { spec: { containers: [{ name: "db", volumeMounts: [{ name: "data", mountPath: "/var/lib/db" }] }] } }, volumeClaimTemplates: [{ metadata: { name: "data" } }] },
+    spec: { template: { spec: { containers: [{ name: "db", image: "db", volumeMounts: [{ name: "data", mountPath: "/var/lib/db" }] }] } }, volumeClaimTemplates: [{ metadata: { name: "data" } }] },
   };
   const cron: KubeObject = {
     apiVersion: "batch/v1", kind: "CronJob", metadata: { name: "nightly" },
-    spec: { jobTemplate: { spec: { template: { spec: { containers: [{ name: "job", volumeMounts: [{ name: "gone", mountPath: "/x" }] }] } } } } },
+    spec: { jobTemplate: { spec: { template: { spec: { containers: [{ name: "job", image: "job", volumeMounts: [{ name: "gone", mountPath: "/x" }] }] } } } } },
   };
   t.strictSame(checkObjects([set, cron]), ['CronJob nightly: mount of "gone": no such volume']);
 });
