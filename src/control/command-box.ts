@@ -60,7 +60,7 @@ const writerFor = (plan: CommandBoxPlan, deps: Pick<CommandBoxDeps, "log" | "nat
  */
 export const backOffAtStart = (plan: CommandBoxPlan, deps: Pick<CommandBoxDeps, "log" | "native">, code: number): boolean => {
   if (isOwnedByAnother(plan, deps.log)) return false;
-  deps.log.info("backoff", `backoff is engaged (${plan.stateDir}/backoff says true): starting nothing`);
+  deps.log.info("backoff", `backoff is engaged (${plan.backoffFile} says true): starting nothing`);
   const status = writerFor(plan, deps);
   status.write({
     state: "backedoff", since: new Date().toISOString(), pid: process.pid, version: VERSION,
@@ -147,7 +147,7 @@ export const startCommandBox = async (plan: CommandBoxPlan, deps: CommandBoxDeps
   const engage = (): void => {
     if (box.state !== "running" || cause !== "command-ended" || deps.isStopping()) return;
     cause = "backoff";
-    log.info("backoff", `backoff engaged (${plan.stateDir}/backoff says true): stopping the command`);
+    log.info("backoff", `backoff engaged (${plan.backoffFile} says true): stopping the command`);
     deps.onBackoff();
   };
   await backoff.start((isEngaged) => {

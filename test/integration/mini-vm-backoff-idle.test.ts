@@ -163,6 +163,7 @@ for (const mode of MODES) {
       volume.update({ backoff: "true\n" });
       const ended = await run.result();
       t.equal(reader.status(), "backedoff", "backed off by the ConfigMap's file");
+      t.ok(run.stderr.includes(`backoff engaged (${join(volume.path, "backoff")} says true)`), "the log names the file that engaged it");
       t.equal(ended.code, 143, "the command's own code after SIGTERM, as a tini-style backoff always ends");
       const refused = await runBoxinit(mode, ["--state-dir", stateDir, "--", "true"], { env: { ...env, BOXINIT_BACKOFF_ON_ENGAGE: "idle" } });
       t.equal(refused.code, 2, "a usage error before anything starts");
