@@ -72,6 +72,13 @@ const refusals = (inputs: KubeInputs): string[] => {
   return errors;
 };
 
+/** A probe port below 1024 cannot be opened by a non-root PID 1: the box would fail its boot (exit 69). */
+const probePortWarning = (inputs: KubeInputs): string[] => {
+  const port = inputs.config.probePort;
+  if (port === undefined || port >= 1024 || inputs.imageUser.kind !== "non-root") return [];
+  return [`probe.port ${port}: below 1024, which the image's non-root user cannot open (the box would fail its boot, exit 69); choose one from 1024 up`];
+};
+
 /** Translate what Docker does and Kubernetes cannot say, or says otherwise, into warnings. */
 const untranslated = (book: Book): string[] => [
   ...(book.network !== undefined && book.network !== "host" ? [`network: ${JSON.stringify(book.network)} has no Kubernetes equivalent: ignored (the Pod's network)`] : []),
@@ -110,7 +117,7 @@ export const kubeManifests = (inputs: KubeInputs): KubeResult => {
   const isBatch = book.kube?.schedule !== undefined;
   const job = isBatch ? batchJobOf(book, config, errors) : undefined;
   if (errors.length > 0) return { ok: false, errors };
-  const warnings = untranslated(book);
+  const warnings = [...untranslated(book), ...probePortWarning(inputs)];
   const name = kubeName(book);
   const labels = labelsOf(name);
   const volumes = boxVolumes(book, config.stateDir);

@@ -17,7 +17,7 @@ interface ProbeTimes {
 // PID 1 answers in milliseconds; 2 s holds a CPU-throttled answer.
 const HTTP_TIMES: ProbeTimes = { timeoutSeconds: 2, readinessPeriodSeconds: 5, livenessPeriodSeconds: 10, startupPeriodSeconds: 5 };
 // 5 s: four times the slowest measured exec under a 50m limit. The periods
-// keep the two probes at about 11 ms of CPU a second (a fifth of 50m).
+// keep the two probes at 5-11 ms of CPU a second (a tenth to a fifth of 50m).
 const EXEC_TIMES: ProbeTimes = { timeoutSeconds: 5, readinessPeriodSeconds: 15, livenessPeriodSeconds: 30, startupPeriodSeconds: 10 };
 
 /** Room over the boot's own bounds for init scripts and a slow node. */

@@ -70,6 +70,14 @@ t.test("httpGet probes on probe.port: /livez and /readyz of PID 1", async (t) =>
   t.ok(!JSON.stringify(container).includes("health"), "no exec at all");
 });
 
+t.test("a probe port below 1024 with a non-root image is said: PID 1 could not open it", async (t) => {
+  const inputs = await inputsOf(await book(), PROBE_CONFIG, { kind: "non-root", uid: 1000, gid: 1000 });
+  const low = kubeManifests({ ...inputs, config: { ...inputs.config, probePort: 80 } });
+  t.strictSame(low.ok && low.warnings, ["probe.port 80: below 1024, which the image's non-root user cannot open (the box would fail its boot, exit 69); choose one from 1024 up"]);
+  const asRoot = kubeManifests({ ...inputs, config: { ...inputs.config, probePort: 80 }, imageUser: { kind: "root" } });
+  t.strictSame(asRoot.ok && asRoot.warnings, []);
+});
+
 t.test("the probe command: the book's boxinit, else boxinit on PATH", async (t) => {
   const { objects } = await manifestsOf(await book("entrypoint: [/usr/local/bin/boxinit, -v]"), undefined);
   t.strictSame(podOf(objects).containers[0].livenessProbe.exec.command, ["/usr/local/bin/boxinit", "health", "--live"]);
