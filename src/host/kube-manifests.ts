@@ -5,12 +5,13 @@
 import type { Deployment, StatefulSet } from "kubernetes-types/apps/v1.js";
 import type { ConfigMap, Container, PodTemplateSpec, Service } from "kubernetes-types/core/v1.js";
 import { kubeNameOf } from "./book-kube.ts";
+import { directoryKey } from "./book-mounts.ts";
 import type { Book } from "./book-types.ts";
 import { checkObjects } from "./kube-check.ts";
 import { activeDeadlineSeconds, batchJobOf, cronJob } from "./kube-job.ts";
 import { boxinitPath, boxProbes } from "./kube-probes.ts";
 import { containerArgv, containerEnv, kubeName, mountsOf, podSpec, processWords, securityContexts, stopTimeoutProblem, type SecurityContexts } from "./kube-pod.ts";
-import type { KubeInputs, KubeObject, KubeResult } from "./kube-types.ts";
+import { CONTROL_DIR, type KubeInputs, type KubeObject, type KubeResult } from "./kube-types.ts";
 import { boxVolumes, claimName, claims, needsStatefulSet, podVolumes, type BoxVolume } from "./kube-volumes.ts";
 
 /** The image's id on the pod template: re-applied manifests roll the pods when the image behind a tag changed. */
@@ -69,6 +70,9 @@ const refusals = (inputs: KubeInputs): string[] => {
   }
   const stop = stopTimeoutProblem(book, inputs.config);
   if (stop !== undefined) errors.push(stop);
+  for (const [index, map] of book.maps.entries()) {
+    if (directoryKey(map.dst) === CONTROL_DIR) errors.push(`maps[${index}].dst: ${CONTROL_DIR} is where the control ConfigMap is mounted in a Pod; map another directory`);
+  }
   return errors;
 };
 

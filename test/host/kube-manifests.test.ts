@@ -194,6 +194,12 @@ t.test("a box without a config (tini-style) is not told to idle, which it would 
   t.strictSame(warnings, ["the box has no config: a tini-style run cannot idle on backoff, it exits and the Pod starts it again; give the image a config (even one without services) to idle"]);
 });
 
+t.test("a map onto the control ConfigMap's directory is refused", async (t) => {
+  t.strictSame(await errorsOf(await book("maps:\n  - {src: /srv/app, dst: /docker}\n  - {src: /srv/c, dst: /etc/boxinit-control/}"), undefined), [
+    "maps[1].dst: /etc/boxinit-control is where the control ConfigMap is mounted in a Pod; map another directory",
+  ]);
+});
+
 t.test("a name that cannot name Kubernetes objects is refused unless kube.name gives one", async (t) => {
   t.strictSame(await errorsOf(await bookOfText("name: 9lives\nhome: /srv/x"), undefined), [
     'name: "9lives" cannot name Kubernetes objects (a Service\'s name starts with a letter and holds no _ or .: they become -); set kube.name',
