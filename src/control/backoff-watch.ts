@@ -2,6 +2,8 @@
 // lies, e.g. a mounted ConfigMap directory) and reports when "engaged"
 // changes. inotify mode: one inotify watch on the file's directory (fs.watch),
 // which also sees a kubelet ConfigMap update (`..data` re-pointed by a rename),
+// and, when the file is a symlink into another directory, that directory too
+// (backoff-link-watch.ts),
 // plus a slow safety re-read because inotify misses changes on some network
 // and overlay mounts. Poll mode (also the fallback when inotify fails):
 // re-read the file every pollMs.
@@ -17,6 +19,9 @@ import { basename, dirname, resolve } from "node:path";
 import type { Logger } from "../log/logger.ts";
 import { errnoCode } from "./atomic-write.ts";
 import { BACKOFF_FILE, parseBackoff, readBackoffFile } from "./backoff.ts";
+import { LinkedDirWatch, type WatchDirectory } from "./backoff-link-watch.ts";
+
+export type { WatchDirectory };
 
 export type BackoffWatchMode = "inotify" | "poll";
 
@@ -29,9 +34,6 @@ export interface BackoffWatchOptions {
   /** How the directory watch is opened (fs.watch); tests substitute failing or blind ones. */
   watchDirectory?: WatchDirectory;
 }
-
-/** Opens a watch on a directory; the listener gets the entry name an event is about (null when unknown). */
-export type WatchDirectory = (dir: string, listener: (name: string | null) => void) => FSWatcher;
 
 const watchWithFs: WatchDirectory = (dir, listener) =>
   // Not persistent: the watch must not be what keeps PID 1's event loop alive.
@@ -96,6 +98,8 @@ export class BackoffWatch {
   readonly #warnedContents = new Set<string>();
   #warnedReadError: string | undefined;
   #warnedMissing: string | undefined;
+  /** The directory a symlinked backoff file points into (inotify mode). */
+  readonly #linked: LinkedDirWatch;
 
   /** `file`: the backoff file's path (config.backoffFile); its directory is what is watched. */
   constructor(file: string, options: BackoffWatchOptions, log: Logger) {
@@ -107,6 +111,7 @@ export class BackoffWatch {
     this.#safetyMs = options.safetyMs ?? DEFAULT_SAFETY_MS;
     this.#watchDirectory = options.watchDirectory ?? watchWithFs;
     this.#log = log;
+    this.#linked = new LinkedDirWatch(this.#file, this.#watchDirectory, () => this.#reread(), log);
   }
 
   /**
@@ -131,9 +136,12 @@ export class BackoffWatch {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#dropWatcher();
+    this.#linked.close();
   }
 
   #reread(): void {
+    // Every read is a chance to see that the link moved (a new target, a new directory there).
+    if (this.#mode === "inotify" && !this.#isClosed) this.#linked.update();
     let text: string | undefined;
     try {
       text = readBackoffFile(this.#file);
@@ -246,6 +254,7 @@ export class BackoffWatch {
 
   #fallBackToPolling(error: unknown): void {
     this.#mode = "poll";
+    this.#linked.close();
     this.#log.warn("backoff", `cannot watch the backoff file's directory: polling the backoff file every ${this.#pollMs}ms instead`, {
       dir: this.#dir,
       error: describe(error),

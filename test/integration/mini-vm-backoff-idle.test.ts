@@ -6,9 +6,10 @@
 // health --live passes, --ready fails); a release boots it again (init
 // scripts again, the service restarted with a new pid); SIGTERM while idle
 // exits 0. on_engage exit (the default) still ends the container. A
+// STATE_DIR/backoff symlink into a ConfigMap elsewhere is seen as fast. A
 // tini-style run follows BOXINIT_BACKOFF_FILE and refuses idle.
 import t, { type Test } from "tap";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { MODES, boxinitTool, killAllRuns, missingPrerequisite, runBoxinit, startBoxinit, type BoxinitRun } from "../helpers/boxinit.ts";
 import { makeKubeletVolume, type KubeletVolume } from "../helpers/kubelet-volume.ts";
@@ -150,6 +151,25 @@ for (const mode of MODES) {
       t.equal(box.status(), "backedoff");
       t.equal(box.statusJson()?.exitCode, 0);
       t.equal(initRuns(box), 1, "nothing booted again");
+    });
+
+    await t.test("STATE_DIR/backoff linked into a ConfigMap directory elsewhere: the swap there is seen, not left to the 5 s re-read", async (t) => {
+      const volume = makeKubeletVolume(t, { backoff: "false\n" });
+      const box = makeBox(t, `grace: 5s
+services:
+  svc:
+    command: "echo svc-ready; exec sleep 1000"
+`);
+      symlinkSync(join(volume.path, "backoff"), join(box.stateDir, "backoff"));
+      const run = startBoxinit(mode, ["--log-format", "json", ...box.args]);
+      await box.waitForStatus("running");
+      await run.waitFor(/^svc-ready$/m);
+      const engagedAt = Date.now();
+      volume.update({ backoff: "true\n" });
+      t.equal((await run.result()).code, 0);
+      const reactionMs = loggedAt(run.stderr, /^stopping: backoff engaged$/) - engagedAt;
+      t.ok(reactionMs < REACTION_MS, `the stop began ${reactionMs} ms after the swap in the linked directory (limit ${REACTION_MS} ms; the 5 s re-read took 4.2-4.5 s)`);
+      t.equal(box.status(), "backedoff");
     });
 
     await t.test("tini-style: BOXINIT_BACKOFF_FILE is followed; BOXINIT_BACKOFF_ON_ENGAGE=idle is refused", async (t) => {
