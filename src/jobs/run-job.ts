@@ -8,7 +8,7 @@
 // record, run-record.ts.
 import type { Logger } from "../log/logger.ts";
 import { formatDurationMs } from "../config/duration.ts";
-import { checkBackoff } from "../control/backoff.ts";
+import { checkBackoffFile } from "../control/backoff.ts";
 import { errnoCode } from "../control/atomic-write.ts";
 import { byPathWarningOnce, makeDirs, stateDirHint } from "../control/dir-handle.ts";
 import { signalGroup } from "../pid1/send-signal.ts";
@@ -86,8 +86,8 @@ const ensureStateDir = (spec: JobSpec, context: JobContext): void => {
 
 /** The backoff check: engaged means run nothing. */
 const isBackedOff = (spec: JobSpec, log: Logger): boolean => {
-  const backoff = checkBackoff(spec.stateDir);
-  if (backoff.readError) log.warn("backoff", `cannot read the backoff file (${backoff.readError}): running the job`, { dir: spec.stateDir });
+  const backoff = checkBackoffFile(spec.backoffFile);
+  if (backoff.readError) log.warn("backoff", `cannot read the backoff file (${backoff.readError}): running the job`, { file: spec.backoffFile });
   if (backoff.unexpected !== undefined) log.warn("backoff", "backoff file holds neither true nor false: not engaged", { content: backoff.unexpected });
   return backoff.engaged;
 };

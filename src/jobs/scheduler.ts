@@ -3,6 +3,8 @@
 // earlier run of the job still going) and hands it to the same harness as
 // `boxinit job` (which also checks backoff and the job's lock). At shutdown,
 // running jobs are stopped first, within the same budget as everything else.
+import { join } from "node:path";
+import { BACKOFF_FILE } from "../control/backoff.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Native } from "../native/addon.ts";
 import type { Reaper } from "../pid1/reaper.ts";
@@ -18,6 +20,8 @@ import type { JobContext, JobSpec } from "./types.ts";
 export interface SchedulerOptions {
   jobs: readonly JobConfig[];
   stateDir: string;
+  /** Default STATE_DIR/backoff; config.backoffFile. */
+  backoffFile?: string;
   graceMs: number;
   retention: JobLogsConfig;
   hostname: string;
@@ -141,6 +145,7 @@ export class Scheduler {
       captureBytes: job.captureBytes,
       retention: options.retention,
       stateDir: options.stateDir,
+      backoffFile: options.backoffFile ?? join(options.stateDir, BACKOFF_FILE),
       hostname: options.hostname,
       waitMs: 0,
       passthrough: options.shouldPrefixOutput ? prefixedPassthrough(`${job.name} | `) : rawPassthrough(),

@@ -24,6 +24,8 @@ export interface JobSpec {
   captureBytes: number;
   retention: RetentionPolicy;
   stateDir: string;
+  /** The backoff file checked before a run: config.backoffFile (STATE_DIR/backoff unless backoff.file moves it, e.g. into a ConfigMap directory). */
+  backoffFile: string;
   hostname: string;
   /** How long to wait for a running instance to finish; 0: skip at once. */
   waitMs: number;

@@ -47,6 +47,7 @@ export const jobSpecFor = (args: JobArgs, config: Config, host: string): JobSpec
     captureBytes: configured?.captureBytes ?? JOB_DEFAULTS.captureBytes,
     retention: { keep: config.jobLogs.keep, maxAgeMs: config.jobLogs.maxAgeMs },
     stateDir: config.stateDir,
+    backoffFile: config.backoffFile,
     hostname: host,
     waitMs: args.waitMs,
     passthrough: rawPassthrough(),

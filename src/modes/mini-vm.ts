@@ -102,6 +102,7 @@ const makeScheduler = (box: Box, run: MiniVmRun, options: MiniVmOptions, pid1: P
   return new Scheduler({
     jobs: config.jobs,
     stateDir: config.stateDir,
+    backoffFile: config.backoffFile,
     graceMs: config.graceMs,
     retention: config.jobLogs,
     hostname: hostname(),

@@ -202,6 +202,23 @@ for (const mode of MODES) {
       t.ok(existsSync(ran), "with backoff false it runs");
     });
 
+    await t.test("backoff.file outside the state directory (a ConfigMap directory) is the one checked", async (t) => {
+      const box = jobBox(t);
+      const control = join(box.dir, "control");
+      mkdirSync(control);
+      writeFileSync(join(control, "backoff"), "true\n");
+      box.setBackoff("false\n");
+      const ran = join(box.dir, "ran-elsewhere");
+      const env = { BOXINIT_BACKOFF_FILE: join(control, "backoff") };
+      const result = await runBoxinit(mode, job(box, "nightly", "--", "/bin/sh", "-c", `touch ${ran}`), { env });
+      t.equal(result.code, 0);
+      t.notOk(existsSync(ran), "STATE_DIR/backoff says false, but the configured file says true: nothing ran");
+      t.match(result.stderr, /job nightly not run: backoff engaged/);
+      writeFileSync(join(control, "backoff"), "false\n");
+      t.equal((await runBoxinit(mode, job(box, "nightly", "--", "/bin/sh", "-c", `touch ${ran}`), { env })).code, 0);
+      t.ok(existsSync(ran), "released in the configured file, it runs");
+    });
+
     await t.test("overlap: a second run is skipped (exit 0) while the first holds the lock; --wait waits, then runs", async (t) => {
       const box = jobBox(t);
       const release = join(box.dir, "release");

@@ -18,7 +18,7 @@ const setUp = (t: Parameters<typeof tempDir>[0], stateDir = tempDir(t, "boxinit-
   const recorded = recordingLogger();
   const spec: JobSpec = {
     name: "nightly", command: ["backup", "--all"], env: {}, killGraceMs: 1000, hookTimeoutMs: 1000, captureBytes: 1024,
-    retention: { keep: 10, maxAgeMs: Infinity }, stateDir, hostname: "h", waitMs: 0, passthrough: rawPassthrough(), onFailure: ["/bin/false"],
+    retention: { keep: 10, maxAgeMs: Infinity }, stateDir, backoffFile: `${stateDir}/backoff`, hostname: "h", waitMs: 0, passthrough: rawPassthrough(), onFailure: ["/bin/false"],
   };
   const context: JobContext = { native: undefined, reaper: {} as Reaper, log: recorded.log };
   return { spec, context, recorded, stateDir };

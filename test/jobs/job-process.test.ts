@@ -20,7 +20,7 @@ const withClock = (t: Test): FakeClock => {
 
 const specOf = (command: string[], name = "report"): JobSpec => ({
   name, command, env: {}, killGraceMs: 5000, hookTimeoutMs: 60_000, captureBytes: 1024,
-  retention: { keep: 10, maxAgeMs: 86_400_000 }, stateDir: "/nonexistent", hostname: "box", waitMs: 0,
+  retention: { keep: 10, maxAgeMs: 86_400_000 }, stateDir: "/nonexistent", backoffFile: "/nonexistent/backoff", hostname: "box", waitMs: 0,
   passthrough: { write: () => {}, flush: () => {} },
 });
 

@@ -13,7 +13,7 @@ import { tempDir } from "../helpers/temp-dir.ts";
 
 const specIn = (stateDir: string): JobSpec => ({
   name: "nightly", command: ["true"], env: {}, killGraceMs: 1000, hookTimeoutMs: 1000, captureBytes: 1024,
-  retention: { keep: 10, maxAgeMs: Infinity }, stateDir, hostname: "h", waitMs: 0, passthrough: rawPassthrough(),
+  retention: { keep: 10, maxAgeMs: Infinity }, stateDir, backoffFile: `${stateDir}/backoff`, hostname: "h", waitMs: 0, passthrough: rawPassthrough(),
 });
 
 const setUp = (t: Parameters<typeof tempDir>[0]) => {
