@@ -41,19 +41,30 @@ dist/boxinit.node: $(wildcard native/*.c native/*.h) node_modules/.installed
 LAZY_LIBS := pino yaml croner dockerode modes host box
 LAZY_BUNDLES := $(LAZY_LIBS:%=build/lazy/%.cjs) $(LAZY_LIBS:%=build/lazy/%.cache)
 ESBUILD_NODE := --bundle --platform=node --target=node24 --format=cjs --log-level=warning
+# Every bundle pure ASCII: a non-ASCII character left in a comment makes V8
+# hold the whole bundle as a two-byte string, slower to read and to compile.
+ASCII_BUNDLE := $(NODE24) scripts/ascii-bundle.mjs
 
-build/boxinit.cjs: $(SOURCES) package.json node_modules/.installed
+build/boxinit.cjs: $(SOURCES) scripts/ascii-bundle.mjs package.json node_modules/.installed
 	@mkdir -p build
 	esbuild src/main.ts $(ESBUILD_NODE) $(LAZY_LIBS:%=--external:%) \
 	  --define:BOXINIT_VERSION='"$(VERSION)"' --outfile=$@
+	$(ASCII_BUNDLE) $@
 
-build/lazy/%.cjs: src/lazy/%.ts node_modules/.installed
+build/lazy/%.cjs: src/lazy/%.ts scripts/ascii-bundle.mjs node_modules/.installed
 	@mkdir -p build/lazy
 	esbuild $< $(ESBUILD_NODE) --outfile=$@
+	$(ASCII_BUNDLE) $@
 
 # V8's code cache for each lazy bundle, made by the executable's own Node.
 build/lazy/%.cache: build/lazy/%.cjs scripts/make-code-cache.ts src/lazy/loader.ts
 	$(NODE24) scripts/make-code-cache.ts $* $< $@
+
+# The modes bundle's cache is taken from a real Mini-VM start (the bundle runs
+# one box to `running` with the addon): it then holds the functions a start
+# compiles, ~8 ms of CPU on every start otherwise (docs/resources.md).
+build/lazy/modes.cache: build/lazy/modes.cjs scripts/make-modes-code-cache.ts src/lazy/loader.ts dist/boxinit.node
+	$(NODE24) --disable-warning=ExperimentalWarning scripts/make-modes-code-cache.ts $< $@ dist/boxinit.node
 
 # dockerode's ssh2 tries native addons (cpu-features, sshcrypto.node) inside
 # try/catch and falls back to JavaScript: left out, they are simply absent.
@@ -61,19 +72,21 @@ build/lazy/%.cache: build/lazy/%.cjs scripts/make-code-cache.ts src/lazy/loader.
 # the bundle and ~20 ms of every host command's start; boxinit builds no
 # images, so a stand-in that throws on use takes their place.
 DOCKERODE_UNUSED := @grpc/grpc-js @grpc/proto-loader protobufjs
-build/lazy/dockerode.cjs: src/lazy/dockerode.ts src/lazy/not-bundled.cjs node_modules/.installed
+build/lazy/dockerode.cjs: src/lazy/dockerode.ts src/lazy/not-bundled.cjs scripts/ascii-bundle.mjs node_modules/.installed
 	@mkdir -p build/lazy
 	esbuild $< $(ESBUILD_NODE) --external:*.node --external:cpu-features \
 	  $(DOCKERODE_UNUSED:%=--alias:%=./src/lazy/not-bundled.cjs) --outfile=$@
+	$(ASCII_BUNDLE) $@
 
 # Mini-VM mode, the job and the side commands (modes), the host tool (host), a
 # tini-style run's state directory (box): our own code, each built from its
 # entry src/modes/NAME-bundle.ts (loaded by src/modes/bundles.ts), so each
 # depends on all of it; the libraries they use stay in their own bundles.
-build/lazy/modes.cjs build/lazy/host.cjs build/lazy/box.cjs: build/lazy/%.cjs: $(SOURCES) package.json node_modules/.installed
+build/lazy/modes.cjs build/lazy/host.cjs build/lazy/box.cjs: build/lazy/%.cjs: $(SOURCES) scripts/ascii-bundle.mjs package.json node_modules/.installed
 	@mkdir -p build/lazy
 	esbuild src/modes/$*-bundle.ts $(ESBUILD_NODE) $(patsubst %,--external:%,$(filter-out $*,$(LAZY_LIBS))) \
 	  --define:BOXINIT_VERSION='"$(VERSION)"' --outfile=$@
+	$(ASCII_BUNDLE) $@
 
 build/boxinit.blob: build/boxinit.cjs $(LAZY_BUNDLES) sea-config.json dist/boxinit.node
 	$(NODE24) --experimental-sea-config sea-config.json >/dev/null
