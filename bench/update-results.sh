@@ -27,7 +27,10 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for scenario in "$@"; do
   rm -f "$RESULTS_DIR/$scenario.md" "$RESULTS_DIR/$scenario.summary"
   echo "== $scenario" >&2
-  bash "$BENCH/$scenario.sh" >/dev/null
+  bash "$BENCH/$scenario.sh" >"$RESULTS_DIR/$scenario.out"
+  # A scenario that prints its section but leaves no NAME.md: its output is the section.
+  if [[ ! -f $RESULTS_DIR/$scenario.md ]]; then cp "$RESULTS_DIR/$scenario.out" "$RESULTS_DIR/$scenario.md"; fi
+  if [[ ! -f $RESULTS_DIR/$scenario.summary ]]; then : >"$RESULTS_DIR/$scenario.summary"; fi
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 # Redraws the charts of these scenarios (the others stay as they are).
