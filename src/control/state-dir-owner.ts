@@ -5,14 +5,14 @@
 // (or a container's PID 1 with a fresh heartbeat). A restarted container's
 // new PID 1 is that same pid 1, so it takes its own state dir back.
 import { readlinkSync } from "node:fs";
-import { ageMs, FINAL_STATES, maxAgeFor, readStatus } from "./status-read.ts";
+import { ageMs, hasEnded, maxAgeFor, readStatus } from "./status-read.ts";
 
 /** The live boxinit that owns the state directory, or undefined when none does. */
 export const liveOwnerOf = (stateDir: string, nowMs = Date.now()): { pid: number; state: string } | undefined => {
   const read = readStatus(stateDir);
   if (!read.ok) return undefined;
   const { pid, state, updatedAt } = read.document;
-  if (typeof pid !== "number" || pid === process.pid || FINAL_STATES.has(state)) return undefined;
+  if (typeof pid !== "number" || pid === process.pid || hasEnded(read.document)) return undefined;
   // A status that stopped being refreshed belongs to a boxinit that is gone.
   const age = ageMs(updatedAt, nowMs);
   if (age === undefined || age > maxAgeFor(read.document)) return undefined;

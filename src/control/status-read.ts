@@ -28,6 +28,14 @@ export const JOBS_ONLY_STATE = "none";
 /** States after which boxinit writes nothing more: no heartbeat is expected. */
 export const FINAL_STATES: ReadonlySet<string> = new Set(["stopped", "backedoff", "failed"]);
 
+/**
+ * Whether the writer is done: a final state, except `backedoff` without an
+ * exitCode, which is an idle backoff (backoff.on_engage: idle) whose PID 1 is
+ * still up and still writing its heartbeat.
+ */
+export const hasEnded = (document: StatusDocument): boolean =>
+  FINAL_STATES.has(document.state) && !(document.state === "backedoff" && document.exitCode === undefined);
+
 /** Stale after three missed heartbeats of the writer's own interval (30 s when it does not say). */
 export const maxAgeFor = (document: StatusDocument): number =>
   typeof document.heartbeatMs === "number" && document.heartbeatMs > 0 ? 3 * document.heartbeatMs : DEFAULT_MAX_AGE_MS;
@@ -36,7 +44,7 @@ export const maxAgeFor = (document: StatusDocument): number =>
 export const isStale = (document: StatusDocument, nowMs: number, maxAgeMs = maxAgeFor(document)): boolean => {
   const age = ageMs(document.updatedAt, nowMs);
   const isUnproven = (age !== undefined && age > maxAgeMs) || aheadOfNowMs(document.updatedAt, nowMs) > 0;
-  return isUnproven && !FINAL_STATES.has(document.state);
+  return isUnproven && !hasEnded(document);
 };
 
 export type StatusRead =

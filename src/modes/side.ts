@@ -2,6 +2,7 @@
 // with --state-dir): status, backoff, health, check. Each reads or writes the
 // state directory (control/) or the config once and prints what it found;
 // their arguments and usage text are cli/.
+import { join } from "node:path";
 import { writeLine } from "../log/logger.ts";
 import { EXIT } from "../pid1/exit-code.ts";
 import { GLOBAL_DEFAULTS } from "../config/defaults.ts";
@@ -9,6 +10,7 @@ import { loadConfig } from "../config/load.ts";
 import { describePlan } from "../config/plan.ts";
 import { parseYamlText } from "../config/yaml-text.ts";
 import { readRegularFile } from "../control/atomic-write.ts";
+import { BACKOFF_FILE } from "../control/backoff.ts";
 import { describeBackoffWrite, writeBackoffWord } from "../control/backoff-write.ts";
 import { judgeHealth, type HealthMode } from "../control/health-verdict.ts";
 import { formatStatus } from "../control/status-format.ts";
@@ -53,8 +55,8 @@ export const statusCommand = (args: readonly string[], stateDir: string, io: Com
   return STATUS_EXIT.shown;
 };
 
-/** `boxinit backoff on|off` for the state directory; returns the exit code. */
-export const backoffCommand = (args: readonly string[], stateDir: string, io: CommandIo = processIo): number => {
+/** `boxinit backoff on|off` for the state directory (or `file`, backoff.file); returns the exit code. */
+export const backoffCommand = (args: readonly string[], stateDir: string, io: CommandIo = processIo, file = join(stateDir, BACKOFF_FILE)): number => {
   const word = parseBackoffArgs(args);
   if (word === "help") {
     io.stdout(BACKOFF_USAGE);
@@ -64,7 +66,7 @@ export const backoffCommand = (args: readonly string[], stateDir: string, io: Co
     io.stderr(`boxinit backoff: ${word.error}\n${BACKOFF_USAGE}`);
     return 2;
   }
-  const written = writeBackoffWord(stateDir, word);
+  const written = writeBackoffWord(stateDir, word, file);
   if (!written.ok) {
     io.stderr(`boxinit backoff: ${written.message}\n${written.hint ? `  hint: ${written.hint}\n` : ""}`);
     return 1;
@@ -142,6 +144,18 @@ export const resolveStateDir = async (options: CommonOptions, env: NodeJS.Proces
   return stateDir;
 };
 
+/**
+ * The file `boxinit backoff` writes: with --state-dir, that directory's
+ * backoff (a host-side caller); else the one PID 1 watches: backoff.file
+ * (config or BOXINIT_BACKOFF_FILE), else <stateDir>/backoff.
+ */
+export const resolveBackoffFile = async (options: CommonOptions, env: NodeJS.ProcessEnv, stateDir: string): Promise<string> => {
+  if (options.stateDir) return join(options.stateDir, BACKOFF_FILE);
+  const loaded = await loadConfig({ path: options.configPath, env });
+  if (loaded.ok) return loaded.config.backoffFile;
+  return env.BOXINIT_BACKOFF_FILE?.startsWith("/") ? env.BOXINIT_BACKOFF_FILE : join(stateDir, BACKOFF_FILE);
+};
+
 const usageErrors = (command: string, errors: readonly string[]): number => {
   for (const error of errors) writeLine(2, `boxinit ${command}: usage: ${error}\n`);
   return EXIT.usage;
@@ -156,7 +170,12 @@ const withStateDir = (command: string, run: (rest: string[], stateDir: string) =
 /** Command name → its run function (argv after the name). */
 export const SIDE_COMMANDS: Readonly<Record<string, (argv: readonly string[]) => Promise<number>>> = {
   status: withStateDir("status", (rest, dir) => statusCommand(rest, dir)),
-  backoff: withStateDir("backoff", (rest, dir) => backoffCommand(rest, dir)),
+  backoff: async (argv) => {
+    const options = takeCommonOptions(argv);
+    if (options.errors.length > 0) return usageErrors("backoff", options.errors);
+    const stateDir = await resolveStateDir(options, process.env);
+    return backoffCommand(options.rest, stateDir, processIo, await resolveBackoffFile(options, process.env, stateDir));
+  },
   health: withStateDir("health", (rest, dir) => healthCommand(rest, dir)),
   logs: (argv) => logsCommand(argv),
   check: async (argv) => {

@@ -1,7 +1,7 @@
 import t from "tap";
 import { lstatSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { backoffCommand } from "../../src/modes/side.ts";
+import { backoffCommand, resolveBackoffFile } from "../../src/modes/side.ts";
 import { captureIo } from "../helpers/command-io.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 
@@ -54,4 +54,27 @@ t.test("usage", async (t) => {
   const help = captureIo();
   t.equal(backoffCommand(["--help"], "/nonexistent", help), 0);
   t.match(help.out, /^usage: boxinit backoff on\|off/);
+});
+
+t.test("resolveBackoffFile: --state-dir's own file; else backoff.file from the config or BOXINIT_BACKOFF_FILE", async (t) => {
+  const dir = tempDir(t);
+  const none = join(dir, "no-config.yaml");
+  const control = join(dir, "control", "backoff");
+  t.equal(await resolveBackoffFile({ stateDir: "/host/state", rest: [], errors: [] }, { BOXINIT_BACKOFF_FILE: control }, "/host/state"),
+    "/host/state/backoff", "a host-side caller names the state directory: its file");
+  const config = join(dir, "boxinit.yaml");
+  writeFileSync(config, `backoff: { file: ${control} }\n`);
+  t.equal(await resolveBackoffFile({ configPath: config, rest: [], errors: [] }, {}, "/docker"), control, "the config's backoff.file");
+  t.equal(await resolveBackoffFile({ rest: [], errors: [] }, { BOXINIT_CONFIG: none, BOXINIT_BACKOFF_FILE: control }, "/docker"), control,
+    "BOXINIT_BACKOFF_FILE when the config cannot be read");
+  t.equal(await resolveBackoffFile({ rest: [], errors: [] }, { BOXINIT_CONFIG: none }, "/docker"), "/docker/backoff");
+});
+
+t.test("backoffCommand writes the file it is given (backoff.file)", async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, "elsewhere");
+  const io = captureIo();
+  t.equal(backoffCommand(["on"], dir, io, file), 0);
+  t.equal(readFileSync(file, "utf8"), "true\n");
+  t.same(readdirSync(dir), ["elsewhere"], "nothing written in the state directory");
 });
