@@ -4,6 +4,7 @@
 import { writeSync } from "node:fs";
 import type { LogEvent } from "./events.ts";
 import { loadLibrary } from "../lazy/loader.ts";
+import { activeSink } from "./output-sink.ts";
 
 export type LogFormat = "text" | "json";
 export type Level = "error" | "warn" | "info" | "debug" | "trace";
@@ -74,9 +75,16 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
  * Writes bytes to a file descriptor and never throws: a closed or full
  * stderr must not kill PID 1. Bytes that cannot start (EAGAIN on a full
  * non-blocking pipe, EPIPE, ENOSPC) are dropped at once; a write that has
- * started waits up to 100 ms for the rest.
+ * started waits up to 100 ms for the rest. While services' output is relayed
+ * to fd, the bytes go through the relay's sink (output-sink.ts): after the
+ * batch being written, never into the middle of a service's line.
  */
 export const writeBytes = (fd: number, bytes: Uint8Array): void => {
+  const sink = activeSink(fd);
+  if (sink) {
+    sink.writeWhole(bytes);
+    return;
+  }
   let written = 0;
   let waitedMs = 0;
   while (written < bytes.length) {

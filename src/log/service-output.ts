@@ -1,123 +1,50 @@
 // Service output when several processes share the container's stdout/stderr:
 // each line is prefixed with the service's name ("web | listening on 8080"),
-// so the log stays readable. One service alone keeps its output untouched.
+// so the log stays readable. One service alone keeps its output untouched
+// (its fds are boxinit's own) unless its lines are also copied (a log file):
+// then it is relayed unprefixed, its bytes unchanged.
+//
+// The interface (issue 18 builds log files on it):
+//   relayOutput(native, name, { prefix, copyTo }) -> { outFd, errFd } for the spawn
+//   copyTo.write(lines, "stdout" | "stderr"): every complete line, unprefixed,
+//     whole lines each ending in "\n" (a line over 64 KiB comes as pieces ended
+//     by CUT_MARKER), a view valid only during the call, once or twice per read
+//     chunk (never per line). It may be slow: the service is held meanwhile, as
+//     by a slow reader. It must not throw (a throw is ignored).
+//   drainServiceOutput(ms) before exiting.
+// How the bytes go: pipe-relay.ts (reads, paused while the sink is full) ->
+// line-relay.ts (lines) -> output-sink.ts (one buffer per stdout/stderr,
+// whole batches) -> sink-writers.ts (never blocking PID 1).
 import { closeSync } from "node:fs";
-import { writeBytes } from "./logger.ts";
 import { monotonicMs, settleBefore } from "../time/clock.ts";
+import { LineRelay, type LineCopy, type StreamName } from "./line-relay.ts";
+import { allSinks, sinkFor, type PrefixLines } from "./output-sink.ts";
+import { PipeRelay } from "./pipe-relay.ts";
 
-/** A line longer than this is written in pieces, each ended by CUT_MARKER, rather than held. */
-export const MAX_LINE_BYTES = 64 * 1024;
+export { CUT_MARKER, MAX_LINE_BYTES, type LineCopy, type StreamName } from "./line-relay.ts";
 
-/** Ends a piece of a line that was longer than MAX_LINE_BYTES; the rest follows on the next line. */
-export const CUT_MARKER = " [boxinit: line longer than 64 KiB, cut; it goes on in the next line]\n";
-
-const NEWLINE = 0x0a;
-
-/**
- * Bytes in, prefixed lines out, in bounded memory whatever the input: one
- * buffer of prefix + MAX_LINE_BYTES + marker per stream, filled by copying (a
- * chunk is never held, so neither is the 64 KiB read buffer behind it). A
- * line is handed to `emit` as a view of that buffer, valid until the next push.
- */
-export class LineSplitter {
-  readonly #line: Buffer;
-  readonly #prefixBytes: number;
-  #used: number;
-  readonly #emit: (line: Buffer) => void;
-
-  constructor(prefix: string, emit: (line: Buffer) => void) {
-    const prefixBytes = Buffer.from(prefix);
-    this.#line = Buffer.allocUnsafe(prefixBytes.length + MAX_LINE_BYTES + Buffer.byteLength(CUT_MARKER));
-    prefixBytes.copy(this.#line);
-    this.#prefixBytes = prefixBytes.length;
-    this.#used = this.#prefixBytes;
-    this.#emit = emit;
-  }
-
-  /** Take the next chunk of output; every complete (or over-long) line is emitted. */
-  push(chunk: Uint8Array): void {
-    let start = 0;
-    while (start < chunk.length) {
-      const newline = chunk.indexOf(NEWLINE, start);
-      const lineEnd = newline === -1 ? chunk.length : newline;
-      const room = MAX_LINE_BYTES - (this.#used - this.#prefixBytes);
-      if (lineEnd - start > room) {
-        // Too long to hold: what fits goes out now, marked, and the line goes on.
-        this.#append(chunk.subarray(start, start + room));
-        this.#flush(CUT_MARKER);
-        start += room;
-        continue;
-      }
-      this.#append(chunk.subarray(start, lineEnd));
-      if (newline === -1) return;
-      this.#flush("\n");
-      start = newline + 1;
-    }
-  }
-
-  /** End of output: a last line without a newline gets one. */
-  end(): void {
-    if (this.#used > this.#prefixBytes) this.#flush("\n");
-  }
-
-  #append(bytes: Uint8Array): void {
-    this.#line.set(bytes, this.#used);
-    this.#used += bytes.length;
-  }
-
-  #flush(ending: string): void {
-    this.#used += this.#line.write(ending, this.#used);
-    this.#emit(this.#line.subarray(0, this.#used));
-    this.#used = this.#prefixBytes;
-  }
-}
-
-// Each relay reads into one buffer of its own, again and again (net's onread):
-// a stream's 'data' events would allocate a fresh 64 KiB buffer per read, and
-// a service writing 50 MB/s made PID 1's memory grow faster than GC returned it.
-const READ_BUFFER_BYTES = 64 * 1024;
-
-/** Copy fd to `to`, prefixing every line; resolves at end of file. */
-const relayLines = (fd: number, to: number, prefix: string): Promise<void> =>
-  new Promise((resolve) => {
-    const net = process.getBuiltinModule("node:net");
-    // Bytes, not text: a line is cut by size whatever its encoding, and no string is built per chunk.
-    const lines = new LineSplitter(prefix, (line) => writeBytes(to, line));
-    const socket = new net.Socket({
-      fd,
-      readable: true,
-      writable: false,
-      onread: {
-        buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
-        callback: (bytes: number, buffer: Uint8Array): boolean => {
-          lines.push(buffer.subarray(0, bytes));
-          return true; // keep reading
-        },
-      },
-    });
-    let isFinished = false;
-    const finish = (): void => {
-      if (isFinished) return;
-      isFinished = true;
-      lines.end();
-      resolve();
-    };
-    socket.on("end", finish);
-    // A read error on our own pipe ends the relay; the service itself is unaffected.
-    socket.on("error", finish);
-  });
-
-/** What prefixedOutput needs of the addon (native/addon.ts): log/ is a leaf and does not import it. */
+/** What relayOutput needs of the addon (native/addon.ts): log/ is a leaf and does not import it. */
 export interface PipeMaker {
   /** A pipe, [read end, write end], close-on-exec in boxinit. */
   makePipe(): [number, number];
+  /** The addon's loop over whole lines (native/relay.c), when the loaded copy has it. */
+  lineFormatter?(): PrefixLines | undefined;
+}
+
+/** How a service's output is relayed. */
+export interface RelayOptions {
+  /** Prefix each line with "NAME | " (several producers share stdout); false: bytes unchanged (only for copyTo). */
+  prefix: boolean;
+  /** Also hand every complete line, unprefixed, to this (issue 18's log file). */
+  copyTo?: LineCopy;
 }
 
 /**
- * Pipes for a process whose output gets prefixed: returns the write ends for
- * the spawn (which closes them in boxinit) and starts relaying the read ends.
+ * Pipes for a process whose output is relayed: returns the write ends for
+ * the spawn (which closes them in boxinit) and starts relaying the read ends
+ * to boxinit's stdout and stderr.
  */
-export const prefixedOutput = (native: PipeMaker, name: string): { outFd: number; errFd: number } => {
+export const relayOutput = (native: PipeMaker, name: string, options: RelayOptions): { outFd: number; errFd: number } => {
   const [outRead, outWrite] = native.makePipe();
   let errPipe: [number, number];
   try {
@@ -129,11 +56,20 @@ export const prefixedOutput = (native: PipeMaker, name: string): { outFd: number
     throw error;
   }
   const [errRead, errWrite] = errPipe;
-  const prefix = `${name} | `;
-  track(relayLines(outRead, 1, prefix));
-  track(relayLines(errRead, 2, prefix));
+  const prefix = options.prefix ? `${name} | ` : undefined;
+  const format = native.lineFormatter?.();
+  const start = (fd: number, to: 1 | 2, stream: StreamName): void => {
+    const sink = sinkFor(to);
+    track(new PipeRelay(fd, sink, new LineRelay(sink, prefix, options.copyTo, stream, format)).done);
+  };
+  start(outRead, 1, "stdout");
+  start(errRead, 2, "stderr");
   return { outFd: outWrite, errFd: errWrite };
 };
+
+/** relayOutput with every line prefixed "NAME | " (several producers share stdout). */
+export const prefixedOutput = (native: PipeMaker, name: string): { outFd: number; errFd: number } =>
+  relayOutput(native, name, { prefix: true });
 
 // Relays still reading: a process's last lines may sit in its pipe after it
 // was reaped, and process.exit would drop them.
@@ -144,8 +80,14 @@ const track = (relay: Promise<void>): void => {
   void relay.then(() => relaying.delete(relay));
 };
 
-/** Wait until every relay has reached end of file, or timeoutMs; call before exiting. */
+/**
+ * Wait until every relay has reached end of file and every sink has written
+ * what it holds, or timeoutMs (a reader that stalls must not hold the exit);
+ * call before exiting.
+ */
 export const drainServiceOutput = async (timeoutMs: number): Promise<void> => {
-  if (relaying.size === 0) return;
-  await settleBefore(Promise.all(relaying), monotonicMs() + timeoutMs);
+  const deadline = monotonicMs() + timeoutMs;
+  if (relaying.size > 0) await settleBefore(Promise.all(relaying), deadline);
+  const sinks = allSinks();
+  if (sinks.length > 0) await settleBefore(Promise.all(sinks.map((sink) => sink.drained())), deadline);
 };

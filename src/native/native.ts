@@ -147,6 +147,15 @@ export class Native {
     return rc === 1;
   }
 
+  /**
+   * The relay's loop over whole lines (native/relay.c's prefixLines, see
+   * log/line-relay.ts), or undefined when this copy of the addon lacks it.
+   */
+  lineFormatter(): RawAddon["prefixLines"] | undefined {
+    const prefixLines = this.#raw.prefixLines;
+    return typeof prefixLines === "function" ? prefixLines.bind(this.#raw) : undefined;
+  }
+
   /** pipe2(O_CLOEXEC): [readFd, writeFd]. */
   makePipe(): [number, number] {
     const result = this.#raw.makePipe();

@@ -27,6 +27,8 @@ export interface RawAddon {
   statAt(dirFd: number, name: string): number | [number, number, number, number, number, number];
   readDir(dirFd: number): number | string[];
   execSelf(inheritBelow: number): number;
+  /** native/relay.c; optional: a copy without it still loads, and the relay formats in JavaScript. */
+  prefixLines?(input: Uint8Array, from: number, to: number, prefix: Uint8Array, output: Uint8Array, outAt: number, outEnd: number, maxLine: number, result: Int32Array): void;
 }
 
 
