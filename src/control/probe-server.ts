@@ -16,7 +16,7 @@ import { probeBody, type ProbeQuestion, type ProbeVerdict } from "./probe-server
 export type { ProbeQuestion, ProbeVerdict };
 
 // Not yet a name in log/events.ts (a file of another change): asked for there.
-const PROBE_EVENT = "probe" as LogEvent;
+const PROBE_EVENT: LogEvent = "probe";
 
 export interface ProbeLimits {
   /** Open connections at once; one more is closed as soon as it is accepted. */

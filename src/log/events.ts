@@ -40,4 +40,5 @@ export type LogEvent =
   | "job-skipped"
   | "job-failed"
   | "job-hook"
-  | "job-schedule";
+  | "job-schedule"
+  | "probe";

@@ -32,6 +32,7 @@ import { Scheduler } from "../jobs/scheduler.ts";
 import { boxReserveMs, stopBox, type FinishScripts } from "../shutdown/stop-box.ts";
 import { loadConfigOrReport } from "./config.ts";
 import { endBackedOffAtStart, endIdle, idleInBackoff } from "./mini-vm-backoff.ts";
+import { startBoxProbes } from "./box-probes.ts";
 import { newRun, type MiniVmRun, type MiniVmSession } from "./mini-vm-run.ts";
 import { onFault, routeSignals, startRuntime, type FaultHandle, type Pid1, type SignalRoutes } from "./runtime.ts";
 
@@ -227,6 +228,29 @@ export const runMiniVm = async (options: MiniVmOptions, log: Logger, faults: Fau
   // creates a missing state directory, so the watcher can start on it at
   // once instead of polling for it to appear.
   box.publishNow();
+  const probes = await startBoxProbes(config.probePort, box, log);
+  if (probes === "failed") return failBeforeStart(box, options.remaps, log);
+  try {
+    return await superviseBox(box, session, options, pid1, log);
+  } finally {
+    await probes?.close();
+  }
+};
+
+// The port could not be opened: nothing has started; the box is failed, exit 69 (EX_UNAVAILABLE).
+const failBeforeStart = async (box: Box, remaps: RemapTable, log: Logger): Promise<number> => {
+  box.exitCode = remapExitCode(EXIT.unavailable, remaps);
+  box.move("stopping");
+  box.move("failed");
+  await box.close();
+  log.info("exit", "boxinit exiting", { state: box.state, code: box.exitCode });
+  return box.exitCode;
+};
+
+// The backoff watch, then boot-to-stop runs until one ends the container
+// (with backoff.on_engage idle, a backoff stop is followed by an idle spell).
+const superviseBox = async (box: Box, session: MiniVmSession, options: MiniVmOptions, pid1: Pid1, log: Logger): Promise<number> => {
+  const { config } = options;
   await box.backoff.start((isEngaged) => {
     box.publish();
     if (!isEngaged) session.onReleased?.();
