@@ -88,7 +88,12 @@ build/lazy/modes.cjs build/lazy/host.cjs build/lazy/box.cjs: build/lazy/%.cjs: $
 	  --define:BOXINIT_VERSION='"$(VERSION)"' --outfile=$@
 	$(ASCII_BUNDLE) $@
 
-build/boxinit.blob: build/boxinit.cjs $(LAZY_BUNDLES) sea-config.json dist/boxinit.node
+# The main bundle's cache, taken from a real `boxinit -q -- /bin/true`: the
+# executable's entry (src/sea-main.cjs) compiles the bundle with it.
+build/main.cache: build/boxinit.cjs scripts/make-main-code-cache.ts src/lazy/loader.ts dist/boxinit.node
+	$(NODE24) scripts/make-main-code-cache.ts $< $@ dist/boxinit.node
+
+build/boxinit.blob: src/sea-main.cjs build/boxinit.cjs build/main.cache $(LAZY_BUNDLES) sea-config.json dist/boxinit.node
 	$(NODE24) --experimental-sea-config sea-config.json >/dev/null
 
 # Stripping the Node runtime saves ~18 MB; postject's .note.100 warning is harmless.
