@@ -50,35 +50,51 @@ done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 gb=$(awk -v b="$BYTES" 'BEGIN { print 2 * b / 1e9 }')
-echo "## 12. Output relay: two services × ${MB} MB of 100-character lines"
-echo
-echo "$(boxinit_description); $(date -u '+%Y-%m-%d %H:%M UTC'); median of $RUNS; load average before: $load_before, after: $load_after."
-echo
-echo "| stdout | relay | CPU-s (median) | CPU-s/GB relayed | vs supervisord | VmHWM MiB | above its 0-byte run |"
-echo "|---|---|---|---|---|---|---|"
-for out in "${OUTS[@]}"; do
-  declare -A per_gb=()
-  for relay in "${RELAYS[@]}"; do
-    cpu=$(median "$work/cpu-$relay-$out-$BYTES")
-    hwm=$(median "$work/hwm-$relay-$out-$BYTES")
-    base_cpu=0 base_hwm=$hwm
-    if [[ -f $work/cpu-$relay-$out-0 ]]; then
-      base_cpu=$(median "$work/cpu-$relay-$out-0")
-      base_hwm=$(median "$work/hwm-$relay-$out-0")
-    fi
-    per_gb[$relay]=$(awk -v c="$cpu" -v b="$base_cpu" -v g="$gb" 'BEGIN { printf "%.2f", (c - b) / g }')
+# CPU-s/GB of relay $1 into output $2: (its run − its 0-byte run) / GB relayed.
+per_gb() {
+  local base=0
+  [[ -f $work/cpu-$1-$2-0 ]] && base=$(median "$work/cpu-$1-$2-0")
+  awk -v c="$(median "$work/cpu-$1-$2-$BYTES")" -v b="$base" -v g="$gb" 'BEGIN { printf "%.2f", (c - b) / g }'
+}
+# VmHWM above the same relay's 0-byte run, MiB (n/a for cat).
+hwm_above() {
+  [[ -f $work/hwm-$1-$2-0 ]] || { echo n/a; return; }
+  kb_to_mib $(($(median "$work/hwm-$1-$2-$BYTES") - $(median "$work/hwm-$1-$2-0")))
+}
+label() {
+  case "$1" in
+    boxinit) echo "boxinit (prefixed)" ;;
+    supervisord) echo "supervisord $(supervisord --version) (unprefixed)" ;;
+    cat) echo "cat of the same bytes" ;;
+  esac
+}
+
+mkdir -p "$RESULTS_DIR"
+: >"$RESULTS_DIR/relay.dat"
+: >"$RESULTS_DIR/relay.summary"
+{
+  echo "## 12. Output relay: two services × ${MB} MB of 100-character lines"
+  echo
+  echo "$(boxinit_description); $(date -u '+%Y-%m-%d %H:%M UTC'); median of $RUNS; load average before: $load_before, after: $load_after."
+  echo "boxinit's addon $(grep -q prefixLines "$(dirname "$BOXINIT")/boxinit.node" 2>/dev/null && echo "has" || echo "lacks") the C loop over whole lines (prefixLines)."
+  echo
+  echo "| stdout | relay | CPU-s (median) | CPU-s/GB relayed | vs supervisord | VmHWM MiB | above its 0-byte run |"
+  echo "|---|---|---|---|---|---|---|"
+  for out in "${OUTS[@]}"; do
+    sup=$(per_gb supervisord "$out")
+    for relay in "${RELAYS[@]}"; do
+      cost=$(per_gb "$relay" "$out")
+      hwm=$(median "$work/hwm-$relay-$out-$BYTES")
+      echo "| ${out/devnull//dev/null} | $(label "$relay") | $(median "$work/cpu-$relay-$out-$BYTES") | $cost | $(ratio "$cost" "$sup") | $(kb_to_mib "$hwm") | $(hwm_above "$relay" "$out") |"
+      echo "\"$relay, ${out/devnull//dev/null}\" $cost $(kb_to_mib "$hwm")" >>"$RESULTS_DIR/relay.dat"
+    done
+    # Target: ≤ 3 CPU-s/GB, within 2x of supervisord, ≤ 32 MiB above the 0-byte run.
+    awk -v s="$sup" -v m="$(hwm_above boxinit "$out")" -v o="${out/devnull//dev/null}" -v c="$(per_gb boxinit "$out")" 'BEGIN {
+      met = c <= 3 && c <= 2 * s && m <= 32
+      printf "| relay to %s ≤ 3 CPU-s/GB, ≤ 2× supervisord, VmHWM ≤ 32 MiB above idle | %.2f CPU-s/GB = %.2f× supervisord (%.2f), +%.1f MiB | %s |\n", o, c, (s > 0 ? c / s : 0), s, m, met ? "met" : "missed" }' >>"$RESULTS_DIR/relay.summary"
   done
-  for relay in "${RELAYS[@]}"; do
-    cpu=$(median "$work/cpu-$relay-$out-$BYTES")
-    hwm=$(median "$work/hwm-$relay-$out-$BYTES")
-    above=n/a
-    [[ -f $work/hwm-$relay-$out-0 ]] && above=$(kb_to_mib $((hwm - $(median "$work/hwm-$relay-$out-0"))))
-    label=$relay
-    [[ $relay == boxinit ]] && label="boxinit (prefixed)"
-    [[ $relay == supervisord ]] && label="supervisord $(supervisord --version) (unprefixed)"
-    [[ $relay == cat ]] && label="cat of the same bytes"
-    echo "| ${out/devnull//dev/null} | $label | $cpu | ${per_gb[$relay]} | $(ratio "${per_gb[$relay]}" "${per_gb[supervisord]}") | $(kb_to_mib "$hwm") | $above |"
-  done
-done
-echo
-echo "CPU-s/GB: (CPU of the run − CPU of the same relay with 0 bytes) / GB relayed (2 × ${MB} MB)."
+  echo
+  echo "CPU-s/GB: (CPU of the run − CPU of the same relay with 0 bytes) / GB relayed (2 × ${MB} MB)."
+  echo
+} >"$RESULTS_DIR/relay.md"
+cat "$RESULTS_DIR/relay.md"
