@@ -79,7 +79,11 @@ export class OutputSink {
    * line longer than maxLine, an unfinished one, or one that does not fit.
    */
   appendLines(format: PrefixLines, prefix: Uint8Array, source: Uint8Array, from: number, to: number, maxLine: number): number {
-    if (this.#end + prefix.length >= RELAY_BYTES) this.#compact();
+    if (this.#end + prefix.length >= RELAY_BYTES) {
+      this.#compact();
+      // boxinit's own lines may have gone past the relays' room into the reserve.
+      if (this.#end >= RELAY_BYTES) return from;
+    }
     format(source, from, to, prefix, this.#buffer, this.#end, RELAY_BYTES, maxLine, formatResult);
     this.#end = formatResult[1]!;
     return formatResult[0]!;

@@ -5,7 +5,7 @@
 // slow reader) holds the relays back instead of growing.
 import t from "tap";
 import { CUT_MARKER, LineRelay, MAX_LINE_BYTES, type StreamName } from "../../src/log/line-relay.ts";
-import { OutputSink, RELAY_BYTES, SINK_BYTES } from "../../src/log/output-sink.ts";
+import { OutputSink, RELAY_BYTES, SINK_BYTES, type PrefixLines } from "../../src/log/output-sink.ts";
 import type { SinkWriter } from "../../src/log/sink-writers.ts";
 
 /** A writer that keeps what it gets; `takes` bytes at most per write, the rest finishing on finishWrite(). */
@@ -211,4 +211,32 @@ t.test("boxinit's own lines wait behind a batch being written and are dropped wh
   dropped = sink.dropped.lines;
   t.ok(dropped > 0 && dropped < 10_000, "the reserve took some, the rest were dropped whole");
   t.ok(SINK_BYTES - RELAY_BYTES >= 64 * 1024, "a reserve of at least 64 KiB for boxinit's own lines");
+});
+
+t.test("the relays' loop is never asked to write past their room, even when boxinit's lines went into the reserve", async (t) => {
+  // A stand-in for native/relay.c's prefixLines with its bounds check (it throws out of range).
+  const format: PrefixLines = (input, from, to, prefix, output, outAt, outEnd, maxLine, result) => {
+    if (from > to || to > input.length || outAt > outEnd || outEnd > output.length) throw new RangeError("a bound is outside its array");
+    while (from < to) {
+      const newline = input.indexOf(0x0a, from);
+      if (newline === -1 || newline >= to || newline - from > maxLine || prefix.length + newline + 1 - from > outEnd - outAt) break;
+      output.set(prefix, outAt);
+      output.set(input.subarray(from, newline + 1), outAt + prefix.length);
+      outAt += prefix.length + newline + 1 - from;
+      from = newline + 1;
+    }
+    result[0] = from;
+    result[1] = outAt;
+  };
+  const writer = new FakeWriter();
+  writer.takes = 0;
+  const sink = new OutputSink(writer);
+  const relay = new LineRelay(sink, "a | ", undefined, "stdout", format);
+  const line = Buffer.from(`${"z".repeat(95)}\n`);
+  let at = 0;
+  while (relay.consume(line, 0, line.length) === line.length) at++;
+  t.ok(at > 1000, "the relay filled its room");
+  sink.flush();
+  sink.writeWhole(Buffer.from("boxinit: state: state stopping\n"));
+  t.equal(relay.consume(line, 0, line.length), 0, "no room: nothing taken, nothing thrown");
 });
