@@ -9,6 +9,12 @@ import { join } from "node:path";
 import { openLogDir } from "../src/control/log-dir.ts";
 import { LogFile } from "../src/log/log-file.ts";
 import { Logger } from "../src/log/logger.ts";
+import { loadNative } from "../src/native/addon.ts";
+
+// The addon's line loop when it has one (BOXINIT_ADDON, else dist/boxinit.node); LOOP=js measures without it.
+const { native } = loadNative({ BOXINIT_ADDON: process.env.BOXINIT_ADDON ?? join(import.meta.dirname, "../dist/boxinit.node") });
+const formatLines = process.env.LOOP === "js" ? undefined : native?.lineFormatter();
+console.log(`line loop: ${formatLines ? "the addon's" : "JavaScript's"}; batches of ${process.env.BATCH_BYTES ?? 65536} bytes\n`);
 
 const base = mkdtempSync(join(process.argv[2] ?? tmpdir(), "boxinit-logbench-"));
 const TOTAL_BYTES = 1024 ** 3 / 2;
@@ -22,7 +28,7 @@ const batchOf = (lineBytes: number): Buffer => {
 const measure = (label: string, lineBytes: number, timestamps: boolean): string => {
   const stateDir = mkdtempSync(join(base, "state-"));
   const dir = join(stateDir, "logs", "services");
-  const file = new LogFile({ name: "web", dir, maxSizeBytes: 10 * 1024 * 1024, keep: 5, timestamps, log, openDir: () => openLogDir(dir, stateDir, undefined, true) });
+  const file = new LogFile({ name: "web", dir, maxSizeBytes: 10 * 1024 * 1024, keep: 5, timestamps, log, formatLines, openDir: () => openLogDir(dir, stateDir, undefined, true) });
   const batch = batchOf(lineBytes);
   const before = process.cpuUsage();
   const started = performance.now();

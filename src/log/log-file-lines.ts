@@ -1,3 +1,5 @@
+import type { PrefixLines } from "./output-sink.ts";
+
 // What a service's log file holds per line: the time it arrived (ISO-8601
 // UTC, milliseconds), the stream ("out" or "err"), then the line as the
 // service wrote it. Built per batch into one reused buffer, so that a batch
@@ -33,6 +35,13 @@ export class LinePrefixes {
   }
 }
 
+/** The addon's loop that copies head + line for each whole line (native/relay.c's prefixLines; log/ does not import the addon). */
+export type { PrefixLines } from "./output-sink.ts";
+
+const RESULT = new Int32Array(2);
+// Lines reach the writer bounded (the relay cuts them at 64 KiB); no limit of its own.
+const ANY_LINE = 0x7fffffff;
+
 // A batch's buffer is kept for the next one up to this size; a bigger one
 // (a rare batch of very long lines) is let go after its write.
 const KEPT_BUFFER_BYTES = 256 * 1024;
@@ -56,6 +65,27 @@ export class OutputBuffer {
     for (let index = 0; index < head.length; index++) bytes[at++] = head[index]!;
     source.copy(bytes, at, start, end);
     this.length = at + end - start;
+  }
+
+  /**
+   * With the addon's loop: the whole lines of source[from, to), each behind
+   * head, while they fit in `room` more bytes (the buffer grows as needed);
+   * returns where it stopped: `to`, a line that does not fit in room, or an
+   * unfinished last line.
+   */
+  appendLines(format: PrefixLines, head: Buffer, source: Buffer, from: number, to: number, room: number): number {
+    for (let at = from; ;) {
+      const limit = Math.min(this.#bytes.length, this.length + room);
+      format(source, at, to, head, this.#bytes, this.length, limit, ANY_LINE, RESULT);
+      room -= RESULT[1]! - this.length;
+      this.length = RESULT[1]!;
+      at = RESULT[0]!;
+      if (at >= to) return at;
+      const newline = source.indexOf(0x0a, at);
+      const needed = head.length + newline + 1 - at;
+      if (newline === -1 || needed > room) return at;
+      this.#grow(this.length + needed + to - at); // stopped for the buffer's size: grow, go on
+    }
   }
 
   /** Append a newline (a last line that came without one). */

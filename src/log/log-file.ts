@@ -11,7 +11,7 @@
 // after retryMs: never fatal, never buffered without bound (docs/logging.md).
 import { closeSync, constants, fchmodSync, fstatSync, ftruncateSync, writeSync } from "node:fs";
 import type { Logger } from "./logger.ts";
-import { countLines, LinePrefixes, OutputBuffer, type OutputStream } from "./log-file-lines.ts";
+import { countLines, LinePrefixes, OutputBuffer, type OutputStream, type PrefixLines } from "./log-file-lines.ts";
 import { monotonicMs } from "../time/clock.ts";
 
 const { O_WRONLY, O_APPEND, O_NOFOLLOW, O_NONBLOCK, O_CREAT, O_EXCL } = constants;
@@ -45,6 +45,8 @@ export interface LogFileOptions {
   retryMs?: number;
   /** Wall clock for the timestamps (tests). */
   now?: () => number;
+  /** The addon's line loop (Native.lineFormatter()): a batch costs a few calls, not two per line. */
+  formatLines?: PrefixLines;
 }
 
 /** Why writing stopped, and what was dropped since. */
@@ -119,9 +121,19 @@ export class LogFile {
   // first sends what is buffered, then rotates. #batchDone says how far the
   // batch reached the file (what a failure drops is the rest).
   #writeBatch(batch: Buffer, head: Buffer): void {
-    const { maxSizeBytes } = this.#options;
+    const { maxSizeBytes, formatLines } = this.#options;
     let chunkStart = 0;
     for (let start = 0; start < batch.length;) {
+      if (formatLines) {
+        // As many whole lines as the file has room for in one call; the line
+        // that stops it (no room: rotate; unfinished) takes the path below.
+        const room = Math.max(0, maxSizeBytes - this.#size - (this.#out.length - chunkStart));
+        const next = this.#out.appendLines(formatLines, head, batch, start, batch.length, room);
+        if (next > start) {
+          start = next;
+          continue;
+        }
+      }
       const newline = batch.indexOf(0x0a, start);
       const end = newline === -1 ? batch.length : newline + 1;
       const pending = this.#out.length - chunkStart;

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { openLogDir } from "../../src/control/log-dir.ts";
 import { LogFile, type LogFileOptions } from "../../src/log/log-file.ts";
+import type { PrefixLines } from "../../src/log/log-file-lines.ts";
 import { loadNative } from "../../src/native/addon.ts";
 import { ROOT } from "../helpers/boxinit.ts";
 import { recordingLogger } from "../helpers/recording-logger.ts";
@@ -18,6 +19,26 @@ import { tempDir } from "../helpers/temp-dir.ts";
 
 const { native: addon, failures } = loadNative({ BOXINIT_ADDON: join(ROOT, "dist/boxinit.node") });
 const VARIANTS = [["by descriptor", addon], ["by path", undefined]] as const;
+// native/relay.c's prefixLines contract, in JavaScript: copy head + line for
+// each whole line of input[from, to) while it fits before outEnd.
+const likeTheAddon: PrefixLines = (input, from, to, prefix, output, outAt, outEnd, maxLine, result) => {
+  const bytes = Buffer.from(input.buffer, input.byteOffset, input.length);
+  while (from < to) {
+    const newline = bytes.indexOf(0x0a, from);
+    if (newline === -1 || newline >= to) break;
+    const line = newline + 1 - from;
+    if (line - 1 > maxLine || prefix.length + line > outEnd - outAt) break;
+    output.set(prefix, outAt);
+    output.set(input.subarray(from, newline + 1), outAt + prefix.length);
+    outAt += prefix.length + line;
+    from += line;
+  }
+  result[0] = from;
+  result[1] = outAt;
+};
+
+// The line loop: the addon's prefixLines (native/relay.c) when this build has it, its contract in JavaScript, or none.
+const LOOPS = [["the addon's line loop", addon?.lineFormatter()], ["a line loop like the addon's", likeTheAddon], ["no line loop", undefined]] as const;
 
 t.test("the addon loads", async (t) => {
   t.ok(addon, failures.join("; "));
@@ -50,9 +71,10 @@ const retained = (dir: string): string[] => {
   return [...old, "web.log"];
 };
 
-for (const [variant, native] of VARIANTS) {
-  t.test(`${variant}: rotation under a fast writer keeps every retained line whole and in order`, async (t) => {
-    const { file, dir } = writer(t, tempDir(t), native);
+for (const [loop, formatLines] of LOOPS) {
+  t.test(`${loop}: rotation under a fast writer keeps every retained line whole and in order`, async (t) => {
+    if (loop === "the addon's line loop" && !formatLines) return t.skip("this build's addon does not export prefixLines (native/relay.c is not registered)");
+    const { file, dir } = writer(t, tempDir(t), addon, { formatLines });
     // Batches of varying size, some lines longer than others, 20 000 lines in all.
     let next = 0;
     for (let batch = 0; next < 20_000; batch++) {
@@ -78,15 +100,19 @@ for (const [variant, native] of VARIANTS) {
     t.equal(previous, 19_999, "the newest line is last");
   });
 
-  t.test(`${variant}: a line longer than max_size goes alone into a file`, async (t) => {
-    const { file, dir } = writer(t, tempDir(t), native);
+  t.test(`${loop}: a line longer than max_size goes alone into a file, a last line without newline gets one`, async (t) => {
+    const { file, dir } = writer(t, tempDir(t), addon, { formatLines });
     file.write(lines(0, 3), "stdout");
     file.write(Buffer.from(`${"y".repeat(6000)}\n`), "stdout");
     file.write(lines(3, 2), "stdout");
     t.same(readFileSync(join(dir, "web.log.2"), "utf8"), "out line 000000\nout line 000001\nout line 000002\n");
     t.equal(readFileSync(join(dir, "web.log.1"), "utf8"), `out ${"y".repeat(6000)}\n`);
-    t.equal(readFileSync(join(dir, "web.log"), "utf8"), "out line 000003\nout line 000004\n");
+    file.write(Buffer.from("line 000005\nunfinished"), "stderr");
+    t.equal(readFileSync(join(dir, "web.log"), "utf8"), "out line 000003\nout line 000004\nerr line 000005\nerr unfinished\n");
   });
+}
+
+for (const [variant, native] of VARIANTS) {
 
   t.test(`${variant}: timestamps are ISO-8601 UTC with milliseconds, stderr tagged err`, async (t) => {
     let nowMs = Date.UTC(2026, 11, 2, 10, 43, 1, 123);
