@@ -9,9 +9,10 @@
 // umask. A write that fails (ENOSPC, EROFS, a symlink planted) is logged once,
 // what cannot be written is dropped and counted, and writing is tried again
 // after retryMs: never fatal, never buffered without bound (docs/logging.md).
-import { closeSync, constants, fchmodSync, fstatSync, ftruncateSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, writeSync } from "node:fs";
 import type { Logger } from "./logger.ts";
 import { countLines, LinePrefixes, OutputBuffer, type OutputStream, type PrefixLines } from "./log-file-lines.ts";
+import { closeQuietly, codeOf, cutBack, HINTS, refused, setMode } from "./log-file-io.ts";
 import { monotonicMs } from "../time/clock.ts";
 
 const { O_WRONLY, O_APPEND, O_NOFOLLOW, O_NONBLOCK, O_CREAT, O_EXCL } = constants;
@@ -56,11 +57,6 @@ interface Failure {
   droppedLines: number;
   droppedBytes: number;
 }
-
-/** A coded error for the refusals that no system call reports by itself. */
-const refused = (code: string, message: string): NodeJS.ErrnoException => Object.assign(new Error(message), { code });
-
-const codeOf = (error: unknown): string => (error as NodeJS.ErrnoException | undefined)?.code ?? "internal";
 
 /** Writes one service's lines to DIR/NAME.log, rotating by size; `write` is the relay's copyTo hook. */
 export class LogFile {
@@ -192,7 +188,7 @@ export class LogFile {
       const stats = fstatSync(fd);
       if (!stats.isFile()) throw refused("EINVAL", `${dir.path}/${this.#fileName} is not a plain file: refusing to write to it`);
       if (stats.nlink !== 1) throw refused("EMLINK", `${dir.path}/${this.#fileName} has ${stats.nlink} hard links: refusing to write through it`);
-      if (isCreated) setMode(fd);
+      if (isCreated) setMode(fd, LOG_FILE_MODE);
     } catch (error) {
       closeSync(fd);
       throw error;
@@ -262,40 +258,3 @@ export class LogFile {
     this.#dir = undefined;
   }
 }
-
-// Best effort: if even ftruncate fails, the file keeps a partial line, which
-// the next rotation closes off; the write's own error is the one reported.
-const cutBack = (fd: number, size: number): void => {
-  try {
-    ftruncateSync(fd, size);
-  } catch {
-    // Reported as the write's failure.
-  }
-};
-
-const closeQuietly = (fd: number): void => {
-  try {
-    closeSync(fd);
-  } catch {
-    // EBADF or EIO on close: the descriptor is gone either way (close(2)).
-  }
-};
-
-// File systems without chmod (CIFS, some FUSE mounts) keep the mode they give.
-const setMode = (fd: number): void => {
-  try {
-    fchmodSync(fd, LOG_FILE_MODE);
-  } catch (error) {
-    if (!["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"].includes(codeOf(error))) throw error;
-  }
-};
-
-const HINTS: Record<string, string | undefined> = {
-  ENOSPC: "the file system is full",
-  EDQUOT: "the disk quota is exhausted",
-  EROFS: "the log directory is on a read-only file system",
-  ELOOP: "a symlink stands where boxinit keeps its log directory or file: remove it (boxinit never writes through one)",
-  ENOTDIR: "a file stands where the log directory belongs: remove it",
-  EACCES: `boxinit runs as uid ${process.getuid?.() ?? "?"}: make the log directory writable for it`,
-  EPERM: `boxinit runs as uid ${process.getuid?.() ?? "?"}: make the log directory writable for it`,
-};

@@ -72,8 +72,9 @@ const retained = (dir: string): string[] => {
 };
 
 for (const [loop, formatLines] of LOOPS) {
-  t.test(`${loop}: rotation under a fast writer keeps every retained line whole and in order`, async (t) => {
-    if (loop === "the addon's line loop" && !formatLines) return t.skip("this build's addon does not export prefixLines (native/relay.c is not registered)");
+  // The addon's loop is there only in a build that registers native/relay.c.
+  const skip = formatLines ? false : loop === "the addon's line loop" && "this build's addon does not export prefixLines";
+  t.test(`${loop}: rotation under a fast writer keeps every retained line whole and in order`, { skip }, async (t) => {
     const { file, dir } = writer(t, tempDir(t), addon, { formatLines });
     // Batches of varying size, some lines longer than others, 20 000 lines in all.
     let next = 0;
@@ -100,7 +101,7 @@ for (const [loop, formatLines] of LOOPS) {
     t.equal(previous, 19_999, "the newest line is last");
   });
 
-  t.test(`${loop}: a line longer than max_size goes alone into a file, a last line without newline gets one`, async (t) => {
+  t.test(`${loop}: a line longer than max_size goes alone into a file, a last line without newline gets one`, { skip }, async (t) => {
     const { file, dir } = writer(t, tempDir(t), addon, { formatLines });
     file.write(lines(0, 3), "stdout");
     file.write(Buffer.from(`${"y".repeat(6000)}\n`), "stdout");
