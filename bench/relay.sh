@@ -76,7 +76,7 @@ mkdir -p "$RESULTS_DIR"
   echo "## 12. Output relay: two services × ${MB} MB of 100-character lines"
   echo
   echo "$(boxinit_description); $(date -u '+%Y-%m-%d %H:%M UTC'); median of $RUNS; load average before: $load_before, after: $load_after."
-  echo "boxinit's addon $(grep -q prefixLines "$(dirname "$BOXINIT")/boxinit.node" 2>/dev/null && echo "has" || echo "lacks") the C loop over whole lines (prefixLines)."
+  echo "boxinit's addon (${BOXINIT_ADDON:-beside it}) $(grep -q prefixLines "${BOXINIT_ADDON:-$(dirname "$BOXINIT")/boxinit.node}" 2>/dev/null && echo "has" || echo "lacks") the C loop over whole lines (prefixLines)."
   echo
   echo "| stdout | relay | CPU-s (median) | CPU-s/GB relayed | vs supervisord | VmHWM MiB | above its 0-byte run |"
   echo "|---|---|---|---|---|---|---|"

@@ -6,7 +6,12 @@
  * Lines it does not take (longer than maxLine, unfinished, or not fitting)
  * are left to the JavaScript around it, which cuts and carries them.
  */
+#define _GNU_SOURCE /* F_SETPIPE_SZ */
+#define NAPI_VERSION 8
+#include <node_api.h>
 #include "boxinit.h"
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 
 /* The bytes of a Uint8Array (or Buffer) argument; 0 with a TypeError thrown when it is none. */
@@ -76,10 +81,26 @@ static napi_value prefix_lines(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* Adds prefixLines to the addon's exports (called from boxinit.c's init). */
+/*
+ * growPipe(fd, bytes): fcntl(F_SETPIPE_SZ) on the pipe fd writes into
+ * (boxinit's stdout, reopened): a relay that writes non-blocking into a
+ * 64 KiB pipe waits for its reader every 64 KiB; a larger pipe lets a batch
+ * go out in one write. Returns the new size, or -errno (EPERM above
+ * /proc/sys/fs/pipe-max-size or the user's pipe quota: the caller keeps the
+ * size it had).
+ */
+static napi_value grow_pipe(napi_env env, napi_callback_info info) {
+  int32_t fd, bytes;
+  if (!arg_int(env, info, 0, &fd) || !arg_int(env, info, 1, &bytes)) return NULL;
+  int size = fcntl(fd, F_SETPIPE_SZ, bytes);
+  return make_int(env, size < 0 ? -errno : size);
+}
+
+/* Adds prefixLines and growPipe to the addon's exports (called from boxinit.c's init). */
 void register_relay(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"prefixLines", NULL, prefix_lines, NULL, NULL, NULL, napi_default, NULL},
+    {"growPipe", NULL, grow_pipe, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

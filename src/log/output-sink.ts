@@ -5,7 +5,7 @@
 // lines from different services (and boxinit's own log lines) never mix.
 // When the reader is slow the buffer fills and relays stop reading their
 // pipes (the services block, as on a pipe); PID 1 itself never waits.
-import { openWriter, targetKey, type SinkWriter } from "./sink-writers.ts";
+import { openWriter, targetKey, type GrowPipe, type SinkWriter } from "./sink-writers.ts";
 
 /** The buffer of a sink: relays may fill it up to RELAY_BYTES; the rest is kept for boxinit's own lines. */
 export const SINK_BYTES = 256 * 1024;
@@ -178,14 +178,14 @@ export class OutputSink {
 const sinksByTarget = new Map<string, OutputSink>();
 const sinksByFd = new Map<number, OutputSink>();
 
-/** The sink for fd (1 or 2), made on first use. */
-export const sinkFor = (fd: number): OutputSink => {
+/** The sink for fd (1 or 2), made on first use (growPipe: the addon's, when it has one). */
+export const sinkFor = (fd: number, growPipe?: GrowPipe): OutputSink => {
   let sink = sinksByFd.get(fd);
   if (sink) return sink;
   const key = targetKey(fd);
   sink = key === undefined ? undefined : sinksByTarget.get(key);
   if (!sink) {
-    sink = new OutputSink(openWriter(fd));
+    sink = new OutputSink(openWriter(fd, growPipe));
     if (key !== undefined) sinksByTarget.set(key, sink);
   }
   sinksByFd.set(fd, sink);

@@ -29,6 +29,8 @@ export interface PipeMaker {
   makePipe(): [number, number];
   /** The addon's loop over whole lines (native/relay.c), when the loaded copy has it. */
   lineFormatter?(): PrefixLines | undefined;
+  /** fcntl(F_SETPIPE_SZ) (native/relay.c): grows the pipe on boxinit's stdout/stderr. */
+  growPipe?(fd: number, bytes: number): number | undefined;
 }
 
 /** How a service's output is relayed. */
@@ -59,7 +61,7 @@ export const relayOutput = (native: PipeMaker, name: string, options: RelayOptio
   const prefix = options.prefix ? `${name} | ` : undefined;
   const format = native.lineFormatter?.();
   const start = (fd: number, to: 1 | 2, stream: StreamName): void => {
-    const sink = sinkFor(to);
+    const sink = sinkFor(to, native.growPipe && ((pipeFd, bytes) => native.growPipe!(pipeFd, bytes)));
     track(new PipeRelay(fd, sink, new LineRelay(sink, prefix, options.copyTo, stream, format)).done);
   };
   start(outRead, 1, "stdout");

@@ -156,6 +156,16 @@ export class Native {
     return typeof prefixLines === "function" ? prefixLines.bind(this.#raw) : undefined;
   }
 
+  /**
+   * fcntl(F_SETPIPE_SZ): the pipe fd is open on holds up to bytes; returns
+   * the size it has now, or undefined when it could not grow (EPERM over the
+   * limits, not a pipe) or this copy of the addon lacks growPipe.
+   */
+  growPipe(fd: number, bytes: number): number | undefined {
+    const size = this.#raw.growPipe?.(fd, bytes);
+    return size === undefined || size < 0 ? undefined : size;
+  }
+
   /** pipe2(O_CLOEXEC): [readFd, writeFd]. */
   makePipe(): [number, number] {
     const result = this.#raw.makePipe();

@@ -29,6 +29,8 @@ export interface RawAddon {
   execSelf(inheritBelow: number): number;
   /** native/relay.c; optional: a copy without it still loads, and the relay formats in JavaScript. */
   prefixLines?(input: Uint8Array, from: number, to: number, prefix: Uint8Array, output: Uint8Array, outAt: number, outEnd: number, maxLine: number, result: Int32Array): void;
+  /** native/relay.c; optional as prefixLines: fcntl(F_SETPIPE_SZ), the new size or -errno. */
+  growPipe?(fd: number, bytes: number): number;
 }
 
 

@@ -3,6 +3,7 @@
 // bad arguments refused with a throw, and a LineRelay with it writes the
 // same bytes as one without it, however the chunks fall.
 import t from "tap";
+import { closeSync, openSync } from "node:fs";
 import { loadAddon } from "../helpers/addon.ts";
 import { CUT_MARKER, LineRelay, MAX_LINE_BYTES } from "../../src/log/line-relay.ts";
 import { OutputSink, type PrefixLines } from "../../src/log/output-sink.ts";
@@ -74,4 +75,16 @@ t.test("a LineRelay with the C loop writes the same bytes as without it", async 
   });
   t.ok(outputs[0]!.includes(CUT_MARKER), "long lines were cut");
   t.ok(outputs[0] === outputs[1], "byte for byte the same");
+});
+
+t.test("growPipe: a pipe grows to the size asked for; anything else is refused, not thrown", async (t) => {
+  const native = loadAddon();
+  const [readEnd, writeEnd] = native.makePipe();
+  t.teardown(() => { closeSync(readEnd); closeSync(writeEnd); });
+  const size = native.growPipe(writeEnd, 1024 * 1024);
+  if (size === undefined) return t.fail("the addon lacks growPipe (native/boxinit.c's init must call register_relay), or F_SETPIPE_SZ failed as root");
+  t.ok(size >= 1024 * 1024, `grown to ${size} bytes`);
+  const file = openSync("/dev/null", "w");
+  t.teardown(() => closeSync(file));
+  t.equal(native.growPipe(file, 1024 * 1024), undefined, "/dev/null is no pipe: undefined");
 });
