@@ -9,8 +9,9 @@
 //   copyTo.write(lines, "stdout" | "stderr"): every complete line, unprefixed,
 //     whole lines each ending in "\n" (a line over 64 KiB comes as pieces ended
 //     by CUT_MARKER), a view valid only during the call, once or twice per read
-//     chunk (never per line). It may be slow: the service is held meanwhile, as
-//     by a slow reader. It must not throw (a throw is ignored).
+//     chunk (never per line). It runs inside PID 1's loop, so one write(2) per
+//     call at most (a slow disk then holds the service, as a slow reader does).
+//     It must not throw (a throw is ignored).
 //   drainServiceOutput(ms) before exiting.
 // How the bytes go: pipe-relay.ts (reads, paused while the sink is full) ->
 // line-relay.ts (lines) -> output-sink.ts (one buffer per stdout/stderr,
