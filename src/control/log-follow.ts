@@ -7,7 +7,7 @@
 // reader; a slow poll stands in where inotify says nothing (some mounts).
 import { closeSync, fstatSync, readSync, watch, type FSWatcher } from "node:fs";
 import type { DirHandle } from "./dir-handle.ts";
-import { copyBytes, openLogFile, READ_BLOCK_BYTES, rotatedNumbers, type OpenLog } from "./log-read.ts";
+import { closeLogs, copyBytes, openLogFile, READ_BLOCK_BYTES, rotatedNumbers, type OpenLog } from "./log-read.ts";
 
 /** Where following goes on: the newest file and the end of its last whole line. */
 export interface FollowFrom {
@@ -45,15 +45,26 @@ export class LogFollower {
     if (this.#file && !this.#readNew(false)) return false;
     const current = this.#dir.stat(this.#fileName);
     if (current !== undefined && current.ino === this.#file?.ino) return true;
-    // Rotated (or made for the first time): the old file has its last lines.
-    if (this.#file) {
-      if (!this.#readNew(true)) return false;
-      if (!this.#readSkipped(this.#file.ino)) return false;
-      closeSync(this.#file.fd);
+    // Mid-rotation (renamed, the new NAME.log not made yet): the next wake sees it.
+    if (current === undefined && this.#file) return true;
+    if (!this.#file) {
+      this.#file = openLogFile(this.#dir, this.#fileName);
+      this.#offset = 0;
+      return this.#file ? this.#readNew(false) : true;
     }
-    this.#file = openLogFile(this.#dir, this.#fileName);
+    // Rotated: the old file has its last lines, then the files after it.
+    if (!this.#readNew(true)) return false;
+    const look = this.#newerThan(this.#file.ino);
+    closeSync(this.#file.fd);
+    this.#file = look.current;
     this.#offset = 0;
-    return this.#file ? this.#readNew(false) : true;
+    if (look.isMissed) this.#onMissed(`${this.#fileName} was rotated more often than it could be read: lines were dropped before they were seen`);
+    let isOpen = true;
+    for (const file of look.newer) {
+      isOpen &&= copyBytes(file.fd, 0, fstatSync(file.fd).size, this.#out, this.#block);
+      closeSync(file.fd);
+    }
+    return isOpen && (this.#file ? this.#readNew(false) : true);
   }
 
   /**
@@ -127,27 +138,31 @@ export class LogFollower {
     return true;
   }
 
-  // Two rotations between two looks: the followed file is now NAME.log.K,
-  // and NAME.log.(K-1) ... NAME.log.1 were never seen. Printed whole, oldest
-  // first. When the followed file is no longer among them (more than keep
-  // rotations: it was dropped), every rotated file left is newer than it: all
-  // are printed, and a line on stderr says lines were missed in between.
-  #readSkipped(ino: number): boolean {
-    const numbers = rotatedNumbers(this.#dir, this.#service);
-    let at = numbers.findIndex((number) => this.#dir.stat(`${this.#fileName}.${number}`)?.ino === ino);
-    if (at === -1 && numbers.length > 0) {
-      this.#onMissed(`${this.#fileName} was rotated more often than it could be read: lines were dropped before they were seen`);
-      at = numbers.length;
-    }
-    for (let index = at - 1; index >= 0; index--) {
-      const file = openLogFile(this.#dir, `${this.#fileName}.${numbers[index]}`);
-      if (!file) continue;
-      try {
-        if (!copyBytes(file.fd, 0, file.size, this.#out, this.#block)) return false;
-      } finally {
-        closeSync(file.fd);
+  // The files after the one followed (ino), oldest first, and NAME.log, each
+  // opened so that a name cannot change under the reading. The rotated names
+  // are tried upwards by open(2), not taken from readdir alone: a readdir
+  // racing a rename may miss an entry. Two rotations between two looks: the
+  // followed file is NAME.log.K, and .(K-1) ... .1 were never seen. When it is
+  // no longer there (more than keep rotations) every rotated file is newer:
+  // all are read, and isMissed says lines were dropped in between. When
+  // NAME.log changed during the look (a rotation in the middle), look again.
+  #newerThan(ino: number): { newer: OpenLog[]; current: OpenLog | undefined; isMissed: boolean } {
+    for (let attempt = 0; ; attempt++) {
+      const current = openLogFile(this.#dir, this.#fileName);
+      const highest = Math.max(0, ...rotatedNumbers(this.#dir, this.#service)) + 2;
+      const newer: OpenLog[] = [];
+      let isFound = false;
+      for (let number = 1; number <= highest && !isFound; number++) {
+        const file = openLogFile(this.#dir, `${this.#fileName}.${number}`);
+        if (file?.ino === ino || file?.ino === current?.ino) closeSync(file!.fd);
+        else if (file) newer.push(file);
+        isFound = file?.ino === ino;
       }
+      if (this.#dir.stat(this.#fileName)?.ino === current?.ino || attempt >= 3) {
+        return { newer: newer.reverse(), current, isMissed: !isFound && newer.length > 0 };
+      }
+      closeLogs(newer);
+      if (current) closeSync(current.fd);
     }
-    return true;
   }
 }
