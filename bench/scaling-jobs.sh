@@ -148,7 +148,7 @@ pid1_write_verdict=$(curve_verdict "$dat" 5 9 0.5)
 
 {
   printf '| job run with %s other job records: flat | wall %s ms, CPU %s ms (at %s records: wall %s ms) | %s |\n' "$TOP" \
-    "$(top_value "$dat" 2)" "$(top_value "$dat" 3)" "$(awk '!/^#/ { print $1; exit }' "$dat")" "$(awk '!/^#/ { print $2; exit }' "$dat")" "$wall_verdict"
+    "$(top_value "$dat" 2)" "$(top_value "$dat" 3)" "$(awk '!/^#/ { print $1; exit }' "$dat")" "$(awk '!/^#/ { printf "%.0f", $2; exit }' "$dat")" "$wall_verdict"
   printf '| status.json writes with %s other job records: flat | job record %s ms, PID 1 %s ms (targets %s / %s ms) | %s |\n' "$TOP" \
     "$(top_value "$dat" 4)" "$(top_value "$dat" 5)" "$(top_value "$dat" 8)" "$(top_value "$dat" 9)" \
     "$([[ $job_write_verdict == met && $pid1_write_verdict == met ]] && echo met || echo "job record: $job_write_verdict; PID 1: $pid1_write_verdict")"
