@@ -8,6 +8,7 @@ import t from "tap";
 import { readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseLogsArgs } from "../../src/cli/logs.ts";
+import type { DirHandle } from "../../src/control/dir-handle.ts";
 import { openLogDir } from "../../src/control/log-dir.ts";
 import { copyRange, findTail, openServiceLogs, closeLogs } from "../../src/control/log-read.ts";
 import { LogFollower } from "../../src/control/log-follow.ts";
@@ -147,6 +148,33 @@ t.test("-f behind by more than keep rotations: the files left are printed in ord
   t.same(numbers.slice(-800), Array.from({ length: 800 }, (_, index) => 1210 + index), "the newest lines, in order, none twice");
   t.ok(numbers.every((number, index) => index === 0 || number > numbers[index - 1]!), "in order throughout");
   t.match(warnings, [/rotated more often than it could be read/]);
+});
+
+t.test("-f: a readdir that misses a rotated name (racing a rename) loses nothing and repeats nothing", async (t) => {
+  const stateDir = tempDir(t);
+  const { dir, write } = writer(t, stateDir);
+  write(600); // web.log.2 and web.log.1 exist, older than what is followed
+  const real = openLogDir(dir, stateDir, undefined, false);
+  t.teardown(() => real.close());
+  // readdir may leave out an entry renamed while it reads (POSIX leaves it unspecified): here always web.log.1.
+  const racing: DirHandle = {
+    path: real.path, isByDescriptor: real.isByDescriptor,
+    open: (name, flags, mode) => real.open(name, flags, mode), subdir: (name, mode) => real.subdir(name, mode),
+    rename: (from, to) => real.rename(from, to), link: (from, to) => real.link(from, to), unlink: (name) => real.unlink(name),
+    stat: (name) => real.stat(name), sync: () => real.sync(), close: () => real.close(),
+    list: () => real.list().filter((name) => name !== "web.log.1"),
+  };
+  const files = openServiceLogs(real, "web");
+  const range = findTail(files, 0);
+  let text = "";
+  const warnings: string[] = [];
+  const follower = new LogFollower(racing, "web", { file: files.pop(), offset: range.end }, (bytes) => ((text += bytes.toString()), true), (warning) => warnings.push(warning));
+  closeLogs(files);
+  t.teardown(() => follower.close());
+  write(200); // one rotation: the followed file is now web.log.1, which the listing leaves out
+  follower.step();
+  t.equal(text, tagged(600, 800));
+  t.same(warnings, []);
 });
 
 t.test("logsCommand: usage errors exit 2, --state-dir reads STATE/logs/services", async (t) => {
