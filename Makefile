@@ -97,8 +97,8 @@ build/lazy/modes.cjs build/lazy/host.cjs build/lazy/box.cjs: build/lazy/%.cjs: $
 	  --define:BOXINIT_VERSION='"$(VERSION)"' --outfile=$@
 	$(ASCII_BUNDLE) $@
 
-# The main bundle's cache, taken from a real `boxinit -q -- /bin/true`: the
-# executable's entry (src/sea-main.cjs) compiles the bundle with it.
+# The main bundle's cache, taken from a real `boxinit -q --state-dir DIR --
+# /bin/true`: the executable's entry (src/sea-main.cjs) compiles the bundle with it.
 build/main.cache: build/boxinit.cjs scripts/make-main-code-cache.ts src/lazy/loader.ts dist/boxinit.node
 	$(NODE24) scripts/make-main-code-cache.ts $< $@ dist/boxinit.node
 
