@@ -12,8 +12,8 @@ boxinit: a Mini-VM config with the two writers as services (restart: no); it
 exits once both have ended and their output is relayed. supervisord: the two
 writers as programs with stdout_logfile=/dev/stdout, stdout_logfile_maxbytes=0
 (as it is run in containers); it does not exit by itself, so its CPU is read
-once it has no child left and its output pipes are at end of file, then it
-gets SIGTERM. cat: the two writers into one pipe that cat copies.
+once its log says both programs exited (and 1.2 s later: its loop reads
+their pipes' last bytes within a turn), then it gets SIGTERM. cat: the two writers into one pipe that cat copies.
 """
 import os
 import signal
@@ -91,20 +91,23 @@ def run_boxinit(binary, out_fd, size, work):
 
 def run_supervisord(out_fd, size, work):
     config = os.path.join(work, "supervisord.conf")
+    open(os.path.join(work, "supervisord.log"), "w").close()
     with open(config, "w") as f:
         f.write(f"[supervisord]\nnodaemon=true\nuser=root\nlogfile={work}/supervisord.log\n"
-                f"pidfile={work}/supervisord.pid\nchildlogdir={work}\nloglevel=warn\n")
+                f"pidfile={work}/supervisord.pid\nchildlogdir={work}\nloglevel=info\n")
         for name in "ab":
             f.write(f"[program:{name}]\ncommand=sh -c '{writer(name, size)}'\nautorestart=false\nstartsecs=0\n"
                     "stdout_logfile=/dev/stdout\nstdout_logfile_maxbytes=0\n"
                     "stderr_logfile=/dev/stderr\nstderr_logfile_maxbytes=0\n")
     child = subprocess.Popen(["supervisord", "-c", config], stdin=subprocess.DEVNULL, stdout=out_fd, stderr=subprocess.DEVNULL)
-    hwm, seen = 0, False
+    # Its log says when each program has exited (a child list can be empty
+    # before the first poll sees one: 0-byte writers are gone at once).
+    hwm, log = 0, os.path.join(work, "supervisord.log")
     while True:
         hwm = vm_hwm(child.pid, hwm)
-        kids = children(child.pid)
-        seen = seen or bool(kids)
-        if seen and not kids:
+        with open(log, errors="replace") as f:
+            text = f.read()
+        if "exited: a " in text and "exited: b " in text and not children(child.pid):
             break
         time.sleep(0.02)
     # Its loop reaps and reads the pipes' last bytes within one turn (1 s select timeout at most).
