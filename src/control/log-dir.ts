@@ -8,8 +8,8 @@ import { dirname, basename, relative, isAbsolute, sep } from "node:path";
 import type { Native } from "../native/addon.ts";
 import { makeDirs, openStateDir, type DirHandle } from "./dir-handle.ts";
 
-/** The log directory's mode when boxinit makes it, whatever the umask: the group (host tools) reads, others do not. */
-export const LOG_DIR_MODE = 0o750;
+/** The log directory's mode when boxinit makes it, whatever the umask: as logs/ (host tools read it; the state directory's own mode says who may). */
+export const LOG_DIR_MODE = 0o755;
 
 /** Levels between the state directory and the log directory (logs/) get the mode of logs/ for job reports. */
 const BETWEEN_MODE = 0o755;

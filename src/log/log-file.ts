@@ -17,8 +17,12 @@ import { monotonicMs } from "../time/clock.ts";
 
 const { O_WRONLY, O_APPEND, O_NOFOLLOW, O_NONBLOCK, O_CREAT, O_EXCL } = constants;
 
-/** A log file's mode whatever the umask: the service's output may hold secrets; the group (host tools) reads. */
-export const LOG_FILE_MODE = 0o640;
+/**
+ * A log file's mode whatever the umask: as the jobs' failure reports, readable
+ * by host tools and the host user, who often is not the container's uid (root);
+ * who may read at all is the state directory's own mode on the host.
+ */
+export const LOG_FILE_MODE = 0o644;
 
 /** How long after a failure writing is tried again (the first batch after it). */
 export const LOG_FILE_RETRY_MS = 5000;

@@ -1,6 +1,6 @@
 // log_files: in a real container, read from the host: the service's output
 // lands in the bind-mounted state directory's logs/services/app.log (rotated,
-// 0750/0640, written by the container's uid), `boxinit logs --state-dir` on the
+// 0755/0644, written by the container's uid), `boxinit logs --state-dir` on the
 // host and `docker exec ... boxinit logs` inside print the same tail, and the
 // file outlives the container. Needs the relay's copyTo hook wired to
 // log/log-file.ts (issue 18).
@@ -32,8 +32,8 @@ for (const user of [undefined, 1000] as const) {
     });
     const dir = join(state.path, "logs", "services");
     await waitFor("app-done in the host's app.log", () => existsSync(join(dir, "app.log")) && readFileSync(join(dir, "app.log"), "utf8").includes("out app-done"), 30_000, 50);
-    t.equal(statSync(dir).mode & 0o777, 0o750);
-    t.equal(statSync(join(dir, "app.log")).mode & 0o777, 0o640);
+    t.equal(statSync(dir).mode & 0o777, 0o755);
+    t.equal(statSync(join(dir, "app.log")).mode & 0o777, 0o644);
     t.equal(statSync(join(dir, "app.log")).uid, user ?? 0, "written by the container's uid");
     t.same(readdirSync(dir).sort(), ["app.log", "app.log.1", "app.log.2"], "rotated, two old files kept");
 

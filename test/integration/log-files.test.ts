@@ -4,7 +4,7 @@
 // old files, each within max_size), still on boxinit's stdout; a service with
 // log_file: false has no file; `boxinit logs -n` reads it from outside and
 // `boxinit logs -f` follows it through rotations until SIGTERM (exit 0).
-// Under umask 077 the modes are 0750/0640; a symlink planted at the log
+// Under umask 077 the modes are 0755/0644; a symlink planted at the log
 // directory is refused with one warning and written through never, and
 // the file is made once it is gone.
 // Needs the relay's copyTo hook wired to log/log-file.ts (issue 18).
@@ -73,7 +73,7 @@ for (const mode of MODES) {
     const numbered = out.slice(0, -1).map((line) => Number(/^line (\d+)$/.exec(line.text)?.[1]));
     t.same(numbered, Array.from({ length: numbered.length }, (_, index) => LINES - numbered.length + index), "every retained line, in order, none split");
     t.notOk(existsSync(join(dir, "quiet.log")), "log_file: false: no file for quiet");
-    t.equal(statSync(dir).mode & 0o777, 0o750);
+    t.equal(statSync(dir).mode & 0o777, 0o755);
 
     const tail = boxinitTool(["logs", "--state-dir", box.stateDir, "web", "-n", "3"]);
     t.equal(tail.code, 0, tail.stderr);
@@ -121,8 +121,8 @@ for (const mode of MODES) {
     rmSync(join(box.stateDir, "logs", "services"));
     await run.waitFor(/the log file of ticker is written again; \d+ lines/, "stderr", 15_000);
     const dir = join(box.stateDir, "logs", "services");
-    t.equal(statSync(dir).mode & 0o777, 0o750, "the directory 0750 under umask 077");
-    t.equal(statSync(join(dir, "ticker.log")).mode & 0o777, 0o640, "the file 0640 under umask 077");
+    t.equal(statSync(dir).mode & 0o777, 0o755, "the directory 0755 under umask 077");
+    t.equal(statSync(join(dir, "ticker.log")).mode & 0o777, 0o644, "the file 0644 under umask 077");
     t.match(readFileSync(join(dir, "ticker.log"), "utf8"), /^(out tick \d+\n)+$/);
     t.equal(run.stderr.match(/cannot write the log file/g)?.length, 1, "one warning for the problem");
     await run.signal("SIGTERM");

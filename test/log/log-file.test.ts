@@ -131,14 +131,14 @@ for (const [variant, native] of VARIANTS) {
     ].join("\n"));
   });
 
-  t.test(`${variant}: umask 077: the directory is 0750, the files 0640, logs/ 0755`, async (t) => {
+  t.test(`${variant}: umask 077: the directory and logs/ are 0755, the files 0644`, async (t) => {
     withUmask(t, 0o077);
     const stateDir = tempDir(t);
     const { file, dir } = writer(t, stateDir, native, { maxSizeBytes: 4096 });
     file.write(lines(0, 300), "stdout");
     t.equal(statSync(join(stateDir, "logs")).mode & 0o777, 0o755);
-    t.equal(statSync(dir).mode & 0o777, 0o750);
-    for (const name of retained(dir)) t.equal(statSync(join(dir, name)).mode & 0o777, 0o640, name);
+    t.equal(statSync(dir).mode & 0o777, 0o755);
+    for (const name of retained(dir)) t.equal(statSync(join(dir, name)).mode & 0o777, 0o644, name);
   });
 
   t.test(`${variant}: a symlink planted at DIR is refused, logged once, and DIR used once it is gone`, async (t) => {
