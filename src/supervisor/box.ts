@@ -2,15 +2,25 @@
 // services, and what is published about them: status/status.json through
 // StatusFile, with the backoff watch's word. Several changes in one turn of
 // the event loop (a service spawned, its state moved, the box's state moved)
-// become one write. modes/mini-vm.ts drives it.
+// become one write, and service changes are written at most once per
+// PUBLISH_INTERVAL_MS: 200 services stopping one after another would
+// otherwise each cost a whole status write. modes/mini-vm.ts drives it.
 import type { Fields, Logger } from "../log/logger.ts";
 import type { Native } from "../native/addon.ts";
 import type { Config } from "../config/types.ts";
 import { BackoffWatch } from "../control/backoff-watch.ts";
 import { COMING_BACK_STATES, StatusFile } from "../control/status-file.ts";
 import { VERSION } from "../version.ts";
+import { monotonicMs } from "../time/clock.ts";
 import { bootedBoxState, canMoveBox, type BoxState } from "./box-states.ts";
 import type { Service } from "./service.ts";
+
+/**
+ * Service changes are written at most this often. Short beside what a host
+ * tool polling status.json waits (and the heartbeat), long beside one write
+ * (about 2 ms at 200 services): a burst of changes costs a few writes.
+ */
+export const PUBLISH_INTERVAL_MS = 25;
 
 export type BoxConfig = Pick<Config, "stateDir" | "heartbeatMs" | "backoffFile" | "backoffWatch" | "backoffPollMs">;
 
@@ -18,6 +28,9 @@ export class Box {
   #state: BoxState = "starting";
   #since = new Date().toISOString();
   #isPublishScheduled = false;
+  #publishTimer: NodeJS.Timeout | undefined;
+  // When the last coalesced write (publish()) was made, on monotonicMs().
+  #lastPublishedMs = -Infinity;
   readonly #status: StatusFile;
   readonly #config: BoxConfig;
   readonly #log: Logger;
@@ -44,6 +57,8 @@ export class Box {
   /** Write the status files now. */
   publishNow(): void {
     this.#isPublishScheduled = false;
+    clearTimeout(this.#publishTimer);
+    this.#publishTimer = undefined;
     this.#status.write({
       state: this.#state,
       since: this.#since,
@@ -56,14 +71,24 @@ export class Box {
     });
   }
 
-  /** Write the status files at the end of this turn (once, however many changes come). */
+  /**
+   * Write the status files at the end of this turn, or PUBLISH_INTERVAL_MS
+   * after the last such write if that is later: once, however many changes
+   * come meanwhile, and always with the latest of them.
+   */
   publish(): void {
     if (this.#isPublishScheduled) return;
     this.#isPublishScheduled = true;
     // A publishNow meanwhile (the box's own state) wrote this too.
-    setImmediate(() => {
-      if (this.#isPublishScheduled) this.publishNow();
-    });
+    const write = (): void => {
+      this.#publishTimer = undefined;
+      if (!this.#isPublishScheduled) return;
+      this.#lastPublishedMs = monotonicMs();
+      this.publishNow();
+    };
+    const waitMs = this.#lastPublishedMs + PUBLISH_INTERVAL_MS - monotonicMs();
+    if (waitMs <= 0) setImmediate(write);
+    else this.#publishTimer = setTimeout(write, waitMs);
   }
 
   /** Move the box to a state the table allows; a move outside it is logged as a bug. */
@@ -110,8 +135,9 @@ export class Box {
     this.#status.startHeartbeat();
   }
 
-  /** The last write is done: stop the heartbeat and the backoff watch. */
+  /** The last write is done (a change still waiting is written now): stop the heartbeat and the backoff watch. */
   async close(): Promise<void> {
+    if (this.#isPublishScheduled) this.publishNow();
     this.#status.close();
     await this.backoff.close();
   }

@@ -1,12 +1,13 @@
 // The Mini-VM box without a process: its state along box-states.ts's table,
 // running ⇄ degraded following its critical services after the boot, and
 // what it publishes (status, status.json in a temporary state directory):
-// its own moves at once, service changes once at the end of the turn.
+// its own moves at once, service changes once at the end of the turn and at
+// most once per PUBLISH_INTERVAL_MS.
 import t, { type Test } from "tap";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ServiceConfig } from "../../src/config/types.ts";
-import { Box } from "../../src/supervisor/box.ts";
+import { Box, PUBLISH_INTERVAL_MS } from "../../src/supervisor/box.ts";
 import { Service } from "../../src/supervisor/service.ts";
 import { asReaper, FakeClock, FakeServiceSystem, flush, recordingLog, serviceConfig, warmupConfig } from "../helpers/fakes.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
@@ -71,6 +72,8 @@ t.test("the boot: a service warming moves the box to warming; the box's own move
   pass();
   await flush();
   t.equal(s.box.state, "warming", "running is the run's to say, once the whole boot is over");
+  // The warm-up passed in the same instant as the last write: its change waits for the interval.
+  await s.clock.advance(PUBLISH_INTERVAL_MS);
   t.match(s.document().services.db, { state: "running" });
   s.box.move("running");
   t.equal(s.word(), "running\n", "written in the same turn");
@@ -137,4 +140,46 @@ t.test("the exit code is written with the final state", async (t) => {
   s.box.move("stopped");
   t.match(s.document(), { state: "stopped", exitCode: 143 });
   t.equal(s.word(), "stopped\n");
+});
+
+t.test("a burst of service changes: the first at the end of its turn, the rest at most once per interval, the last always", async (t) => {
+  const s = setUp(t);
+  const [a, b, c] = ["a", "b", "c"].map((name) => s.add({ name, critical: false }));
+  s.box.move("running");
+  a!.start();
+  await flush();
+  t.match(s.document().services, { a: { state: "running" }, b: { state: "pending" } }, "after a quiet spell: written at the end of the turn");
+  b!.start();
+  await flush();
+  t.match(s.document().services.b, { state: "pending" }, "a change right after a write waits");
+  t.same(s.clock.pendingInMs(), [PUBLISH_INTERVAL_MS], "for the rest of the interval");
+  c!.start();
+  await flush();
+  t.same(s.clock.pendingInMs(), [PUBLISH_INTERVAL_MS], "one write waits, however many changes come");
+  await s.clock.advance(PUBLISH_INTERVAL_MS - 1);
+  t.match(s.document().services.c, { state: "pending" }, "not before the interval is over");
+  await s.clock.advance(1);
+  t.match(s.document().services, { a: { state: "running" }, b: { state: "running" }, c: { state: "running" } }, "both changes, in one write");
+  t.same(s.clock.pendingInMs(), [], "nothing left to write");
+});
+
+t.test("a change waiting for the interval: the box's own move writes it at once; close() writes one still waiting", async (t) => {
+  const s = setUp(t);
+  const [a, b, c] = ["a", "b", "c"].map((name) => s.add({ name, critical: false }));
+  s.box.move("running");
+  a!.start();
+  await flush();
+  b!.start();
+  await flush();
+  t.same(s.clock.pendingInMs(), [PUBLISH_INTERVAL_MS]);
+  s.box.move("stopping");
+  t.match(s.document(), { state: "stopping", services: { b: { state: "running" } } }, "the move wrote the waiting change too");
+  t.same(s.clock.pendingInMs(), [], "and the wait is dropped");
+  await s.clock.advance(1);
+  c!.start();
+  await flush();
+  t.match(s.document().services.c, { state: "pending" }, "waiting: the last coalesced write was 1 ms ago");
+  await s.box.close();
+  t.match(s.document(), { state: "stopping", services: { c: { state: "running" } } }, "written by close(), not lost at exit");
+  t.same(s.clock.pendingInMs(), []);
 });
