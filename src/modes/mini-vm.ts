@@ -76,6 +76,7 @@ const makeServices = (box: Box, run: MiniVmRun, options: MiniVmOptions, pid1: Pi
     reaper: pid1.reaper,
     log,
     shouldPrefixOutput: config.services.length + (options.command.length > 0 ? 1 : 0) > 1,
+    logFiles: config.logFiles && { ...config.logFiles, stateDir: config.stateDir },
     isStopping: () => run.stopReason !== undefined,
     onChange: () => box.onServiceChange(),
     onEndedForGood: (service: Service, ending: { code: number | null; signal: number | null }) => {

@@ -7,8 +7,10 @@ import type { Logger } from "../log/logger.ts";
 import type { Ending } from "../pid1/exit-code.ts";
 import type { Native } from "../native/addon.ts";
 import type { Reaper } from "../pid1/reaper.ts";
-import type { ServiceConfig, WarmupConfig } from "../config/types.ts";
-import { prefixedOutput, type PipeMaker } from "../log/service-output.ts";
+import type { LogFilesConfig, ServiceConfig, WarmupConfig } from "../config/types.ts";
+import { relayOutput, type LineCopy } from "../log/service-output.ts";
+import { LogFile } from "../log/log-file.ts";
+import { openLogDir } from "../control/log-dir.ts";
 import { addonCheckStarter, type StartCheck } from "./check-process.ts";
 import { PIDFILE_READER, type PidfileReader } from "./service-pidfile.ts";
 import { SEND_SIGNAL, type ServiceSignals } from "./service-stop.ts";
@@ -23,6 +25,8 @@ export interface RunContext<S> {
   log: Logger;
   /** Prefix output lines with the service name (several producers share stdout). */
   shouldPrefixOutput: boolean;
+  /** log_files: and the state directory it may lie in; absent: no log files. */
+  logFiles?: LogFilesConfig & { stateDir: string };
   /** Whether boxinit is shutting down (no restarts then). */
   isStopping: () => boolean;
   /** Something in the status changed. */
@@ -61,24 +65,47 @@ export const realServiceSystem = (native: Native | undefined, reaper: Reaper): S
   stopLeftovers,
 });
 
+// One writer per service and run, kept across the service's restarts (the
+// new run appends to the same file).
+const LOG_FILES = new WeakMap<object, Map<string, LogFile>>();
+
+/** The service's log file, when log_files: is set and the service did not opt out (log_file: false). */
+const logFileOf = <S>(context: RunContext<S>, config: Pick<ServiceConfig, "name" | "logFile">): LineCopy | undefined => {
+  const settings = context.logFiles;
+  if (!settings || !config.logFile) return undefined;
+  let files = LOG_FILES.get(context);
+  if (!files) LOG_FILES.set(context, (files = new Map()));
+  let file = files.get(config.name);
+  if (!file) {
+    const { dir, stateDir } = settings;
+    file = new LogFile({
+      ...settings, name: config.name, log: context.log, formatLines: context.native?.lineFormatter(),
+      openDir: () => openLogDir(dir, stateDir, context.native, true),
+    });
+    files.set(config.name, file);
+  }
+  return file;
+};
+
 /**
  * Start argv as the service's process: output pipes when its lines get
- * prefixed (pipes: the addon), its environment with the marker last (the
- * config cannot remove it: start-leftovers.ts relies on it), directory, user.
- * A shortage of boxinit's own fds, processes or memory comes back as a
- * NotStarted of kind "resources", never as a throw: a service's run is
- * detached, where a throw would be an internal fault.
+ * prefixed or copied to its log file (pipes: the addon), its environment with
+ * the marker last (the config cannot remove it: start-leftovers.ts relies on
+ * it), directory, user. A shortage of boxinit's own fds, processes or memory
+ * comes back as a NotStarted of kind "resources", never as a throw: a
+ * service's run is detached, where a throw would be an internal fault.
  */
-export const startAsService = (
+export const startAsService = <S>(
   system: ServiceSystem,
-  config: Pick<ServiceConfig, "name" | "env" | "cwd" | "user">,
-  pipes: PipeMaker | undefined,
+  config: Pick<ServiceConfig, "name" | "env" | "cwd" | "user" | "logFile">,
+  context: RunContext<S>,
   argv: readonly string[],
 ): Started | NotStarted => {
   let output: ProcessSpec["output"];
-  if (pipes) {
+  const copyTo = logFileOf(context, config);
+  if (context.native && (context.shouldPrefixOutput || copyTo)) {
     try {
-      output = prefixedOutput(pipes, config.name);
+      output = relayOutput(context.native, config.name, { prefix: context.shouldPrefixOutput, copyTo });
     } catch (error) {
       const shortage = notStartedByShortage(error, "its output pipes");
       if (!shortage) throw error;

@@ -81,7 +81,7 @@ export class Service {
   }
 
   readonly #startProcess = (argv: readonly string[]): Started | NotStarted =>
-    startAsService(this.#system, this.config, this.#context.shouldPrefixOutput ? this.#context.native : undefined, argv);
+    startAsService(this.#system, this.config, this.#context, argv);
 
   async #run(): Promise<void> {
     const { log } = this.#context;
