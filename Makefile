@@ -134,6 +134,8 @@ lint: node_modules/.installed
 	  { echo "make lint: only src/native/addon.ts may load a .node file (process.dlopen)"; exit 1; }
 	@! grep -rnE --include='*.ts' '\.forkExec\(' src | grep -vE '^src/(pid1/spawn\.ts|native/native\.ts):' || \
 	  { echo "make lint: only src/pid1/spawn.ts may call the addon's forkExec (the one fork path)"; exit 1; }
+	@! grep -rnE --include='*.ts' '(from|getBuiltinModule\()\s*"node:child_process"' src | grep -v '^src/pid1/reaper\.ts:' | grep -v 'import type' || \
+	  { echo "make lint: only src/pid1/reaper.ts may load node:child_process (nodeChildProcess(): the reaper must own every spawn)"; exit 1; }
 	@! grep -rnE --include='*.ts' '/stat[`"]' src | grep -v '^src/pid1/proc-table\.ts:' || \
 	  { echo "make lint: only src/pid1/proc-table.ts may read /proc/PID/stat"; exit 1; }
 	@! grep -rnE --include='*.ts' 'process\.kill\(' src | grep -v '^src/pid1/send-signal\.ts:' | grep -v 'process\.kill(process\.pid,' || \

@@ -2,7 +2,7 @@
 // spawned by pid and silently drops their exit event if anyone else reaps them
 // first, so a blind waitpid(-1) is never used: the next zombie is peeked at
 // with waitid(WNOWAIT) and reaped only when no ChildProcess owns that pid.
-import { ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import type { Native } from "../native/addon.ts";
 import type { Logger } from "../log/logger.ts";
 import { readFileSync, readdirSync } from "node:fs";
@@ -182,12 +182,31 @@ export class Reaper {
   }
 }
 
+// Loading node:child_process (and net, stream, dgram with it) cost ~4 ms of
+// CPU on every start; with the addon nothing needs it. So it is loaded on
+// first use, through nodeChildProcess() only (make lint), which first makes
+// every reaper waiting for it see the spawns through it.
+let pendingWatchers: ((child: NodeChild) => void)[] | undefined = [];
+
+/** node:child_process, its spawns owned by every reaper (the only way boxinit loads it). */
+export const nodeChildProcess = (): typeof import("node:child_process") => {
+  const childProcess = process.getBuiltinModule("node:child_process");
+  for (const spawned of pendingWatchers ?? []) ownSpawnsOf(childProcess.ChildProcess, spawned);
+  pendingWatchers = undefined;
+  return childProcess;
+};
+
+const watchNodeChildren = (spawned: (child: NodeChild) => void): void => {
+  if (pendingWatchers) pendingWatchers.push(spawned);
+  else ownSpawnsOf(process.getBuiltinModule("node:child_process").ChildProcess, spawned);
+};
+
 // spawn, exec, execFile, fork and execa all end in ChildProcess#spawn, which
 // returns after fork+exec: the pid is owned before any SIGCHLD for it can be
 // handled (handlers run later on this same thread).
-const watchNodeChildren = (spawned: (child: NodeChild) => void): void => {
+const ownSpawnsOf = (childProcessClass: typeof ChildProcess, spawned: (child: NodeChild) => void): void => {
   // ChildProcess#spawn is internal API (stable since Node 0.x), absent from the types.
-  const prototype = ChildProcess.prototype as ChildProcess & { spawn: (...args: unknown[]) => unknown };
+  const prototype = childProcessClass.prototype as ChildProcess & { spawn: (...args: unknown[]) => unknown };
   const originalSpawn = prototype.spawn;
   prototype.spawn = function spawnAndOwn(this: ChildProcess, ...args: unknown[]) {
     const result = originalSpawn.apply(this, args);

@@ -5,7 +5,7 @@
 // libuv waits for: every child's exit code must come back exactly.
 // (execa used to drive the second half; it brought signal-exit, whose
 // process.on('SIGx') listeners re-raise a signal at boxinit: issue 14.)
-import { execFile, spawn } from "node:child_process";
+import { nodeChildProcess } from "./reaper.ts";
 import type { Logger } from "../log/logger.ts";
 
 // Exits spread over about a second, so they land during whatever the test
@@ -14,14 +14,14 @@ const script = (i: number, code: number): string => `sleep 0.${i % 10}; exit ${c
 
 const viaChildProcess = (i: number, code: number): Promise<number | null> =>
   new Promise((resolve) => {
-    const child = spawn("/bin/sh", ["-c", script(i, code)], { stdio: "ignore" });
+    const child = nodeChildProcess().spawn("/bin/sh", ["-c", script(i, code)], { stdio: "ignore" });
     child.once("error", () => resolve(null));
     child.once("exit", (exitCode) => resolve(exitCode));
   });
 
 const viaExecFile = (i: number, code: number): Promise<number | null> =>
   new Promise((resolve) => {
-    execFile("/bin/sh", ["-c", script(i, code)], (error) => {
+    nodeChildProcess().execFile("/bin/sh", ["-c", script(i, code)], (error) => {
       if (error === null) return resolve(0);
       resolve(typeof error.code === "number" ? error.code : null);
     });

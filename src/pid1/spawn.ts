@@ -3,11 +3,11 @@
 // With the addon: forkExec (native/fork-exec.c), and the child is the reaper's,
 // which sees its raw wait status (real-time signals, supplementary groups, the
 // terminal's foreground). Without it: Node's spawn, and the child is libuv's.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { closeSync } from "node:fs";
 import type { Readable } from "node:stream";
 import type { ForkSpec, Native } from "../native/addon.ts";
-import type { Reaper } from "./reaper.ts";
+import { nodeChildProcess, type Reaper } from "./reaper.ts";
 import { EXIT, type Ending } from "./exit-code.ts";
 import { describeShortage } from "./resource-shortage.ts";
 import { SIGNAL_NUMBERS } from "./signals.ts";
@@ -174,7 +174,7 @@ const spawnWithNode = (request: SpawnRequest): Spawned | SpawnFailure => {
   const [command = "", ...args] = request.argv;
   let child: ChildProcess;
   try {
-    child = spawn(request.file, args, {
+    child = nodeChildProcess().spawn(request.file, args, {
       argv0: command, stdio: nodeStdio(request), detached: true, cwd: request.cwd,
       env: request.env ?? childEnvironment(), uid: request.identity?.uid, gid: request.identity?.gid,
     });
