@@ -75,7 +75,8 @@ const isVerb = (word: string | undefined): word is Verb => word !== undefined &&
 export const parseHostArgs = (argv: readonly string[]): HostArgs | "help" | string => {
   if (argv.length === 0 || argv.includes("-h") || argv.includes("--help")) return "help";
   const [verb, ...rest] = argv;
-  if (!isVerb(verb)) return `unknown verb ${JSON.stringify(verb)}: expected ${Object.keys(VERB_FLAGS).join(", ")}`;
+  // logs is parsed by cli/logs.ts (its own arguments), but it is a verb like the others.
+  if (!isVerb(verb)) return `unknown verb ${JSON.stringify(verb)}: expected ${[...Object.keys(VERB_FLAGS), "logs"].join(", ")}`;
   const positional: string[] = [];
   const flags = new Set<string>();
   let timeoutMs: number | undefined;

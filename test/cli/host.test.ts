@@ -19,7 +19,7 @@ t.test("help: no arguments, -h or --help anywhere", async (t) => {
 });
 
 t.test("unknown verbs", async (t) => {
-  const expected = "expected run, promote, cron, status, backoff, kube";
+  const expected = "expected run, promote, cron, status, backoff, kube, logs";
   t.equal(parseHostArgs(["start", "app.book.yaml"]), `unknown verb "start": ${expected}`);
   t.equal(parseHostArgs(["RUN", "app.book.yaml"]), `unknown verb "RUN": ${expected}`);
   t.equal(parseHostArgs(["--dry-run", "run"]), `unknown verb "--dry-run": ${expected}`, "the verb comes first");

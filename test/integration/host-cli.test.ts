@@ -35,7 +35,7 @@ t.test("host without an engine", async (t) => {
     t.match(help.stdout, /10 no engine, 11 permission denied, 12 image not found, 13 name conflict,\n14 port in use/);
     const unknown = await boxinitHost(["deploy", "x.yaml"]);
     t.equal(unknown.code, 2);
-    t.match(unknown.stderr, /^boxinit host: unknown verb "deploy": expected run, promote, cron, status, backoff\nusage:/);
+    t.match(unknown.stderr, /^boxinit host: unknown verb "deploy": expected run, promote, cron, status, backoff, kube, logs\nusage:/);
     const flag = await boxinitHost(["cron", "x.yaml", "--dry-run"]);
     t.equal(flag.code, 2);
     t.match(flag.stderr, /^boxinit host: cron: unknown option "--dry-run"\n/);
