@@ -9,6 +9,7 @@ import { errnoCode, removeStaleTemps, writeFileAtomic } from "./atomic-write.ts"
 import { makeDirs, openStateDir, type DirHandle } from "./dir-handle.ts";
 import { byHandle, readForUpdate, type DocumentForUpdate } from "./status-document.ts";
 import { withStatusLock } from "./status-lock.ts";
+import { CarriedJobs, headText, jobsTail } from "./jobs-text.ts";
 
 /** `degraded`: booted, but a critical service is down (waiting for its restart, or starting again). */
 export type BoxState = "starting" | "warming" | "running" | "degraded" | "stopping" | "stopped" | "backedoff" | "failed";
@@ -56,23 +57,23 @@ export { MAX_STATUS_JSON_BYTES } from "./status-document.ts";
 // A writer holds its temp file for microseconds; one this old is from a killed run.
 const STALE_TEMP_AGE_MS = 60_000;
 
+// status.json's keys but `jobs`, in their order (`jobs` comes last).
+const headOf = (snapshot: StatusSnapshot, updatedAt: string): Record<string, unknown> => ({
+  schemaVersion: STATUS_SCHEMA_VERSION,
+  state: snapshot.state,
+  since: snapshot.since,
+  updatedAt,
+  pid: snapshot.pid,
+  version: snapshot.version,
+  backoff: snapshot.backoff,
+  ...(snapshot.exitCode === undefined ? {} : { exitCode: snapshot.exitCode }),
+  heartbeatMs: snapshot.heartbeatMs,
+  services: snapshot.services,
+});
+
 /** status.json's text for a snapshot; `jobs` belongs to the job writer and is passed through. */
-export const serializeStatus = (snapshot: StatusSnapshot, updatedAt: string, jobs: unknown): string => {
-  const document = {
-    schemaVersion: STATUS_SCHEMA_VERSION,
-    state: snapshot.state,
-    since: snapshot.since,
-    updatedAt,
-    pid: snapshot.pid,
-    version: snapshot.version,
-    backoff: snapshot.backoff,
-    ...(snapshot.exitCode === undefined ? {} : { exitCode: snapshot.exitCode }),
-    heartbeatMs: snapshot.heartbeatMs,
-    services: snapshot.services,
-    jobs: jobs ?? {},
-  };
-  return `${JSON.stringify(document, null, 2)}\n`;
-};
+export const serializeStatus = (snapshot: StatusSnapshot, updatedAt: string, jobs: unknown): string =>
+  headText(headOf(snapshot, updatedAt)) + jobsTail(jobs);
 
 const HINTS: Record<string, string> = {
   EROFS: "the file system is read-only: mount a writable volume at the state directory",
@@ -142,6 +143,8 @@ export class StatusFile {
   #hasSwept = false;
   #unlockedWrites = 0;
   #isClosed = false;
+  // The jobs text of the last write, reused while status.json is unchanged.
+  readonly #jobs = new CarriedJobs();
 
   constructor(stateDir: string, log: Logger, options: StatusFileOptions) {
     this.#dir = stateDir;
@@ -219,7 +222,7 @@ export class StatusFile {
   }
 
   #writeFiles(dir: DirHandle, snapshot: StatusSnapshot): void {
-    const json = serializeStatus(snapshot, new Date().toISOString(), this.#existingJobs(dir));
+    const json = this.#jobs.compose(byHandle(dir), headOf(snapshot, new Date().toISOString()), () => this.#existingJobs(dir));
     // status.json first: a reader that sees the new word finds the details to match.
     this.#replace(dir, STATUS_JSON_FILE, json);
     this.#replace(dir, STATUS_FILE, `${snapshot.state}\n`);
