@@ -438,6 +438,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   register_signal_intake(env, exports);
   register_fork_exec(env, exports);
+  register_relay(env, exports);
   return exports;
 }
 

@@ -13,6 +13,8 @@ char *string_from_js(napi_env env, napi_value value);
 char **argv_from_cmdline(uint32_t count, char **buffer_out);
 /* native/fork-exec.c: adds forkExec, setChildDeathSignal. */
 void register_fork_exec(napi_env env, napi_value exports);
+/* native/relay.c: prefixLines (the output relay's line loop) and growPipe. */
+void register_relay(napi_env env, napi_value exports);
 /* native/signal-intake.c: adds takeSignals, listenSignals, forwardSignals, stoppedBy, setParentDeathSignal. */
 void register_signal_intake(napi_env env, napi_value exports);
 #endif
