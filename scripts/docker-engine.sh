@@ -20,32 +20,14 @@ is_root() { [ "$(id -u)" -eq 0 ]; }
 engine_answers() { timeout 20 docker info >/dev/null 2>&1; }
 have() { command -v "$1" >/dev/null 2>&1; }
 
-# apt-get install without starting services: on a machine with an init system
-# docker.io's postinst would start dockerd with its default bridge and
-# iptables rules, which must never happen here. policy-rc.d exit 101 = "do not".
-apt_install() {
-  local guard=""
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    guard=/usr/sbin/policy-rc.d
-    printf '#!/bin/sh\nexit 101\n' >"$guard"
-    chmod 755 "$guard"
-    # Interrupted or not, the guard goes: left behind, no service would ever start on this machine.
-    trap 'rm -f /usr/sbin/policy-rc.d' EXIT INT TERM
-  fi
-  say "installing $* (apt-get)"
-  local status=0
-  { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null; } || status=$?
-  if [ -n "$guard" ]; then
-    rm -f "$guard"
-    trap - EXIT INT TERM
-  fi
-  [ "$status" -eq 0 ] || fail "apt-get install $* failed (exit $status)"
-  # A reboot must not start the packaged dockerd (default bridge, iptables):
-  # only this script starts one, with the safe flags.
-  if [[ " $* " == *" docker.io "* ]] && [ -d /run/systemd/system ]; then
-    systemctl disable docker.service docker.socket >/dev/null 2>&1 || true
-  fi
+# shellcheck source=apt-install.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh"
+
+# docker.io from apt; a reboot must not start the packaged dockerd (default
+# bridge, iptables): only this script starts one, with the safe flags.
+install_docker() {
+  apt_install docker.io
+  if [ -d /run/systemd/system ]; then systemctl disable docker.service docker.socket >/dev/null 2>&1 || true; fi
 }
 
 no_engine_help() {
@@ -71,8 +53,8 @@ EOF
 }
 
 start_engine() {
-  if ! have dockerd; then apt_install docker.io; fi
-  have docker || apt_install docker.io
+  if ! have dockerd; then install_docker; fi
+  have docker || install_docker
   if [ -S /var/run/docker.sock ] && ! engine_answers && { have pgrep && pgrep -x dockerd >/dev/null 2>&1; }; then
     fail "a dockerd process exists but does not answer; see $DOCKERD_LOG or stop it, then rerun"
   fi

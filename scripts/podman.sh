@@ -18,30 +18,8 @@ fail() { say "error: $*"; exit 1; }
 is_root() { [ "$(id -u)" -eq 0 ]; }
 have() { command -v "$1" >/dev/null 2>&1; }
 
-# policy-rc.d exit 101 = "start no service": podman's package ships units
-# (podman.socket, podman-restart) that a machine with an init system would
-# otherwise enable and start. The guard goes again even when apt fails.
-apt_install() {
-  local guard=""
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    guard=/usr/sbin/policy-rc.d
-    printf '#!/bin/sh\nexit 101\n' >"$guard"
-    chmod 755 "$guard"
-    trap 'rm -f /usr/sbin/policy-rc.d' EXIT INT TERM
-  fi
-  say "installing $* (apt-get; about 20 s)"
-  local status=0
-  # Lock::Timeout: make test may install docker.io in the same minute (other
-  # scripts, other helpers): wait for dpkg's lock instead of failing on it.
-  { DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq &&
-    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
-      --no-install-recommends "$@" >/dev/null; } || status=$?
-  if [ -n "$guard" ]; then
-    rm -f "$guard"
-    trap - EXIT INT TERM
-  fi
-  [ "$status" -eq 0 ] || fail "apt-get install $* failed (exit $status)"
-}
+# shellcheck source=apt-install.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh"
 
 # Why each line (checked on Debian 12 machines like CI's):
 # - default_ulimits = []: podman's default asks for RLIMIT_NOFILE/NPROC
