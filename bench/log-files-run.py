@@ -18,24 +18,12 @@ import subprocess
 import sys
 import time
 
-TICKS = os.sysconf("SC_CLK_TCK")
+from procstat import cpu_seconds, vm_hwm
+
 
 
 def stat_cpu(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) / TICKS + int(fields[12]) / TICKS
-
-
-def vm_hwm(pid, last):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return last
+    return sum(cpu_seconds(pid))
 
 
 def run(binary, work, names, size, log_files):

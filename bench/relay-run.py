@@ -21,31 +21,16 @@ import subprocess
 import sys
 import time
 
+from procstat import cpu_seconds, vm_hwm
+
 LINE_CHARS = 99  # + "\n": 100-byte lines
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def writer(name, size):
     return f"yes {name * LINE_CHARS} | head -c {size}"
 
 
-def stat_cpu(pid):
-    """(user, system) CPU seconds of pid from /proc/PID/stat."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    # utime and stime are fields 14 and 15 of stat(5); fields[0] is field 3.
-    return int(fields[11]) / TICKS, int(fields[12]) / TICKS
-
-
-def vm_hwm(pid, last):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return last
+stat_cpu = cpu_seconds  # (user, sys) of PID 1
 
 
 def children(pid):
