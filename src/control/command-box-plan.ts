@@ -36,6 +36,11 @@ const readOnEngage = (value: string, issues: Issues): void => {
   if (choice === "idle") issues.errors.push(IDLE_REFUSED);
 };
 
+// The probe server answers about a box of services; a tini-style run has
+// none to answer about, and a silently ignored port would be a Pod that is
+// never ready with no reason given.
+const PROBE_REFUSED = "BOXINIT_PROBE_PORT: PID 1's probe server works in Mini-VM mode only (a config file, or --config FILE -- CMD): a tini-style run (boxinit -- CMD with no config) answers no probes; unset it and use exec probes (boxinit health --live|--ready)";
+
 /** Where a tini-style run's backoff file is: BOXINIT_BACKOFF_FILE when set (checked by planCommandBox), else <stateDir>/backoff. */
 export const commandBoxBackoffFile = (stateDir: string, env: NodeJS.ProcessEnv): string =>
   env.BOXINIT_BACKOFF_FILE ? env.BOXINIT_BACKOFF_FILE : join(stateDir, BACKOFF_FILE);
@@ -71,6 +76,7 @@ export const planCommandBox = (
     : undefined;
   if (env.BOXINIT_BACKOFF_FILE) readStatePath(env.BOXINIT_BACKOFF_FILE, "BOXINIT_BACKOFF_FILE", issues);
   if (env.BOXINIT_BACKOFF_ON_ENGAGE) readOnEngage(env.BOXINIT_BACKOFF_ON_ENGAGE, issues);
+  if (env.BOXINIT_PROBE_PORT) issues.errors.push(PROBE_REFUSED);
   if (issues.errors.length > 0) return { ok: false, errors: issues.errors };
   const hasExplicit = stateDirFlag !== undefined || Boolean(env.BOXINIT_STATE_DIR);
   const stateDir = hasExplicit ? explicit : isDirectory(GLOBAL_DEFAULTS.stateDir) ? GLOBAL_DEFAULTS.stateDir : undefined;

@@ -63,6 +63,13 @@ t.test("BOXINIT_BACKOFF_ON_ENGAGE=idle is refused: a tini-style run cannot boot 
   t.match(!result.ok && result.errors[0], /^BOXINIT_BACKOFF_ON_ENGAGE: idle works in Mini-VM mode only/);
 });
 
+t.test("BOXINIT_PROBE_PORT is refused: a tini-style run answers no probes, and a silent no would be a Pod never ready", async (t) => {
+  const result = planCommandBox(undefined, { BOXINIT_PROBE_PORT: "8099" }, none);
+  t.notOk(result.ok, "refused with or without a state directory");
+  t.match(!result.ok && result.errors[0], /^BOXINIT_PROBE_PORT: PID 1's probe server works in Mini-VM mode only/);
+  t.ok(planCommandBox(undefined, { BOXINIT_PROBE_PORT: "" }, none).ok, "an empty variable is unset");
+});
+
 t.test("backoff before start follows BOXINIT_BACKOFF_FILE", async (t) => {
   const dir = tempDir(t);
   const control = join(dir, "control");
