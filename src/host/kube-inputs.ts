@@ -16,6 +16,7 @@ import type { Book } from "./book-types.ts";
 import type { Engine } from "./engine.ts";
 import { HOST_EXIT, HostError } from "./errors.ts";
 import { inspectNamedImage, pinRunImage, readImageFiles, type ImageFacts } from "./kube-image.ts";
+import { configFlagOf } from "./kube-pod.ts";
 import type { ImageUser, KubeInputs } from "./kube-types.ts";
 
 export interface KubeOptions {
@@ -111,7 +112,8 @@ const readLocalConfig = (path: string): string => {
 const fromEngine = async (book: Book, options: KubeOptions, engine: Engine): Promise<{ facts: ImageFacts; source: ConfigSource }> => {
   const facts = options.imageRef === undefined ? await pinRunImage(engine, book) : await inspectNamedImage(engine, options.imageRef);
   const env = boxEnv(facts.env, book);
-  const configInImage = env.BOXINIT_CONFIG || DEFAULT_CONFIG_PATH;
+  // The order boxinit itself follows (config/load.ts resolveConfigPath): --config, BOXINIT_CONFIG, the default.
+  const configInImage = configFlagOf(book) || env.BOXINIT_CONFIG || DEFAULT_CONFIG_PATH;
   const wanted = options.configPath === undefined ? [configInImage, PASSWD, GROUP] : [PASSWD, GROUP];
   const files = await readImageFiles(engine, facts.id, wanted);
   const text = options.configPath === undefined ? files.get(configInImage)?.toString("utf8") : readLocalConfig(options.configPath);

@@ -10,7 +10,9 @@ import type { Book } from "./book-types.ts";
 import { checkObjects } from "./kube-check.ts";
 import { activeDeadlineSeconds, batchJobOf, cronJob } from "./kube-job.ts";
 import { boxinitPath, boxProbes } from "./kube-probes.ts";
-import { containerArgv, containerEnv, kubeName, mountsOf, podSpec, processWords, securityContexts, stopTimeoutProblem, type SecurityContexts } from "./kube-pod.ts";
+import {
+  containerArgv, containerEnv, kubeName, mountsOf, podSpec, processWords, runsMiniVm, securityContexts, stopTimeoutProblem, type SecurityContexts,
+} from "./kube-pod.ts";
 import { CONTROL_DIR, type KubeInputs, type KubeObject, type KubeResult } from "./kube-types.ts";
 import { boxVolumes, claimName, claims, needsStatefulSet, podVolumes, type BoxVolume } from "./kube-volumes.ts";
 
@@ -53,7 +55,7 @@ const boxContainer = (inputs: KubeInputs, name: string, volumes: readonly BoxVol
     image: image.ref,
     ...(image.pullPolicy !== undefined && { imagePullPolicy: image.pullPolicy }),
     ...containerArgv(book),
-    env: containerEnv(book, isBatch ? "job" : config.source === undefined ? "no-config" : "idle", warnings),
+    env: containerEnv(book, isBatch ? "job" : runsMiniVm(book, config) ? "idle" : "no-config", warnings),
     ...(ports.length > 0 && { ports: ports.map((port) => ({ containerPort: port.dst, protocol: PROTOCOL[port.protocol] })) }),
     volumeMounts: mountsOf(volumes),
     // A job's summary line (`boxinit job` writes /dev/termination-log), else its output's tail.
@@ -70,6 +72,11 @@ const refusals = (inputs: KubeInputs): string[] => {
   }
   const stop = stopTimeoutProblem(book, inputs.config);
   if (stop !== undefined) errors.push(stop);
+  // A tini-style run refuses both at every start (exit 2): the Pod would never come up.
+  if (book.kube?.schedule === undefined && !runsMiniVm(book, inputs.config)) {
+    if (book.env.BOXINIT_PROBE_PORT) errors.push("env.BOXINIT_PROBE_PORT: the box has no config (a tini-style run), which refuses it at every start; give the image a config, or leave the probes to exec");
+    if (book.env.BOXINIT_BACKOFF_ON_ENGAGE === "idle") errors.push("env.BOXINIT_BACKOFF_ON_ENGAGE: idle needs a config (Mini-VM mode); a tini-style run refuses it at every start");
+  }
   for (const [index, map] of book.maps.entries()) {
     if (directoryKey(map.dst) === CONTROL_DIR) errors.push(`maps[${index}].dst: ${CONTROL_DIR} is where the control ConfigMap is mounted in a Pod; map another directory`);
   }

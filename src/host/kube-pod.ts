@@ -50,6 +50,31 @@ export const containerArgv = (book: Book): Pick<Container, "command" | "args"> =
 export const processWords = (book: Book): string[] =>
   book.entrypoint === false ? book.command ?? [] : book.entrypoint === true ? book.command ?? [] : [...book.entrypoint, ...(book.command ?? [])];
 
+/** The value of `--config` among boxinit's own options in the book's argv (before `--`), if any. */
+export const configFlagOf = (book: Book): string | undefined => {
+  const words = processWords(book);
+  const end = words.indexOf("--");
+  const options = end === -1 ? words : words.slice(0, end);
+  for (const [index, word] of options.entries()) {
+    if (word === "--config") return options[index + 1];
+    if (word.startsWith("--config=")) return word.slice("--config=".length);
+  }
+  return undefined;
+};
+
+// The variables that make boxinit choose Mini-VM mode (cli/init.ts whyMiniVm).
+const MINI_VM_VARIABLES = ["BOXINIT_CONFIG", "BOXINIT_INIT_DIR", "BOXINIT_FINISH_DIR"];
+
+/**
+ * Whether the container's boxinit runs Mini-VM mode, as cli/init.ts decides,
+ * from what the book and the image say: a config file found, `--config` in
+ * the argv, or a variable that selects it. (An init.d or finish.d in the
+ * image without any config is not looked for: such a box is taken for
+ * tini-style and told so in a warning.)
+ */
+export const runsMiniVm = (book: Book, config: Config): boolean =>
+  config.source !== undefined || configFlagOf(book) !== undefined || MINI_VM_VARIABLES.some((name) => Boolean(book.env[name]));
+
 /** Whether the box switches users: that needs root in the container. */
 const switchesUsers = (config: Config): boolean => [...config.services, ...config.jobs].some((entry) => entry.user !== undefined);
 

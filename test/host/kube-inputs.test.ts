@@ -121,6 +121,19 @@ t.test("the image's ENV and the book's env apply as in the container: BOXINIT_CO
   t.equal(overridden.ok && overridden.inputs.config.graceMs, 40_000, "the book's env wins over the file");
 });
 
+t.test("--config FILE in the book's argv names the config read from the image, before BOXINIT_CONFIG (as boxinit decides)", async (t) => {
+  const { engine } = fakeEngine({
+    "app:run": {
+      Id: "sha256:f", Config: { User: "app", Env: ["BOXINIT_CONFIG=/opt/other.yaml"] },
+      files: { "/srv/box.yaml": tarOf(t, "box.yaml", "grace: 25s\n"), "/opt/other.yaml": tarOf(t, "other.yaml", "grace: 3s\n"), ...passwdAndGroup(t) },
+    },
+  });
+  const book = await bookOfText("name: app\nhome: /srv/app\nentrypoint: [/sbin/boxinit, --config, /srv/box.yaml, --]\ncommand: [app]\n");
+  const result = await gatherKubeInputs(book, {}, async () => engine);
+  if (!result.ok) throw new Error(result.errors.join("\n"));
+  t.equal(result.inputs.config.graceMs, 25_000, "the file --config names");
+});
+
 t.test("a symbolic link to the config is followed inside the image; a missing config is the defaults", async (t) => {
   const { engine, log } = fakeEngine({
     "app:run": { Id: "sha256:l", files: { "/etc/boxinit/boxinit.yaml": tarOf(t, "boxinit.yaml", { link: "../../srv/box.yaml" }), "/srv/box.yaml": tarOf(t, "box.yaml", "grace: 3s\n") } },

@@ -194,6 +194,21 @@ t.test("a box without a config (tini-style) is not told to idle, which it would 
   t.strictSame(warnings, ["the box has no config: a tini-style run cannot idle on backoff, it exits and the Pod starts it again; give the image a config (even one without services) to idle"]);
 });
 
+t.test("--config in the book's argv or a variable that selects Mini-VM mode: the box idles although no default config was found", async (t) => {
+  for (const lines of ["entrypoint: [/sbin/boxinit, --config, /srv/box.yaml, --]\ncommand: [app]", "entrypoint: [/sbin/boxinit, --config=/srv/box.yaml]", "env: {BOXINIT_INIT_DIR: /srv/init.d}"]) {
+    const { objects, warnings } = await manifestsOf(await book(lines), undefined);
+    t.ok(podOf(objects).containers[0].env.some((variable: any) => variable.name === "BOXINIT_BACKOFF_ON_ENGAGE" && variable.value === "idle"), `idle: ${lines}`);
+    t.notOk(warnings.some((warning) => warning.startsWith("the box has no config")), `no tini-style warning: ${lines}`);
+  }
+});
+
+t.test("a tini-style box whose env asks for probes or idle is refused: it would refuse them at every start", async (t) => {
+  t.strictSame(await errorsOf(await book("env: {BOXINIT_PROBE_PORT: 8099, BOXINIT_BACKOFF_ON_ENGAGE: idle}"), undefined), [
+    "env.BOXINIT_PROBE_PORT: the box has no config (a tini-style run), which refuses it at every start; give the image a config, or leave the probes to exec",
+    "env.BOXINIT_BACKOFF_ON_ENGAGE: idle needs a config (Mini-VM mode); a tini-style run refuses it at every start",
+  ]);
+});
+
 t.test("a map onto the control ConfigMap's directory is refused", async (t) => {
   t.strictSame(await errorsOf(await book("maps:\n  - {src: /srv/app, dst: /docker}\n  - {src: /srv/c, dst: /etc/boxinit-control/}"), undefined), [
     "maps[1].dst: /etc/boxinit-control is where the control ConfigMap is mounted in a Pod; map another directory",
