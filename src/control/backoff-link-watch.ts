@@ -6,7 +6,7 @@
 // Only the link's first hop: past it, a ConfigMap's links stay inside its
 // own directory (KEY -> ..data/KEY).
 import { lstatSync, readlinkSync, realpathSync, statSync, type FSWatcher } from "node:fs";
-import { basename, dirname, resolve } from "node:path";
+import { basename, dirname, relative, resolve } from "node:path";
 import type { Logger } from "../log/logger.ts";
 import { errnoCode } from "./atomic-write.ts";
 
@@ -27,9 +27,13 @@ export const linkedDirectory = (file: string): LinkedDirectory | undefined => {
   try {
     if (!lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink()) return undefined;
     const target = resolve(dirname(file), readlinkSync(file));
-    // Within the file's own directory (a ConfigMap's KEY -> ..data/KEY) its watch sees every change already.
+    // Within the file's own directory, or its ConfigMap's ..data/ (KEY -> ..data/KEY,
+    // where the swap is a rename in the own directory), its watch sees every change
+    // already. A subdirectory such as own/control/ (a ConfigMap mounted there) is
+    // not seen by that watch (it is not recursive): it gets its own.
     const own = dirname(file);
-    if (dirname(target) === own || dirname(target).startsWith(`${own}/`)) return undefined;
+    const first = relative(own, dirname(target)).split("/")[0]!;
+    if (first === "" || (first.startsWith("..") && first !== "..")) return undefined;
     const dir = realpathSync(dirname(target));
     if (dir === realpathSync(own)) return undefined;
     const stats = statSync(dir);

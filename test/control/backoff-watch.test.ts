@@ -127,6 +127,26 @@ t.test("inotify: STATE_DIR/backoff linked into a ConfigMap directory elsewhere: 
   await waitFor("released by the swap in the new directory", () => !watch.isEngaged());
 });
 
+t.test("inotify: STATE_DIR/backoff linked into a ConfigMap mounted in a subdirectory of the state directory: watched too", async (t) => {
+  const stateDir = tempDir(t);
+  const control = join(stateDir, "control");
+  mkdirSync(control);
+  configMapWrite(control, "false\n");
+  symlinkSync("..data/backoff", join(control, "backoff"));
+  symlinkSync("control/backoff", join(stateDir, "backoff"));
+  const watched: string[] = [];
+  const recording: WatchDirectory = (path, listener) => {
+    watched.push(path);
+    return fsWatch(path, { persistent: false }, (_event, name) => listener(name));
+  };
+  const watch = new BackoffWatch(join(stateDir, "backoff"), { mode: "inotify", pollMs: NEVER_MS, safetyMs: NEVER_MS, watchDirectory: recording }, recordingLogger().log);
+  t.teardown(() => watch.close());
+  await watch.start(() => {});
+  t.same(watched.sort(), [control, stateDir].sort(), "the state directory's own watch is not recursive: the subdirectory gets one");
+  configMapWrite(control, "true\n");
+  await waitFor("engaged by the swap in the subdirectory", () => watch.isEngaged());
+});
+
 t.test("a dangling link or a missing directory reads as not engaged and is warned about once", async (t) => {
   const base = tempDir(t);
   const control = join(base, "control");
