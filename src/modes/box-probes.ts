@@ -4,7 +4,7 @@
 // (docs/health.md#probes): a Pod whose probes can never pass would only be
 // killed over and over, later and with a less clear reason.
 import type { Logger } from "../log/logger.ts";
-import { startProbeServer, type ProbeServer } from "../control/probe-server.ts";
+import { ProbeServerError, startProbeServer, type ProbeServer } from "../control/probe-server.ts";
 import { probeAnswer, type ProbeSnapshot } from "../control/probe-server-verdict.ts";
 
 /** What the probes read of a box: its state, exit code once known, and services. */
@@ -28,7 +28,9 @@ export const startBoxProbes = async (port: number | undefined, box: ProbedBox, l
   if (port === undefined) return undefined;
   try {
     return await startProbeServer({ port, log, answer: (question) => probeAnswer(question, snapshotOf(box)) });
-  } catch {
-    return "failed"; // ProbeServerError: logged by the server with its hint
+  } catch (error) {
+    // A ProbeServerError was logged by the server with its hint; anything else is a bug, said here.
+    if (!(error instanceof ProbeServerError)) log.error("internal-error", `the probe server could not start: ${(error as Error).stack ?? String(error)}`);
+    return "failed";
   }
 };
