@@ -154,7 +154,8 @@ export class LogFollower {
       let isFound = false;
       for (let number = 1; number <= highest && !isFound; number++) {
         const file = openLogFile(this.#dir, `${this.#fileName}.${number}`);
-        if (file?.ino === ino || file?.ino === current?.ino) closeSync(file!.fd);
+        // Both missing (a rotation between looks) must not count as "the same file".
+        if (file && (file.ino === ino || file.ino === current?.ino)) closeSync(file.fd);
         else if (file) newer.push(file);
         isFound = file?.ino === ino;
       }

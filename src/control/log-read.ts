@@ -106,6 +106,9 @@ export const findTail = (files: readonly OpenLog[], lines: number, block = Buffe
     for (let pos = file.size; pos > 0;) {
       const length = Math.min(block.length, pos);
       const count = readSync(file.fd, block, 0, length, pos - length);
+      // The file shrank since its size was taken (the writer cut back after ENOSPC):
+      // lastIndexOf(-1) would search the stale rest of the block.
+      if (count === 0) break;
       for (let at = block.lastIndexOf(0x0a, count - 1); at !== -1; at = at === 0 ? -1 : block.lastIndexOf(0x0a, at - 1)) {
         const offset = pos - length + at + 1;
         if (index === newest) end ??= offset;

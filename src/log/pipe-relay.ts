@@ -88,9 +88,11 @@ export class PipeRelay {
     this.#hasEnded = true;
     if (this.#isFinished || this.#held) return;
     if (!this.#lines.end()) {
-      // The unfinished last line did not fit: once there is room.
-      this.#sink.flush();
-      this.#sink.whenRoom(() => this.#finish());
+      // The unfinished last line did not fit: once there is room. When the
+      // flush wrote everything at once no write is in flight to wake a
+      // waiter: try again on the next turn (the sink is empty then).
+      if (this.#sink.flush()) setImmediate(() => this.#finish());
+      else this.#sink.whenRoom(() => this.#finish());
       return;
     }
     this.#sink.flush();

@@ -65,24 +65,25 @@ export const realServiceSystem = (native: Native | undefined, reaper: Reaper): S
   stopLeftovers,
 });
 
-// One writer per service and run, kept across the service's restarts (the
-// new run appends to the same file).
-const LOG_FILES = new WeakMap<object, Map<string, LogFile>>();
+// One writer per file for the whole process, kept across the service's
+// restarts and the boots after an idle backoff (each boot makes a new
+// context): a writer per context would leak its fds at every boot and pin a
+// rotated-out file, and two writers would rotate the same file against each other.
+const LOG_FILES = new Map<string, LogFile>();
 
 /** The service's log file, when log_files: is set and the service did not opt out (log_file: false). */
 const logFileOf = <S>(context: RunContext<S>, config: Pick<ServiceConfig, "name" | "logFile">): LineCopy | undefined => {
   const settings = context.logFiles;
   if (!settings || !config.logFile) return undefined;
-  let files = LOG_FILES.get(context);
-  if (!files) LOG_FILES.set(context, (files = new Map()));
-  let file = files.get(config.name);
+  const { dir, stateDir } = settings;
+  const key = `${dir}/${config.name}`;
+  let file = LOG_FILES.get(key);
   if (!file) {
-    const { dir, stateDir } = settings;
     file = new LogFile({
       ...settings, name: config.name, log: context.log, formatLines: context.native?.lineFormatter(),
       openDir: () => openLogDir(dir, stateDir, context.native, true),
     });
-    files.set(config.name, file);
+    LOG_FILES.set(key, file);
   }
   return file;
 };

@@ -197,7 +197,10 @@ for (const mode of MODES) {
       const box = scheduledBox(t, `  deaf:
     command: "trap '' TERM; echo deaf-started >> BOX/deaf; exec sleep 100"
     schedule: "* * * * * *"
-`, { extra: "grace: 3s\n" });
+`, { extra: "grace: 8s\n" });
+      // 8 s: the jobs' part is then about 6 s and 1 s of it is kept for the
+      // killed run's report and record (with 3 s it was 0.4 s, which a loaded
+      // CI machine once missed: the record still said running).
       const run = startBoxinit(mode, box.args);
       t.equal((await box.waitForStatus(["running", ...FINAL])).at(-1), "running");
       await watchStatus(box, () => lines(join(box.dir, "deaf")).length > 0, () => {});
