@@ -8,7 +8,7 @@
 // nothing is ever pulled. What a test plays is removed in teardown by name:
 // pods, their containers, and the volumes podman leaves behind.
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
@@ -111,7 +111,36 @@ export const requirePodman = async (t: Pick<Tap, "fail">, dockerImages: readonly
  * unless podman holds the same image id already; returns podman's name for
  * it, `localhost/REPO:TAG` (podman's name for an image with no registry).
  */
-export const loadDockerImage = async (image: string): Promise<string> => {
+export const loadDockerImage = async (image: string): Promise<string> => await underImageLock(() => loadUnlocked(image));
+
+// The kube test files run in parallel (tap's jobs): two `podman load`s of the
+// same image, or a load beside another file's tag of it, once left a test's
+// name missing from podman's store (seen in CI). Image changes take turns,
+// across processes: a lock file made with O_EXCL, taken over when older than
+// any load takes (its holder was killed).
+const IMAGE_LOCK = join(tmpdir(), "boxinit-podman-images.lock");
+const IMAGE_LOCK_STALE_MS = 600_000;
+
+const underImageLock = async <T>(work: () => Promise<T>): Promise<T> => {
+  for (;;) {
+    try {
+      closeSync(openSync(IMAGE_LOCK, "wx"));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const age = Date.now() - (statSync(IMAGE_LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > IMAGE_LOCK_STALE_MS) rmSync(IMAGE_LOCK, { force: true });
+      else await sleep(50);
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(IMAGE_LOCK, { force: true });
+  }
+};
+
+const loadUnlocked = async (image: string): Promise<string> => {
   const id = (await docker(["image", "inspect", "--format", "{{.Id}}", image])).stdout.trim();
   if (!id) throw new Error(`loadDockerImage: Docker has no image ${image}`);
   const name = `localhost/${image.includes(":") ? image : `${image}:latest`}`;
@@ -131,11 +160,13 @@ export const loadDockerImage = async (image: string): Promise<string> => {
  * with their image unchanged. That name is removed in teardown, and only it.
  */
 export const podmanImageAs = async (t: Pick<Tap, "teardown">, dockerImage: string, name: string): Promise<void> => {
-  const local = await loadDockerImage(dockerImage);
-  await podmanOk(["tag", local, name]);
+  await underImageLock(async () => {
+    const local = await loadUnlocked(dockerImage);
+    await podmanOk(["tag", local, name]);
+  });
   // `podman untag IMAGE` alone would remove every name of the image: name the one to remove.
   t.teardown(async () => {
-    await podman(["untag", `localhost/${name}`, `localhost/${name}`]);
+    await underImageLock(() => podman(["untag", `localhost/${name}`, `localhost/${name}`]));
   });
 };
 
