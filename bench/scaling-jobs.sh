@@ -103,7 +103,6 @@ for size in "${SIZES[@]}"; do
   measure_box "$size"
 done
 
-median_of() { stats "$1" | awk '{ print $1 }'; }
 dat="$RESULTS_DIR/scaling-jobs.dat"
 {
   echo "# records wall_ms cpu_ms job_write_ms pid1_write_ms status_json_kib"

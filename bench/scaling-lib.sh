@@ -4,6 +4,9 @@
 # target ("linear or better", or "flat") as a line and a verdict. Sourced
 # after lib.sh, never run.
 
+# The median of a file of samples (lib.sh's stats, first field).
+median_of() { stats "$1" | awk '{ print $1 }'; }
+
 # The sizes of a curve: $1 is the default list; BENCH_SCALE_MAX drops the
 # sizes above it (a short run while developing), and a scenario's own
 # variable, named in $2, replaces the list (e.g. BENCH_SCALE_SERVICES="1 10").

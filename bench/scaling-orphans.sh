@@ -53,7 +53,6 @@ for ((rep = 0; rep < REPS; rep++)); do
   done
 done
 
-median_of() { stats "$1" | awk '{ print $1 }'; }
 dat="$RESULTS_DIR/scaling-orphans.dat"
 {
   echo "# orphans boxinit_ms tini_ms"

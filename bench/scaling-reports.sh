@@ -89,7 +89,6 @@ measure() {
 echo "scaling-reports: sizes ${SIZES[*]}; $RUNS steady-state and $CLEANUP_RUNS clean-up runs each" >&2
 for size in "${SIZES[@]}"; do measure "$size"; done
 
-median_of() { stats "$1" | awk '{ print $1 }'; }
 dat="$RESULTS_DIR/scaling-reports.dat"
 {
   echo "# reports steady_ms cleanup_ms removed_in_cleanup"

@@ -131,7 +131,6 @@ for ((run = 0; run < BACKOFF_RUNS; run++)); do
   done
 done
 
-median_of() { stats "$1" | awk '{ print $1 }'; }
 dat="$RESULTS_DIR/scaling-services.dat"
 {
   echo "# services running_ms first_ms last_ms stop_ms rss_anon_mib vm_hwm_mib status_write_ms"
