@@ -53,5 +53,29 @@ if [ -z "$total" ]; then
   echo "tests: tap printed no summary (exit $status)" >&2
   exit $(( status == 0 ? 1 : status ))
 fi
+# The failures again, at the end where CI's tail shows them: each failed
+# test's path (file > subtest > assertion) and the first lines of the failed
+# assertion's diagnostics, so a flaky test is named even in a cut log.
+if [ "${failed:-0}" != 0 ]; then
+  echo "tests: what failed:"
+  awk '
+    /^ *# Subtest: / { depth = (index($0, "#") - 1) / 4; name[depth] = substr($0, index($0, "# Subtest: ") + 11); next }
+    /^ *not ok [0-9]+ - / {
+      diag = 0
+      depth = (match($0, /[^ ]/) - 1) / 4
+      line = $0; sub(/^ *not ok [0-9]+ - /, "", line); sub(/ # time=.*$/, "", line)
+      if (depth == 0) { print "  FAILED " line; next }
+      # A failed subtest repeats what its failed assertions said: skip it.
+      if (name[depth] == line) next
+      path = ""
+      for (d = 0; d < depth; d++) path = path name[d] " > "
+      print "  not ok: " path line
+      shown = 0; diag = 1; next
+    }
+    diag && /^ *(---|\.\.\.)$/ { next }
+    diag && /^ *(ok|not ok|# Subtest:|1\.\.)/ { diag = 0; next }
+    diag && shown < 12 { print "      " $0; shown++ }
+  ' "$log" | head -n 200
+fi
 echo "tests: ${passed:-0} passed, ${failed:-0} failed${skipped:+, $skipped skipped} in $(( SECONDS - started )) s${hogs_note:-}"
 exit "$status"
