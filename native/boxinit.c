@@ -204,6 +204,18 @@ static napi_value make_pipe(napi_env env, napi_callback_info info) {
   return array;
 }
 
+/*
+ * setNonBlocking(fd): O_NONBLOCK on fd (0, or -errno). For the read end of a
+ * warm-up check's pipe, which src/pid1/polled-pipe.ts reads without a stream.
+ */
+static napi_value set_non_blocking(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  if (!arg_int(env, info, 0, &fd)) return NULL;
+  int flags = fcntl(fd, F_GETFL);
+  if (flags == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1) return make_int(env, -errno);
+  return make_int(env, 0);
+}
+
 /* A JS string as a malloc'd C string; NULL when it is not one (or out of memory). */
 char *string_from_js(napi_env env, napi_value value) {
   size_t size = 0;
@@ -424,6 +436,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"isatty", NULL, isatty_js, NULL, NULL, NULL, napi_default, NULL},
     {"getForeground", NULL, get_foreground, NULL, NULL, NULL, napi_default, NULL},
     {"makePipe", NULL, make_pipe, NULL, NULL, NULL, napi_default, NULL},
+    {"setNonBlocking", NULL, set_non_blocking, NULL, NULL, NULL, napi_default, NULL},
     {"tryLock", NULL, try_lock, NULL, NULL, NULL, napi_default, NULL},
     {"setName", NULL, set_name, NULL, NULL, NULL, napi_default, NULL},
     {"openAt", NULL, open_at, NULL, NULL, NULL, napi_default, NULL},

@@ -166,6 +166,11 @@ export class Native {
     return size === undefined || size < 0 ? undefined : size;
   }
 
+  /** O_NONBLOCK on fd: true when set, false when it could not be or this copy of the addon lacks setNonBlocking. */
+  setNonBlocking(fd: number): boolean {
+    return this.#raw.setNonBlocking?.(fd) === 0;
+  }
+
   /** pipe2(O_CLOEXEC): [readFd, writeFd]. */
   makePipe(): [number, number] {
     const result = this.#raw.makePipe();

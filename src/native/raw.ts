@@ -31,6 +31,8 @@ export interface RawAddon {
   prefixLines?(input: Uint8Array, from: number, to: number, prefix: Uint8Array, output: Uint8Array, outAt: number, outEnd: number, maxLine: number, result: Int32Array): void;
   /** native/relay.c; optional as prefixLines: fcntl(F_SETPIPE_SZ), the new size or -errno. */
   growPipe?(fd: number, bytes: number): number;
+  /** native/boxinit.c; optional: fcntl O_NONBLOCK, 0 or -errno (without it a check's output is read through node:net). */
+  setNonBlocking?(fd: number): number;
 }
 
 

@@ -5,17 +5,17 @@
 // terminal's foreground). Without it: Node's spawn, and the child is libuv's.
 import type { ChildProcess } from "node:child_process";
 import { closeSync } from "node:fs";
-import type { Readable } from "node:stream";
 import type { ForkSpec, Native } from "../native/addon.ts";
 import { nodeChildProcess, type Reaper } from "./reaper.ts";
 import { EXIT, type Ending } from "./exit-code.ts";
 import { describeShortage } from "./resource-shortage.ts";
 import { SIGNAL_NUMBERS } from "./signals.ts";
 import { childEnvironment, withNodeEnvironment } from "./node-env.ts";
+import { PolledPipe, type ProcessOutput } from "./polled-pipe.ts";
 
 /** The addon and the reaper that owns what it forks (the parts of them used here). */
 export interface Forker {
-  native: Pick<Native, "forkExec" | "makePipe">;
+  native: Pick<Native, "forkExec" | "makePipe" | "setNonBlocking">;
   reaper: Pick<Reaper, "onReaped">;
 }
 
@@ -65,7 +65,7 @@ export interface Spawned {
   pid: number;
   ended: Promise<Ending>;
   /** The read end of output "pipe"; the caller reads and destroys it. */
-  output?: Readable;
+  output?: ProcessOutput;
 }
 
 /** It could not be started: why, and the exit code a shell would give. */
@@ -97,7 +97,10 @@ const failureOf = (error: unknown, call: string): SpawnFailure => {
 export const spawnProcess = (request: SpawnRequest, forker: Forker | undefined): Spawned | SpawnFailure =>
   forker ? forkWithAddon(request, forker) : spawnWithNode(request);
 
-const readEnd = (fd: number): Readable => {
+// Polled when the addon can make it non-blocking (polled-pipe.ts: no
+// stream machinery to load); else a socket, as every copy could before.
+const readEnd = (fd: number, native: Forker["native"], ended: Promise<Ending>): ProcessOutput => {
+  if (native.setNonBlocking(fd)) return new PolledPipe(fd, ended);
   const net = process.getBuiltinModule("node:net");
   return new net.Socket({ fd, readable: true, writable: false });
 };
@@ -155,7 +158,7 @@ const forkWithAddon = (request: SpawnRequest, { native, reaper }: Forker): Spawn
       resolve(ending);
     });
   });
-  return { pid, ended, ...(pipe && { output: readEnd(pipe[0]) }) };
+  return { pid, ended, ...(pipe && { output: readEnd(pipe[0], native, ended) }) };
 };
 
 type NodeStdio = "ignore" | "inherit" | "pipe" | number;

@@ -4,8 +4,8 @@
 // /dev/null, through spawn.ts (the one fork path). Shortages of boxinit's own
 // come back as "resources", never blamed on the command.
 import { closeSync } from "node:fs";
+import type { ProcessOutput } from "./polled-pipe.ts";
 import { isAbsolute, join } from "node:path";
-import type { Readable } from "node:stream";
 import type { Native } from "../native/addon.ts";
 import type { Reaper } from "./reaper.ts";
 import { EXIT, type Ending } from "./exit-code.ts";
@@ -44,7 +44,7 @@ export interface Started {
   pid: number;
   ended: Promise<Ending>;
   /** The read end of output "pipe". */
-  output?: Readable;
+  output?: ProcessOutput;
 }
 
 /**

@@ -4,7 +4,7 @@
 // boxinit's 100 MB process is cheaper than libuv's stdio plumbing, and its end
 // comes straight from the reaper (bench scenario 7: the check is on the path
 // from start to `running`).
-import type { Readable } from "node:stream";
+import type { ProcessOutput } from "../pid1/polled-pipe.ts";
 import type { Native } from "../native/addon.ts";
 import type { Reaper } from "../pid1/reaper.ts";
 import type { Forker } from "../pid1/spawn.ts";
@@ -17,7 +17,7 @@ export interface CheckHandle {
   pid: number;
   ended: Promise<Ending>;
   /** The caller reads and destroys it. */
-  output: Readable;
+  output: ProcessOutput;
 }
 
 /** How a check is started; a problem when it cannot be. */

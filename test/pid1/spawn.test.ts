@@ -22,6 +22,8 @@ const fakeForker = (result: number | Error = 4242, makePipe: () => [number, numb
         return result;
       },
       makePipe,
+      // A socket, as before the polled read end (test/pid1/polled-pipe.test.ts).
+      setNonBlocking: () => false,
     },
     reaper: {
       onReaped: (listener: ReapListener) => {
@@ -116,7 +118,7 @@ t.test("without the addon: Node's spawn, a session of its own, stderr on the pip
   if (!isSpawned(started) || !started.output) return t.fail("not started");
   let text = "";
   started.output.on("data", (chunk: Buffer) => (text += chunk.toString()));
-  const closed = new Promise((resolve) => started.output!.once("close", resolve));
+  const closed = new Promise<void>((resolve) => started.output!.once("close", () => resolve()));
   t.same(await started.ended, { code: 3, signal: null }, "exit 3: it leads its session");
   await closed;
   t.equal(text, "err\n", "stderr only: stdout goes to /dev/null without the addon");

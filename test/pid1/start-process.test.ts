@@ -36,6 +36,7 @@ const fakeForker = (error?: Error) => {
         return 4242;
       },
       makePipe: () => { throw new Error("no pipe expected"); },
+      setNonBlocking: () => { throw new Error("no pipe expected"); },
     },
     reaper: { onReaped: (_listener: ReapListener) => () => true },
   };

@@ -13,7 +13,7 @@ t.test("through the addon: a session, stdin /dev/null, stdout and stderr on one 
   const real = loaded.native;
   const specs: ForkSpec[] = [];
   const start = checkStarter({
-    native: { forkExec: (spec: ForkSpec) => (specs.push(spec), 4242), makePipe: () => real.makePipe() },
+    native: { forkExec: (spec: ForkSpec) => (specs.push(spec), 4242), makePipe: () => real.makePipe(), setNonBlocking: (fd: number) => real.setNonBlocking(fd) },
     reaper: { onReaped: (_listener: ReapListener) => () => true },
   });
   const started = start(["sh", "-c", "true"], { env: { PATH: "/usr/bin:/bin", CHECK: "yes", UNSET: undefined }, cwd: "/" });
@@ -31,7 +31,7 @@ t.test("through Node's spawn: stderr on the pipe, its ending", async (t) => {
   if ("problem" in started) return t.fail(started.problem);
   let text = "";
   started.output.on("data", (chunk: Buffer) => (text += chunk.toString()));
-  const closed = new Promise((resolve) => started.output.once("close", resolve));
+  const closed = new Promise<void>((resolve) => started.output.once("close", () => resolve()));
   t.same(await started.ended, { code: 4, signal: null });
   await closed;
   t.equal(text, "err\n");
