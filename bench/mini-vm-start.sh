@@ -9,7 +9,9 @@
 # Interleaved in the same rounds, for context: scenario 1's tini-style path
 # `boxinit -- stamp` and the bare Node 24 SEA, whose exec → child is Node's
 # own start-up plus one spawn; and the same Mini-VM box with `backoff: {watch:
-# poll}`, which shows what the backoff directory watcher costs.
+# poll}`, which shows what the backoff directory watcher costs. And the
+# issue 17 target: exec → `running` ≤ 1.15× exec → exit of `boxinit -q --
+# /bin/true` ([stamp-wait](stamp-wait.c) stamps its end), in the same rounds.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -21,7 +23,7 @@ TIMEOUT_MS=10000
 # "mini-vm-inotify" is the scenario (the default config); "mini-vm-poll" the
 # same without the directory watcher; the rest are scenario 1's exec → child,
 # measured again in the same rounds so the rows compare under the same load.
-KINDS=(mini-vm-inotify mini-vm-poll boxinit node-sea none)
+KINDS=(mini-vm-inotify mini-vm-poll boxinit node-sea none boxinit-exit)
 SEGMENTS=(spawn to-check check-own to-running total)
 
 work=$(mktemp -d)
@@ -90,6 +92,19 @@ measure_exec_to_child() {
   echo $((child_ns - exec_ns))
 }
 
+# One run of `boxinit -q -- /bin/true` as PID 1: exec of boxinit → its run
+# over (unshare, its parent, gone); appends ns to $work/exit-boxinit.
+measure_tini_exit() {
+  local stamp_file="$work/stamps-exit"
+  rm -f "$stamp_file"
+  "$BUILD/stamp-wait" "$stamp_file" "$(command -v unshare)" --pid --fork --mount-proc --kill-child \
+    "$BUILD/stamp-exec" "$stamp_file" "$BOXINIT" -q -- /bin/true
+  local exec_ns exit_ns
+  exec_ns=$(awk '$1 == "exec" { print $2 }' "$stamp_file")
+  exit_ns=$(awk '$1 == "exit" { print $2 }' "$stamp_file")
+  echo $((exit_ns - exec_ns))
+}
+
 # "median p90 min max count" of the integers in file $1 (nearest-rank p90).
 spread() {
   sort -n "$1" | awk '
@@ -114,6 +129,9 @@ for ((run = 0; run < WARMUP_RUNS + RUNS; run++)); do
       if ((run < WARMUP_RUNS)); then
         for segment in "${SEGMENTS[@]}"; do rm -f "$work/$segment-${kind#mini-vm-}"; done
       fi
+    elif [[ $kind == boxinit-exit ]]; then
+      ns=$(measure_tini_exit)
+      ((run < WARMUP_RUNS)) || echo "$ns" >>"$work/exit-boxinit"
     else
       ns=$(measure_exec_to_child "$kind")
       ((run < WARMUP_RUNS)) || echo "$ns" >>"$work/child-$kind"
@@ -133,6 +151,9 @@ spawn_ns=$(median_of "$work/spawn-inotify")
 tini_path_ns=$(median_of "$work/child-boxinit")
 node_ns=$(median_of "$work/child-node-sea")
 verdict=$(awk -v o="$overhead_ns" 'BEGIN { if (o <= 50e6) print "met"; else printf "missed by %.2f ms\n", (o - 50e6) / 1e6 }')
+total_ns=$(median_of "$work/total-inotify")
+exit_ns=$(median_of "$work/exit-boxinit")
+ratio_verdict=$(awk -v m="$total_ns" -v e="$exit_ns" 'BEGIN { r = m / e; if (r <= 1.15) print "met"; else printf "missed (%.2f× instead of 1.15×)\n", r }')
 
 row() {
   local label=$1 file=$2 verdict=${3:-—} median p90 min max
@@ -163,6 +184,11 @@ row() {
   echo "| *same rounds, scenario 1's exec → child:* | | | | | |"
   row "$(init_label boxinit) \`-- stamp\` (the tini-style path: no config, no state directory)" "$work/child-boxinit"
   row "$(init_label node-sea) \`stamp\`: Node's own start-up plus one spawn" "$work/child-node-sea"
+  row "boxinit \`-q -- /bin/true\`: exec → its run over (unshare, its parent, gone)" "$work/exit-boxinit"
+  echo
+  awk -v m="$total_ns" -v e="$exit_ns" -v v="$ratio_verdict" 'BEGIN {
+    printf "Target (issue 17): exec → `running` ≤ 1.15× exec → the end of `boxinit -q -- /bin/true` in the same rounds:\n"
+    printf "%.2f ms / %.2f ms = **%.2f×**: %s.\n", m / 1e6, e / 1e6, m / e, v }'
   echo
   awk -v o="$overhead_ns" -v n="$node_ns" -v t="$tini_path_ns" -v s="$spawn_ns" -v total="$(median_of "$work/total-inotify")" -v own="$own_ns" 'BEGIN {
     printf "Of the %.1f ms overhead (medians), %.1f ms is Node'"'"'s own start-up (the bare SEA'"'"'s exec → child, which\n", o / 1e6, n / 1e6
@@ -196,5 +222,8 @@ row() {
 awk -v o="$overhead_ns" -v n="$node_ns" -v v="$verdict" 'BEGIN {
   printf "| Mini-VM start → `running` overhead ≤ 50 ms | %.2f ms (of which Node'"'"'s own start-up %.2f ms) | %s |\n", o / 1e6, n / 1e6, v }' \
   >"$RESULTS_DIR/mini-vm-start.summary"
+awk -v m="$total_ns" -v e="$exit_ns" -v v="$ratio_verdict" 'BEGIN {
+  printf "| Mini-VM start: exec → `running` ≤ 1.15× exec → exit of `boxinit -- /bin/true` | %.2f ms = %.2f× (%.2f ms) | %s |\n", m / 1e6, m / e, e / 1e6, v }' \
+  >>"$RESULTS_DIR/mini-vm-start.summary"
 
 cat "$RESULTS_DIR/mini-vm-start.md"
