@@ -62,29 +62,68 @@ export interface Removed {
   lastActivity: string | null;
 }
 
+interface Candidate {
+  name: string;
+  activityMs: number | undefined;
+}
+
+// Oldest first: timeless ones first (by name), then by time, then by name.
+const byAge = (a: Candidate, b: Candidate): number =>
+  (a.activityMs ?? -Infinity) - (b.activityMs ?? -Infinity) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** The `count` oldest of candidates, oldest first: a scan per pick when few are wanted (the cap removes one a run), else a sort. */
+const oldest = (candidates: Candidate[], count: number): Candidate[] => {
+  if (count <= 0) return [];
+  if (count >= candidates.length || count > 16) return candidates.sort(byAge).slice(0, count);
+  const picked: Candidate[] = [];
+  const taken = new Set<Candidate>();
+  for (let i = 0; i < count; i++) {
+    let best: Candidate | undefined;
+    for (const candidate of candidates) if (!taken.has(candidate) && (best === undefined || byAge(candidate, best) < 0)) best = candidate;
+    taken.add(best!);
+    picked.push(best!);
+  }
+  return picked;
+};
+
+const removedEntry = (candidate: Candidate): Removed =>
+  ({ name: candidate.name, lastActivity: candidate.activityMs === undefined ? null : new Date(candidate.activityMs).toISOString() });
+
 /**
  * `jobs` without the records of jobs not run for keepForMs, then without the
  * oldest beyond maxRecords (a record showing no time counts as the oldest).
- * Kept records keep their order; `removed` is oldest first.
+ * Kept records keep their order; `removed` is oldest first. Oldest first, a
+ * timeless record goes while the count is over the limit, every expired one
+ * goes (and counts), then timed ones while the count is still over: one scan
+ * and a sort of what goes, not of everything (10,000 records at the cap).
  */
 export const pruneRecords = (jobs: Record<string, unknown>, options: PruneOptions): { jobs: Record<string, unknown>; removed: Removed[] } => {
   const maxRecords = options.maxRecords ?? MAX_JOB_RECORDS;
-  const candidates = Object.entries(jobs)
-    .filter(([name, record]) => name !== options.current && !isInUse(record))
-    .map(([name, record]) => ({ name, activityMs: lastActivityMs(record) }))
-    .sort((a, b) => (a.activityMs ?? -Infinity) - (b.activityMs ?? -Infinity) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  let excess = Object.keys(jobs).length - maxRecords;
-  const gone = new Set<string>();
-  const removed: Removed[] = [];
-  for (const candidate of candidates) {
-    const isExpired = candidate.activityMs !== undefined && options.nowMs - candidate.activityMs > options.keepForMs;
-    if (!isExpired && excess <= 0) continue;
-    gone.add(candidate.name);
-    removed.push({ name: candidate.name, lastActivity: candidate.activityMs === undefined ? null : new Date(candidate.activityMs).toISOString() });
-    excess--;
+  const names = Object.keys(jobs);
+  let excess = names.length - maxRecords;
+  // NaN and Infinity: nothing expires.
+  const canExpire = options.keepForMs < Infinity;
+  if (!canExpire && excess <= 0) return { jobs, removed: [] };
+  const timeless: Candidate[] = [];
+  const expired: Candidate[] = [];
+  const young: Candidate[] = [];
+  for (const name of names) {
+    const record = jobs[name];
+    if (name === options.current || isInUse(record)) continue;
+    const activityMs = lastActivityMs(record);
+    const candidate = { name, activityMs };
+    if (activityMs === undefined) timeless.push(candidate);
+    else if (canExpire && options.nowMs - activityMs > options.keepForMs) expired.push(candidate);
+    else young.push(candidate);
   }
-  if (removed.length === 0) return { jobs, removed };
-  return { jobs: Object.fromEntries(Object.entries(jobs).filter(([name]) => !gone.has(name))), removed };
+  const removed: Candidate[] = oldest(timeless, excess);
+  excess -= removed.length;
+  removed.push(...expired.sort(byAge));
+  excess -= expired.length;
+  removed.push(...oldest(young, excess));
+  if (removed.length === 0) return { jobs, removed: [] };
+  const gone = new Set(removed.map((candidate) => candidate.name));
+  return { jobs: Object.fromEntries(Object.entries(jobs).filter(([name]) => !gone.has(name))), removed: removed.map(removedEntry) };
 };
 
 /** A runner as stored, or undefined when it is not one. */
@@ -108,7 +147,8 @@ export const markKilledRuns = <R>(
   jobs: Record<string, unknown>, isGone: (runner: Runner) => boolean, killed: (record: unknown) => R,
 ): { jobs: Record<string, unknown>; killed: Array<{ name: string; runner: Runner }> } => {
   const found: Array<{ name: string; runner: Runner }> = [];
-  for (const [name, record] of Object.entries(jobs)) {
+  for (const name of Object.keys(jobs)) {
+    const record = jobs[name];
     if (!isObject(record) || record.running !== true) continue;
     const runner = runnerOf(record.runner);
     if (runner && isGone(runner)) found.push({ name, runner });

@@ -53,6 +53,61 @@ t.test("pruneRecords by count: the oldest beyond the limit, timeless ones first;
   t.equal(MAX_JOB_RECORDS, 10_000);
 });
 
+// The rule as written before the one-scan version: every candidate sorted
+// oldest first, each removed while expired or over the count (and counted).
+const pruneBySorting = (jobs: Record<string, unknown>, keepForMs: number, nowMs: number, current: string, maxRecords: number): string[] => {
+  const inUse = (record: unknown): boolean => {
+    const r = record as Record<string, unknown>;
+    return r.running === true || typeof r.nextRun === "string" || typeof r.schedule === "string";
+  };
+  const candidates = Object.entries(jobs)
+    .filter(([name, record]) => name !== current && !inUse(record))
+    .map(([name, record]) => ({ name, activityMs: lastActivityMs(record) }))
+    .sort((a, b) => (a.activityMs ?? -Infinity) - (b.activityMs ?? -Infinity) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  let excess = Object.keys(jobs).length - maxRecords;
+  const removed: string[] = [];
+  for (const candidate of candidates) {
+    const isExpired = candidate.activityMs !== undefined && nowMs - candidate.activityMs > keepForMs;
+    if (!isExpired && excess <= 0) continue;
+    removed.push(candidate.name);
+    excess--;
+  }
+  return removed;
+};
+
+t.test("pruneRecords removes what sorting everything removed, in the same order (400 random sets of records)", async (t) => {
+  // A small deterministic generator: the same sets on every run.
+  let seed = 17;
+  const random = (below: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % below;
+  };
+  let differences = 0;
+  for (let round = 0; round < 400; round++) {
+    const jobs: Record<string, unknown> = {};
+    const count = 1 + random(40);
+    for (let i = 0; i < count; i++) {
+      const kind = random(10);
+      // Equal times on purpose (days from a few values): ties are broken by name.
+      const record = kind === 0 ? {} : kind === 1 ? { running: true, lastStart: ago(random(90)) } : kind === 2 ? { schedule: "0 3 * * *", lastEnd: ago(random(90)) }
+        : kind === 3 ? { lastSkip: { at: ago(random(90)), reason: "backoff engaged" } } : { lastStart: ago(random(90) + 1), lastEnd: ago(random(90)) };
+      jobs[`job-${random(60)}`] = record;
+    }
+    const keepForMs = [Infinity, Number.NaN, 30 * DAY_MS, 7 * DAY_MS, 0][random(5)]!;
+    const maxRecords = [1, 3, 10, 25, 100][random(5)]!;
+    const current = `job-${random(60)}`;
+    const expected = pruneBySorting(jobs, keepForMs, NOW, current, maxRecords);
+    const { jobs: kept, removed } = pruneRecords(jobs, { keepForMs, nowMs: NOW, current, maxRecords });
+    const names = removed.map((entry) => entry.name);
+    const keptNames = Object.keys(jobs).filter((name) => !expected.includes(name));
+    if (JSON.stringify(names) !== JSON.stringify(expected) || JSON.stringify(Object.keys(kept)) !== JSON.stringify(keptNames)) {
+      differences++;
+      if (differences <= 3) t.fail(`round ${round}: removed ${JSON.stringify(names)}, expected ${JSON.stringify(expected)} (keep ${keepForMs} ms, max ${maxRecords}, current ${current})`);
+    }
+  }
+  t.equal(differences, 0, "no set where the two differ");
+});
+
 t.test("runnerOf and markKilledRuns", async (t) => {
   t.equal(runnerOf({ pid: "1", host: "h" }), undefined);
   t.same(runnerOf({ pid: 7, host: "h" }), { pid: 7, startTime: null, pidNs: null, host: "h", runId: "?" });
