@@ -1,7 +1,8 @@
 // PID 1's own HTTP answers to a kubelet's httpGet probes: GET /livez and
 // GET /readyz on `probe.port`, 200 or 503 with the state in a one-line body,
 // so a probe starts no process. Bounded so that a misbehaving client cannot
-// hurt PID 1: connections, header bytes, time per connection, no body.
+// hurt PID 1: connections, header bytes, time per connection, no body; and
+// per client address, so that one client cannot take the kubelet's turn.
 // node:net with probe-server-request.ts's few lines of HTTP, not node:http:
 // measured side by side (2000 probes back to back), about 15 % less CPU per
 // probe, 0.2 MiB less RssAnon once started and a third less heap growth,
@@ -27,12 +28,22 @@ export interface ProbeLimits {
   connectionMs: number;
   /** Connections accepted in one second; more are closed at once, unread. */
   maxPerSecond: number;
+  /** Open connections at once from one client address: one client cannot hold every slot. */
+  maxConnectionsPerSource: number;
+  /** Connections from one client address in one second; those refused do not count toward maxPerSecond. */
+  maxPerSecondPerSource: number;
 }
 
 // A kubelet asks at most three probes a second (startup, liveness, readiness
-// at periodSeconds 1); 50 leaves room for people with curl, and keeps a flood's
-// cost to PID 1 (about 0.2 ms of CPU and some heap per answer) at a few percent of a core.
-export const PROBE_LIMITS: ProbeLimits = { maxConnections: 16, maxHeaderBytes: 4096, connectionMs: 2000, maxPerSecond: 50 };
+// at periodSeconds 1), all from the node's address; 50 leaves room for people
+// with curl, and keeps a flood's cost to PID 1 (about 0.2 ms of CPU and some
+// heap per answer) at a few percent of a core. One address gets at most 4
+// open connections and 20 a second, so a single misbehaving client (idle
+// connections, a loop of requests) leaves the kubelet its turn; several
+// together still can take it (docs/health.md: a NetworkPolicy).
+export const PROBE_LIMITS: ProbeLimits = {
+  maxConnections: 16, maxHeaderBytes: 4096, connectionMs: 2000, maxPerSecond: 50, maxConnectionsPerSource: 4, maxPerSecondPerSource: 20,
+};
 
 export interface ProbeServerOptions {
   port: number;
@@ -96,6 +107,46 @@ export const perSecond = (max: number, clockMs: () => number): (() => boolean) =
   };
 };
 
+// Addresses counted in one second at most: a flood from ever new addresses
+// (IPv6) must not grow the table; past it, an address not yet counted is refused.
+const MAX_SOURCES_PER_SECOND = 1024;
+
+/** "::ffff:10.0.0.1" (an IPv4 client of a dual-stack socket) as "10.0.0.1": one client, one key. */
+export const sourceOf = (socket: Pick<Socket, "remoteAddress">): string => {
+  const address = socket.remoteAddress ?? "unknown";
+  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
+};
+
+/** Per client address: whether one more connection may be served now (per second, and open at once); `closed` gives a slot back. */
+export const perSource = (limits: Pick<ProbeLimits, "maxConnectionsPerSource" | "maxPerSecondPerSource">, clockMs: () => number) => {
+  let windowStartMs = Number.NEGATIVE_INFINITY;
+  let thisSecond = new Map<string, number>();
+  const open = new Map<string, number>();
+  return {
+    /** "ok", or which bound refuses it. */
+    admit(source: string): "ok" | "per-second" | "open" {
+      const nowMs = clockMs();
+      if (nowMs - windowStartMs >= 1000) {
+        windowStartMs = nowMs;
+        thisSecond = new Map();
+      }
+      const count = thisSecond.get(source);
+      if (count === undefined && thisSecond.size >= MAX_SOURCES_PER_SECOND) return "per-second";
+      thisSecond.set(source, (count ?? 0) + 1);
+      if ((count ?? 0) + 1 > limits.maxPerSecondPerSource) return "per-second";
+      const openNow = open.get(source) ?? 0;
+      if (openNow >= limits.maxConnectionsPerSource) return "open";
+      open.set(source, openNow + 1);
+      return "ok";
+    },
+    closed(source: string): void {
+      const openNow = open.get(source) ?? 0;
+      if (openNow <= 1) open.delete(source);
+      else open.set(source, openNow - 1);
+    },
+  };
+};
+
 /** The answer to a question, or 500 when the answer throws (a bug: logged, PID 1 carries on). */
 const answerText = (question: ProbeQuestion, isHead: boolean, answer: (question: ProbeQuestion) => ProbeVerdict, onBug: (error: unknown) => void): string => {
   let verdict: ProbeVerdict;
@@ -141,8 +192,19 @@ const makeServer = (options: ProbeServerOptions, limits: ProbeLimits, clockMs: (
   const onBug = (error: unknown): void => bug({ error: String(error) });
   const mayServe = perSecond(limits.maxPerSecond, clockMs);
   const onFlood = throttledWarning(log, `connection refused: more than ${limits.maxPerSecond} probe connections in a second`, clockMs);
+  const sources = perSource(limits, clockMs);
+  const onSourceFlood = throttledWarning(log, `connection refused: more than ${limits.maxPerSecondPerSource} probe connections in a second from one address`, clockMs);
+  const onSourceHolding = throttledWarning(log, `connection refused: ${limits.maxConnectionsPerSource} probe connections from one address are open, the most allowed`, clockMs);
   const open = new Set<Socket>();
   const server = net.createServer((socket) => {
+    const source = sourceOf(socket);
+    // The address's own bounds first: what one client is refused does not use up everyone's second.
+    const admitted = sources.admit(source);
+    if (admitted !== "ok") {
+      socket.destroy();
+      return admitted === "open" ? onSourceHolding({ source }) : onSourceFlood({ source });
+    }
+    socket.once("close", () => sources.closed(source));
     if (!mayServe()) {
       socket.destroy();
       return onFlood();

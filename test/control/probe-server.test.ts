@@ -1,15 +1,16 @@
 // PID 1's probe server in this process, over real sockets: the answers
 // (200/503 with one line, HEAD, 404, 405, 413, 500 for a throwing answer),
 // its bounds (a slowloris client cut, the 17th connection closed at once, a
-// huge header refused, more than 50 connections in a second closed unread)
-// with the server still answering after each, a port
+// huge header refused, more than 50 connections in a second closed unread,
+// one address's 5th open connection and 21st of a second refused while
+// other addresses are answered) with the server still answering after each, a port
 // in use, and close(). EACCES on a low port is tried as uid 65534 in a child.
 import t, { type Test } from "tap";
 import { spawnSync } from "node:child_process";
 import { request } from "node:http";
 import { connect, createServer, type Socket } from "node:net";
 import { networkInterfaces } from "node:os";
-import { perSecond, startProbeServer, ProbeServerError, PROBE_LIMITS, type ProbeServer, type ProbeServerOptions } from "../../src/control/probe-server.ts";
+import { perSecond, perSource, sourceOf, startProbeServer, ProbeServerError, PROBE_LIMITS, type ProbeServer, type ProbeServerOptions } from "../../src/control/probe-server.ts";
 import { probeAnswer, type ProbeSnapshot } from "../../src/control/probe-server-verdict.ts";
 import { recordingLogger, type RecordedLog } from "../helpers/recording-logger.ts";
 import { waitFor } from "../helpers/wait-for.ts";
@@ -35,9 +36,12 @@ interface Answer {
 }
 
 /** One request on a connection of its own, as the kubelet asks. */
-const ask = (port: number, path: string, options: { method?: string; headers?: Record<string, string>; body?: string; host?: string } = {}): Promise<Answer> =>
+const ask = (port: number, path: string, options: { method?: string; headers?: Record<string, string>; body?: string; host?: string; from?: string } = {}): Promise<Answer> =>
   new Promise((resolve, reject) => {
-    const sent = request({ host: options.host ?? "127.0.0.1", port, path, method: options.method ?? "GET", headers: options.headers, agent: false }, (response) => {
+    const sent = request({
+      host: options.host ?? "127.0.0.1", port, path, method: options.method ?? "GET", headers: options.headers, agent: false,
+      ...(options.from !== undefined && { localAddress: options.from }),
+    }, (response) => {
       let body = "";
       response.setEncoding("utf8");
       response.on("data", (chunk: string) => (body += chunk));
@@ -54,11 +58,12 @@ interface RawClient {
   isClosed: () => boolean;
 }
 
-const rawClient = (t: Test, port: number): Promise<RawClient> =>
+/** A raw connection from `from` (another loopback address is another client to the server: 127.0.0.0/8 is all local). */
+const rawClient = (t: Test, port: number, from = "127.0.0.1"): Promise<RawClient> =>
   new Promise((resolve, reject) => {
     let received = "";
     let isClosed = false;
-    const socket = connect({ host: "127.0.0.1", port }, () => resolve({ socket, received: () => received, isClosed: () => isClosed }));
+    const socket = connect({ host: "127.0.0.1", port, localAddress: from }, () => resolve({ socket, received: () => received, isClosed: () => isClosed }));
     socket.setEncoding("utf8");
     socket.on("data", (chunk: string) => (received += chunk));
     socket.on("close", () => (isClosed = true));
@@ -155,9 +160,10 @@ t.test("the 17th connection is closed at once while 16 are open; one closes and 
   // The 16 must outlive the test's steps: no cut at 2 s here (the cut is the test above).
   const { server, recorded } = await start(t, { limits: { connectionMs: 600_000 } });
   const held: RawClient[] = [];
-  for (let i = 0; i < PROBE_LIMITS.maxConnections; i++) held.push(await rawClient(t, server.port));
-  // Accepted in the order they connected: the 17th finds 16 open.
-  const extra = await rawClient(t, server.port);
+  // Four addresses, each at its own bound of 4: together the 16 of every address.
+  for (let i = 0; i < PROBE_LIMITS.maxConnections; i++) held.push(await rawClient(t, server.port, `127.0.0.${2 + (i % 4)}`));
+  // Accepted in the order they connected: the 17th (from an address with none open) finds 16 open.
+  const extra = await rawClient(t, server.port, "127.0.0.9");
   await waitFor("the server to close the 17th connection", extra.isClosed, 10_000, 10);
   t.equal(extra.received(), "", "closed without an answer");
   t.ok(held.every((client) => !client.isClosed()), "the 16 are still open");
@@ -177,6 +183,54 @@ t.test("more than maxPerSecond connections in a second: closed unread, said once
   t.match(recorded.at("warn").join(""), /probe: connection refused: more than 3 probe connections in a second count=1/);
   nowMs = 1000;
   t.equal((await ask(server.port, "/readyz")).status, 200, "the next second is served");
+});
+
+t.test("one address holding 4 connections: its 5th is closed at once; another address is answered; a slot freed serves it again", async (t) => {
+  const { server, recorded } = await start(t, { limits: { connectionMs: 600_000 } });
+  const held: RawClient[] = [];
+  for (let i = 0; i < PROBE_LIMITS.maxConnectionsPerSource; i++) held.push(await rawClient(t, server.port, "127.0.0.2"));
+  const fifth = await rawClient(t, server.port, "127.0.0.2");
+  await waitFor("the server to close the address's 5th connection", fifth.isClosed, 10_000, 10);
+  t.equal(fifth.received(), "", "closed without an answer");
+  t.ok(held.every((client) => !client.isClosed()), "its 4 are still open");
+  t.match(recorded.at("warn").join(""), /probe: connection refused: 4 probe connections from one address are open, the most allowed source=127\.0\.0\.2 count=1/);
+  t.equal((await ask(server.port, "/livez")).status, 200, "the kubelet's address is answered meanwhile");
+  held[0]!.socket.destroy();
+  // The server hears of the close when it does: ask until it has.
+  let again: Answer | undefined;
+  for (let tries = 0; again === undefined && tries < 100; tries++) {
+    again = await ask(server.port, "/livez", { from: "127.0.0.2" }).catch(() => undefined);
+    if (again === undefined) await new Promise((wake) => setTimeout(wake, 50));
+  }
+  t.equal(again?.status, 200, "the address is served again once one of its connections closed");
+});
+
+t.test("one address over 20 connections a second: refused and said once; another address is answered in that second, its refusals not counted", async (t) => {
+  let nowMs = 0;
+  const { server, recorded } = await start(t, { limits: { maxPerSecond: 25 }, clockMs: () => nowMs });
+  for (let i = 0; i < PROBE_LIMITS.maxPerSecondPerSource; i++) t.equal((await ask(server.port, "/readyz", { from: "127.0.0.3" })).status, 200, `probe ${i + 1} of the address`);
+  const refusals: string[] = [];
+  for (let i = 0; i < 10; i++) refusals.push(await ask(server.port, "/readyz", { from: "127.0.0.3" }).then(() => "answered", (error: NodeJS.ErrnoException) => error.code ?? "?"));
+  t.ok(refusals.every((code) => code === "ECONNRESET" || code === "EPIPE"), `the next 10 are closed unanswered (${refusals.join(" ")})`);
+  t.match(recorded.at("warn").join(""), /probe: connection refused: more than 20 probe connections in a second from one address source=127\.0\.0\.3 count=1/);
+  // 20 of the second's 25 are used; the 10 refused did not count.
+  for (let i = 0; i < 5; i++) t.equal((await ask(server.port, "/readyz")).status, 200, `another address, probe ${i + 1}`);
+  nowMs = 1000;
+  t.equal((await ask(server.port, "/readyz", { from: "127.0.0.3" })).status, 200, "the next second serves the address again");
+});
+
+t.test("perSource and sourceOf: per address, per second and open at once; an IPv4 client of a dual-stack socket is its IPv4 address", async (t) => {
+  let nowMs = 0;
+  const sources = perSource({ maxConnectionsPerSource: 2, maxPerSecondPerSource: 3 }, () => nowMs);
+  t.same([sources.admit("a"), sources.admit("a"), sources.admit("a")], ["ok", "ok", "open"], "two open at once");
+  t.equal(sources.admit("b"), "ok", "another address has its own count");
+  sources.closed("a");
+  t.equal(sources.admit("a"), "per-second", "a slot is free, but that was its 4th this second");
+  nowMs = 1000;
+  t.equal(sources.admit("a"), "ok", "the next second");
+  t.equal(sourceOf({ remoteAddress: "::ffff:10.1.2.3" }), "10.1.2.3");
+  t.equal(sourceOf({ remoteAddress: "fd00::1" }), "fd00::1");
+  t.equal(sourceOf({ remoteAddress: undefined }), "unknown");
 });
 
 t.test("perSecond: counts in windows of a second of its clock", async (t) => {
