@@ -4,10 +4,10 @@
 // /dev/null, through spawn.ts (the one fork path). Shortages of boxinit's own
 // come back as "resources", never blamed on the command.
 import { closeSync } from "node:fs";
-import type { ProcessOutput } from "./polled-pipe.ts";
 import { isAbsolute, join } from "node:path";
 import type { Native } from "../native/addon.ts";
 import type { Reaper } from "./reaper.ts";
+import type { ProcessOutput } from "./polled-pipe.ts";
 import { EXIT, type Ending } from "./exit-code.ts";
 import { resolveCommand } from "./resolve-command.ts";
 import { shortageOf } from "./resource-shortage.ts";
