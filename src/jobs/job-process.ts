@@ -10,6 +10,7 @@ import { formatDurationMs } from "../config/duration.ts";
 import { escapeControls } from "../control/backoff.ts";
 import { monotonicMs, pause, settleBefore } from "../time/clock.ts";
 import { notStartedByShortage, startProcess, type NotStarted } from "../pid1/start-process.ts";
+import { PolledPipe } from "../pid1/polled-pipe.ts";
 import type { Native } from "../native/addon.ts";
 import type { OutputCapture } from "./capture.ts";
 import type { Passthrough } from "./passthrough.ts";
@@ -59,10 +60,16 @@ interface OutputReader {
   detach: () => void;
 }
 
-/** Read one output pipe to its end: pass through, capture. */
-const readOutput = (fd: number, to: 1 | 2, capture: OutputCapture, passthrough: Passthrough): OutputReader => {
-  const net = process.getBuiltinModule("node:net");
-  const socket = new net.Socket({ fd, readable: true, writable: false });
+/**
+ * Read one output pipe to its end: pass through, capture. Polled until the
+ * job has run for a poll's time, then a socket (pid1/polled-pipe.ts): a short
+ * job's end does not wait for node:net to load. A copy of the addon without
+ * setNonBlocking: a socket from the start.
+ */
+const readOutput = (fd: number, to: 1 | 2, capture: OutputCapture, passthrough: Passthrough, native: Native, ended: Promise<unknown>): OutputReader => {
+  const socket = native.setNonBlocking(fd)
+    ? new PolledPipe(fd, ended, { streamAfterFirstPoll: true })
+    : new (process.getBuiltinModule("node:net").Socket)({ fd, readable: true, writable: false });
   let isCapturing = true;
   const done = new Promise<void>((resolve) => {
     socket.on("data", (chunk: Buffer) => {
@@ -159,7 +166,11 @@ export const runCommandOf = async (spec: JobSpec, context: JobContext, runId: st
     ...(spec.user !== undefined && { user: spec.user }),
     ...(pipes && { output: { outFd: pipes.out[1], errFd: pipes.err[1] } }),
   }, native, reaper);
-  const readers = pipes ? [readOutput(pipes.out[0], 1, capture, spec.passthrough), readOutput(pipes.err[0], 2, capture, spec.passthrough)] : [];
+  // Not started: no end to wait for; the readers are closed below.
+  const ended = "pid" in started ? started.ended : Promise.resolve();
+  const readers = pipes && native
+    ? [readOutput(pipes.out[0], 1, capture, spec.passthrough, native, ended), readOutput(pipes.err[0], 2, capture, spec.passthrough, native, ended)]
+    : [];
   const captureNote = pipes ? undefined : "not captured: the addon boxinit.node is not loaded";
   if (!("pid" in started)) {
     for (const reader of readers) reader.close();

@@ -1,8 +1,11 @@
-// pid1/polled-pipe.ts: a warm-up check's output read from a non-blocking pipe
+// pid1/polled-pipe.ts: a child's output read from a non-blocking pipe
 // without a stream: what is there when the child ends, what a child still
 // running writes (by the poll), the end of file, a flood read in bounded
-// turns, and the fd closed by destroy. Real pipes from the built addon.
+// turns, the fd closed by destroy; and with streamAfterFirstPoll (a job's
+// output) a real writer's 4 MiB, read through a socket after the first poll.
+// Real pipes from the built addon.
 import t from "tap";
+import { spawn } from "node:child_process";
 import { closeSync, fstatSync, writeSync } from "node:fs";
 import { PolledPipe } from "../../src/pid1/polled-pipe.ts";
 import { loadAddon } from "../helpers/addon.ts";
@@ -76,4 +79,46 @@ t.test("a flood is read in bounded turns: 1 MiB at the end is read at once, its 
   });
   await endOfFile;
   t.equal(text(), all.toString(), "every byte, in order");
+});
+
+t.test("streamAfterFirstPoll: a writer still running at the first poll is read through a socket: 4 MiB in order, then the end", async (t) => {
+  const [readFd, writeFd] = native.makePipe();
+  t.ok(native.setNonBlocking(readFd));
+  // A real writer: it waits past the first poll, then writes 4 MiB, far more than the pipe holds.
+  const size = 4 * 1024 * 1024;
+  const writer = spawn("sh", ["-c", `sleep 0.2; yes 0123456789abcdef | head -c ${size}`], { stdio: ["ignore", writeFd, "inherit"] });
+  closeSync(writeFd);
+  const ended = new Promise<void>((resolve) => writer.once("exit", () => resolve()));
+  const pipe = new PolledPipe(readFd, ended, { streamAfterFirstPoll: true });
+  const chunks: Buffer[] = [];
+  pipe.on("data", (chunk: Buffer) => chunks.push(chunk));
+  pipe.on("error", (error: Error) => t.fail(`no read error expected: ${error.message}`));
+  const order: string[] = [];
+  await new Promise<void>((resolve) => {
+    pipe.once("end", () => order.push("end"));
+    pipe.once("close", () => {
+      order.push("close");
+      resolve();
+    });
+  });
+  const text = Buffer.concat(chunks).toString();
+  t.equal(text.length, size, "every byte");
+  t.equal(text, "0123456789abcdef\n".repeat(size / 17 + 1).slice(0, size), "in order");
+  t.same(order, ["end", "close"], "the end, then the close, as a stream says them");
+  t.ok(pipe.readableEnded);
+  t.ok(pipe.isStreaming, "read through a socket once the first poll found the writer still running");
+});
+
+t.test("streamAfterFirstPoll: a child over before the first poll never needs a socket", async (t) => {
+  const [readFd, writeFd] = native.makePipe();
+  t.ok(native.setNonBlocking(readFd));
+  writeSync(writeFd, "done\n");
+  closeSync(writeFd);
+  const pipe = new PolledPipe(readFd, Promise.resolve(), { streamAfterFirstPoll: true });
+  const chunks: Buffer[] = [];
+  pipe.on("data", (chunk: Buffer) => chunks.push(chunk));
+  await new Promise<void>((resolve) => pipe.once("close", () => resolve()));
+  t.equal(Buffer.concat(chunks).toString(), "done\n");
+  t.ok(pipe.readableEnded);
+  t.notOk(pipe.isStreaming, "read by the drain at its end: no socket made");
 });
