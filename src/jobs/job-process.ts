@@ -10,7 +10,7 @@ import { formatDurationMs } from "../config/duration.ts";
 import { escapeControls } from "../control/backoff.ts";
 import { monotonicMs, pause, settleBefore } from "../time/clock.ts";
 import { notStartedByShortage, startProcess, type NotStarted } from "../pid1/start-process.ts";
-import { PolledPipe } from "../pid1/polled-pipe.ts";
+import { readChildOutput } from "../pid1/polled-pipe.ts";
 import type { Native } from "../native/addon.ts";
 import type { OutputCapture } from "./capture.ts";
 import type { Passthrough } from "./passthrough.ts";
@@ -63,13 +63,10 @@ interface OutputReader {
 /**
  * Read one output pipe to its end: pass through, capture. Polled until the
  * job has run for a poll's time, then a socket (pid1/polled-pipe.ts): a short
- * job's end does not wait for node:net to load. A copy of the addon without
- * setNonBlocking: a socket from the start.
+ * job's end does not wait for node:net to load.
  */
 const readOutput = (fd: number, to: 1 | 2, capture: OutputCapture, passthrough: Passthrough, native: Native, ended: Promise<unknown>): OutputReader => {
-  const socket = native.setNonBlocking(fd)
-    ? new PolledPipe(fd, ended, { streamAfterFirstPoll: true })
-    : new (process.getBuiltinModule("node:net").Socket)({ fd, readable: true, writable: false });
+  const socket = readChildOutput(fd, native, ended, { streamAfterFirstPoll: true });
   let isCapturing = true;
   const done = new Promise<void>((resolve) => {
     socket.on("data", (chunk: Buffer) => {

@@ -12,6 +12,7 @@
 import { EventEmitter } from "node:events";
 import { closeSync, readSync } from "node:fs";
 import type { Socket } from "node:net";
+import type { Native } from "../native/addon.ts";
 
 /** A child's output as its reader sees it: a Readable, or a PolledPipe. */
 export interface ProcessOutput {
@@ -142,3 +143,15 @@ export class PolledPipe extends EventEmitter implements ProcessOutput {
     return true;
   }
 }
+
+/**
+ * A child's pipe read end, now the returned reader's: a PolledPipe when the
+ * addon can make it non-blocking, else a socket (a copy of the addon without
+ * setNonBlocking reads as every copy did before).
+ */
+export const readChildOutput = (
+  fd: number, native: Pick<Native, "setNonBlocking">, childEnded: Promise<unknown>, options: PolledPipeOptions = {},
+): PolledPipe | Socket =>
+  native.setNonBlocking(fd)
+    ? new PolledPipe(fd, childEnded, options)
+    : new (process.getBuiltinModule("node:net").Socket)({ fd, readable: true, writable: false });

@@ -11,7 +11,7 @@ import { EXIT, type Ending } from "./exit-code.ts";
 import { describeShortage } from "./resource-shortage.ts";
 import { SIGNAL_NUMBERS } from "./signals.ts";
 import { childEnvironment, withNodeEnvironment } from "./node-env.ts";
-import { PolledPipe, type ProcessOutput } from "./polled-pipe.ts";
+import { readChildOutput, type ProcessOutput } from "./polled-pipe.ts";
 
 /** The addon and the reaper that owns what it forks (the parts of them used here). */
 export interface Forker {
@@ -97,14 +97,6 @@ const failureOf = (error: unknown, call: string): SpawnFailure => {
 export const spawnProcess = (request: SpawnRequest, forker: Forker | undefined): Spawned | SpawnFailure =>
   forker ? forkWithAddon(request, forker) : spawnWithNode(request);
 
-// Polled when the addon can make it non-blocking (polled-pipe.ts: no
-// stream machinery to load); else a socket, as every copy could before.
-const readEnd = (fd: number, native: Forker["native"], ended: Promise<Ending>): ProcessOutput => {
-  if (native.setNonBlocking(fd)) return new PolledPipe(fd, ended);
-  const net = process.getBuiltinModule("node:net");
-  return new net.Socket({ fd, readable: true, writable: false });
-};
-
 const closeQuietly = (fd: number): void => {
   try {
     closeSync(fd);
@@ -158,7 +150,7 @@ const forkWithAddon = (request: SpawnRequest, { native, reaper }: Forker): Spawn
       resolve(ending);
     });
   });
-  return { pid, ended, ...(pipe && { output: readEnd(pipe[0], native, ended) }) };
+  return { pid, ended, ...(pipe && { output: readChildOutput(pipe[0], native, ended) }) };
 };
 
 type NodeStdio = "ignore" | "inherit" | "pipe" | number;
