@@ -4,6 +4,7 @@
 import type { YAMLError } from "yaml";
 import { loadLibrary } from "../lazy/loader.ts";
 import { findExcessNesting, MAX_NESTING_DEPTH } from "./yaml-depth.ts";
+import { parseSimpleYaml } from "./yaml-simple.ts";
 
 export type YamlResult = { ok: true; value: unknown; warnings: string[] } | { ok: false; errors: string[] };
 
@@ -26,13 +27,23 @@ const toPlain = (value: unknown): unknown => {
 const describeYamlError = (error: YAMLError): string =>
   error.code === "MULTIPLE_DOCS" ? "more than one YAML document (a second ---): the config is one document" : error.message;
 
-/** Parse one YAML document; problems are `<file>:<line>:<col>: <message>`. */
+/**
+ * Parse one YAML document; problems are `<file>:<line>:<col>: <message>`.
+ * A text of the common shape is read without the yaml library (yaml-simple.ts).
+ */
 export const parseYamlText = async (text: string, file: string): Promise<YamlResult> => {
   // Before the parser: it recurses once per level (as does all that reads its result).
   const tooDeep = findExcessNesting(text);
   if (tooDeep) {
     return { ok: false, errors: [`${file}:${tooDeep.line}: nested more than ${MAX_NESTING_DEPTH} levels deep (lists and maps inside each other): refused before parsing`] };
   }
+  const simple = parseSimpleYaml(text);
+  if (simple !== undefined) return { ok: true, value: simple.value, warnings: [] };
+  return parseFullYaml(text, file);
+};
+
+/** The yaml library's parse of one document (parseYamlText's way for every text the simple reader leaves). */
+export const parseFullYaml = async (text: string, file: string): Promise<YamlResult> => {
   const { LineCounter, parseDocument } = await loadLibrary("yaml");
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { schema: "failsafe", customTags: ["null"], prettyErrors: false, lineCounter });
