@@ -27,8 +27,9 @@ export type BoxConfig = Pick<Config, "stateDir" | "heartbeatMs" | "backoffFile" 
 export class Box {
   #state: BoxState = "starting";
   #since = new Date().toISOString();
-  #isPublishScheduled = false;
-  #publishTimer: NodeJS.Timeout | undefined;
+  // The coalesced write to come (publish()): when it is due, on monotonicMs(), and its timer.
+  #publishDueMs: number | undefined;
+  #cancelPublishTimer: (() => void) | undefined;
   // When the last coalesced write (publish()) was made, on monotonicMs().
   #lastPublishedMs = -Infinity;
   readonly #status: StatusFile;
@@ -56,9 +57,7 @@ export class Box {
 
   /** Write the status files now. */
   publishNow(): void {
-    this.#isPublishScheduled = false;
-    clearTimeout(this.#publishTimer);
-    this.#publishTimer = undefined;
+    this.#cancelPublish();
     this.#status.write({
       state: this.#state,
       since: this.#since,
@@ -73,22 +72,36 @@ export class Box {
 
   /**
    * Write the status files at the end of this turn, or PUBLISH_INTERVAL_MS
-   * after the last such write if that is later: once, however many changes
-   * come meanwhile, and always with the latest of them.
+   * after the last such write if that is later, or minWaitMs from now if that
+   * is later still (a write already due sooner waits for it too): once,
+   * however many changes come meanwhile, and always with the latest of them.
    */
-  publish(): void {
-    if (this.#isPublishScheduled) return;
-    this.#isPublishScheduled = true;
-    // A publishNow meanwhile (the box's own state) wrote this too.
+  publish(minWaitMs = 0): void {
+    const dueMs = Math.max(monotonicMs() + minWaitMs, this.#lastPublishedMs + PUBLISH_INTERVAL_MS);
+    if (this.#publishDueMs !== undefined && this.#publishDueMs >= dueMs) return;
+    this.#cancelPublish();
+    this.#publishDueMs = dueMs;
     const write = (): void => {
-      this.#publishTimer = undefined;
-      if (!this.#isPublishScheduled) return;
+      this.#publishDueMs = undefined;
+      this.#cancelPublishTimer = undefined;
       this.#lastPublishedMs = monotonicMs();
       this.publishNow();
     };
-    const waitMs = this.#lastPublishedMs + PUBLISH_INTERVAL_MS - monotonicMs();
-    if (waitMs <= 0) setImmediate(write);
-    else this.#publishTimer = setTimeout(write, waitMs);
+    const waitMs = dueMs - monotonicMs();
+    if (waitMs <= 0) {
+      const immediate = setImmediate(write);
+      this.#cancelPublishTimer = () => clearImmediate(immediate);
+    } else {
+      const timer = setTimeout(write, waitMs);
+      this.#cancelPublishTimer = () => clearTimeout(timer);
+    }
+  }
+
+  // A coalesced write still to come is dropped (publishNow writes the same, and later).
+  #cancelPublish(): void {
+    this.#cancelPublishTimer?.();
+    this.#cancelPublishTimer = undefined;
+    this.#publishDueMs = undefined;
   }
 
   /** Move the box to a state the table allows; a move outside it is logged as a bug. */
@@ -104,8 +117,11 @@ export class Box {
     }
     // The box's own state is written at once (a host tool, or the main
     // command started right after `running`, must find it on disk); service
-    // changes, and `warming`, which comes with one, are coalesced.
-    if (to === "warming") this.publish();
+    // changes, and `warming`, which comes with one, are coalesced. `warming`
+    // waits PUBLISH_INTERVAL_MS: a warm-up over by then (a service up at its
+    // first check) goes from `starting` to `running` without that write, and
+    // the check's end is not handled after it: `running` came 2-3 ms sooner.
+    if (to === "warming") this.publish(PUBLISH_INTERVAL_MS);
     else this.publishNow();
   }
 
@@ -137,7 +153,7 @@ export class Box {
 
   /** The last write is done (a change still waiting is written now): stop the heartbeat and the backoff watch. */
   async close(): Promise<void> {
-    if (this.#isPublishScheduled) this.publishNow();
+    if (this.#publishDueMs !== undefined) this.publishNow();
     this.#status.close();
     await this.backoff.close();
   }

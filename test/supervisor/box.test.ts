@@ -64,8 +64,9 @@ t.test("the boot: a service warming moves the box to warming; the box's own move
   s.box.publishNow();
   db.start();
   t.equal(s.box.state, "warming", "moved in the same turn");
-  t.equal(s.word(), "starting\n", "warming comes with a service's change: written at the end of the turn");
   await flush();
+  t.equal(s.word(), "starting\n", "warming comes with a service's change, written PUBLISH_INTERVAL_MS later");
+  await s.clock.advance(PUBLISH_INTERVAL_MS);
   t.equal(s.box.state, "warming");
   t.equal(s.word(), "warming\n");
   t.match(s.document().services.db, { state: "warming", pid: 100 });
@@ -78,6 +79,22 @@ t.test("the boot: a service warming moves the box to warming; the box's own move
   s.box.move("running");
   t.equal(s.word(), "running\n", "written in the same turn");
   t.match(s.lines.filter((line) => line.event === "state").map((line) => line.message), ["state warming", "state running"]);
+});
+
+t.test("a warm-up over within PUBLISH_INTERVAL_MS: starting, then running, never warming on disk", async (t) => {
+  const s = setUp(t);
+  const db = s.add({ name: "db", warmup: warmupConfig() });
+  s.system.warmups.push(() => Promise.resolve({ outcome: "ready", tries: 1, elapsedMs: 0 }));
+  s.box.publishNow();
+  db.start();
+  await flush();
+  t.equal(db.state, "running", "the warm-up passed");
+  t.equal(s.word(), "starting\n", "warming not written yet");
+  s.box.move("running");
+  t.equal(s.word(), "running\n");
+  await s.clock.advance(PUBLISH_INTERVAL_MS);
+  t.equal(s.word(), "running\n", "the warming write was dropped, not made late over running");
+  t.match(s.document().services.db, { state: "running" });
 });
 
 t.test("after the boot a critical service on its way back makes the box degraded, and running once it is back", async (t) => {
