@@ -38,7 +38,7 @@ dist/boxinit.node: $(wildcard native/*.c native/*.h) node_modules/.installed
 # The main bundle holds only what PID 1 needs to start; libraries used off that
 # path are bundled on their own (src/lazy/, loaded by src/lazy/loader.ts) and
 # embedded as assets, and so are boxinit's own runs off it (src/modes/*-bundle.ts).
-LAZY_LIBS := pino yaml croner dockerode modes host box
+LAZY_LIBS := pino yaml croner dockerode mini-vm job side host box
 LAZY_BUNDLES := $(LAZY_LIBS:%=build/lazy/%.cjs) $(LAZY_LIBS:%=build/lazy/%.cache)
 ESBUILD_NODE := --bundle --platform=node --target=node24 --format=cjs --log-level=warning
 # Every bundle pure ASCII: a non-ASCII character left in a comment makes V8
@@ -69,11 +69,13 @@ build/lazy/yaml.cjs: src/lazy/yaml.ts scripts/ascii-bundle.mjs node_modules/.ins
 build/lazy/%.cache: build/lazy/%.cjs scripts/make-code-cache.ts src/lazy/loader.ts
 	$(NODE24) scripts/make-code-cache.ts $* $< $@
 
-# The modes bundle's cache is taken from a real Mini-VM start (the bundle runs
-# one box to `running` with the addon): it then holds the functions a start
-# compiles, ~8 ms of CPU on every start otherwise (docs/resources.md).
-build/lazy/modes.cache: build/lazy/modes.cjs scripts/make-modes-code-cache.ts src/lazy/loader.ts dist/boxinit.node
-	$(NODE24) --disable-warning=ExperimentalWarning scripts/make-modes-code-cache.ts $< $@ dist/boxinit.node
+# The caches of the bundles of Mini-VM mode, the job and the side commands are
+# taken from real runs of each (the bundle runs in the build, with the addon:
+# a box to `running`, a failing job, health and status): they then hold the
+# functions a run compiles, ~8 ms of CPU on every start otherwise
+# (docs/resources.md). What the side commands print is dropped.
+build/lazy/mini-vm.cache build/lazy/job.cache build/lazy/side.cache: build/lazy/%.cache: build/lazy/%.cjs scripts/make-run-code-cache.ts src/lazy/loader.ts dist/boxinit.node
+	$(NODE24) --disable-warning=ExperimentalWarning scripts/make-run-code-cache.ts $* $< $@ dist/boxinit.node >/dev/null
 
 # dockerode's ssh2 tries native addons (cpu-features, sshcrypto.node) inside
 # try/catch and falls back to JavaScript: left out, they are simply absent.
@@ -87,11 +89,12 @@ build/lazy/dockerode.cjs: src/lazy/dockerode.ts src/lazy/not-bundled.cjs scripts
 	  $(DOCKERODE_UNUSED:%=--alias:%=./src/lazy/not-bundled.cjs) --outfile=$@
 	$(ASCII_BUNDLE) $@
 
-# Mini-VM mode, the job and the side commands (modes), the host tool (host), a
-# tini-style run's state directory (box): our own code, each built from its
-# entry src/modes/NAME-bundle.ts (loaded by src/modes/bundles.ts), so each
-# depends on all of it; the libraries they use stay in their own bundles.
-build/lazy/modes.cjs build/lazy/host.cjs build/lazy/box.cjs: build/lazy/%.cjs: $(SOURCES) scripts/ascii-bundle.mjs package.json node_modules/.installed
+# Mini-VM mode (mini-vm), the job (job), the side commands (side), the host
+# tool (host), a tini-style run's state directory (box): our own code, each
+# built from its entry src/modes/NAME-bundle.ts (loaded by
+# src/modes/bundles.ts), so each depends on all of it; the libraries they use
+# stay in their own bundles.
+build/lazy/mini-vm.cjs build/lazy/job.cjs build/lazy/side.cjs build/lazy/host.cjs build/lazy/box.cjs: build/lazy/%.cjs: $(SOURCES) scripts/ascii-bundle.mjs package.json node_modules/.installed
 	@mkdir -p build/lazy
 	esbuild src/modes/$*-bundle.ts $(ESBUILD_NODE) $(patsubst %,--external:%,$(filter-out $*,$(LAZY_LIBS))) \
 	  --define:BOXINIT_VERSION='"$(VERSION)"' --outfile=$@

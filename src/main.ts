@@ -9,7 +9,7 @@ import { takeNodeEnvironment } from "./pid1/node-env.ts";
 import { startAfreshWithoutNodeVariables } from "./pid1/node-env-restart.ts";
 import { takeSignalsEarly } from "./pid1/signal-intake.ts";
 
-// The commands that run beside PID 1; their code lives in the "modes" bundle.
+// The commands that run beside PID 1; their code lives in the "side" bundle.
 const SIDE_COMMAND_NAMES = new Set(["status", "backoff", "health", "check", "logs"]);
 
 // If an orderly stop after a fault itself hangs, exit anyway: the budget plus this.
@@ -62,7 +62,7 @@ const onFault = (kind: string, error: unknown): void => {
 };
 
 // `boxinit [OPTIONS] [-- CMD]`: the tini-style run (main bundle) unless
-// anything asks for Mini-VM mode (the modes bundle; cli/init.ts says when).
+// anything asks for Mini-VM mode (the mini-vm bundle; cli/init.ts says when).
 // Imported here, not at the top: the signals are taken first.
 const initRun = async (argv: readonly string[]): Promise<number> => {
   const { takeInitArgs, whyMiniVm } = await import("./cli/init.ts");
@@ -70,7 +70,7 @@ const initRun = async (argv: readonly string[]): Promise<number> => {
   if (typeof args === "number") return args;
   const why = whyMiniVm(args, process.env);
   if (why === undefined) return (await import("./modes/tini.ts")).tiniMode(args, faults);
-  const { miniVmMode } = await loadOwnBundle("modes");
+  const { miniVmMode } = await loadOwnBundle("mini-vm");
   return miniVmMode(args, faults, why);
 };
 
@@ -89,11 +89,11 @@ const main = async (): Promise<number> => {
   if (first === "job") {
     process.on("uncaughtException", (error) => onFault("uncaught exception", error));
     process.on("unhandledRejection", (error) => onFault("unhandled rejection", error));
-    const { jobMode } = await loadOwnBundle("modes");
+    const { jobMode } = await loadOwnBundle("job");
     return jobMode([...userArgs.slice(0, at), ...userArgs.slice(at + 1)], faults);
   }
   if (first !== undefined && SIDE_COMMAND_NAMES.has(first)) {
-    const { SIDE_COMMANDS } = await loadOwnBundle("modes");
+    const { SIDE_COMMANDS } = await loadOwnBundle("side");
     return SIDE_COMMANDS[first]!([...userArgs.slice(0, at), ...userArgs.slice(at + 1)]);
   }
   process.on("uncaughtException", (error) => onFault("uncaught exception", error));
