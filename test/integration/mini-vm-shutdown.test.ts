@@ -274,18 +274,19 @@ for (const mode of MODES) {
       const overranAt = steps?.[1]?.timeMs;
       // As above: 3.5 s expected, less what a lagging loop clock may take off.
       t.ok(overranAt !== undefined && overranAt - sentAt >= 3000, `stubborn was killed no earlier than its share allows (${overranAt === undefined ? "never" : overranAt - sentAt} ms after the TERM was sent, about 3500 expected)`);
-      t.equal(existsSync(join(box.dir, "cleaned")) ? readFileSync(join(box.dir, "cleaned"), "utf8") : "", "slow cleaned\n",
-        "slow finished its 0.3 s cleanup: it was not SIGKILLed while the budget had time left");
       // slow's slice (1 s) starts at stubborn's deadline; if the kernel took most
-      // of it to tear stubborn down (seen once in CI: 800 ms on a loaded
-      // machine), slow could not have finished in it, through nobody's fault.
+      // of it to tear stubborn down (800 ms seen in CI, 743 ms in a full local
+      // run, both loaded machines), slow could not have finished in it, through
+      // nobody's fault: neither its cleanup nor its kill is judged then.
       const stubbornGoneAt = loggedAt(run.stderr, /^service stubborn stopped$/);
       const teardownMs = overranAt === undefined ? Number.POSITIVE_INFINITY : stubbornGoneAt - overranAt;
       if (teardownMs <= 400) {
+        t.equal(existsSync(join(box.dir, "cleaned")) ? readFileSync(join(box.dir, "cleaned"), "utf8") : "", "slow cleaned\n",
+          "slow finished its 0.3 s cleanup: it was not SIGKILLed while the budget had time left");
         t.notMatch(run.stderr, /"event":"phase-overran".*"service":"slow"/, "slow is not blamed for the overrun of stubborn");
         t.notMatch(run.stderr, /"event":"killed".*"service":"slow"/, "slow was not SIGKILLed");
       } else {
-        t.comment(`stubborn took ${teardownMs} ms to go after its SIGKILL: slow's slice was spent on that, its kill is not judged`);
+        t.comment(`stubborn took ${teardownMs} ms to go after its SIGKILL: slow's slice was spent on that, its cleanup and kill are not judged`);
       }
     });
   });
