@@ -56,7 +56,9 @@ services:
 YAML
 
 # The box, as PID 1 of its own namespace: the exec probes ask its status.json.
-unshare --pid --fork --mount-proc "$BOXINIT" -q --config "$work/boxinit.yaml" </dev/null >"$work/box.log" 2>&1 &
+# --kill-child: the cleanup's SIGKILL of unshare takes the box with it (without
+# it the box, re-parented to the host's init, outlived the scenario).
+unshare --pid --fork --mount-proc --kill-child "$BOXINIT" -q --config "$work/boxinit.yaml" </dev/null >"$work/box.log" 2>&1 &
 launcher=$!
 started_pids+=("$launcher")
 wait_until "boxinit as PID 1" grep -q . "/proc/$launcher/task/$launcher/children"
