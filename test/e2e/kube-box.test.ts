@@ -141,7 +141,10 @@ t.test("a kubelet-style ..data swap of the control directory: backoff engages, t
   t.equal(engaged.at(-1), "backedoff", `backoff engaged (saw ${engaged.join(" -> ")})`);
   // boxinit's own clock (its JSON log), not the test's polling through podman:
   // inotify on the ..data rename reacts in milliseconds; the 5 s safety re-read would be seconds.
-  const stopping = parseJsonLog(await box.container.logs()).find((entry) => entry.timeMs >= swappedAt - 50 && entry.event === "state" && /stopping/.test(entry.msg));
+  // The status is on the host at once; podman copies the log on its own time: wait for the line.
+  const stopping = await box.container.waitFor("boxinit's log line of the stop",
+    async () => parseJsonLog(await box.container.logs()).find((entry) => entry.timeMs >= swappedAt - 50 && entry.event === "state" && /stopping/.test(entry.msg)),
+    (entry) => entry !== undefined);
   t.ok(stopping, "boxinit logged the box stopping after the swap");
   const reactionMs = stopping!.timeMs - swappedAt;
   t.comment(`..data swap -> stopping: ${reactionMs} ms by boxinit's log`);

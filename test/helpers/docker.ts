@@ -138,6 +138,23 @@ export class Container {
     return lines.map((line) => `${line.text}\n`).join("");
   }
 
+  /**
+   * logsInOrder() once every pattern is in it; throws with the log at the
+   * deadline. Docker copies a running container's output on its own time: a
+   * line written before a state the test saw (a status file, an inspect) may
+   * not be in `docker logs` yet. Once the container has exited, it is.
+   */
+  async waitForLogs(patterns: readonly RegExp[], timeoutMs = 30_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const logs = await this.logsInOrder();
+      const missing = patterns.filter((pattern) => !pattern.test(logs));
+      if (missing.length === 0) return logs;
+      if (Date.now() > deadline) throw new Error(`${this.name}: ${missing.join(", ")} not in its log within ${timeoutMs} ms; log:\n${logs}`);
+      await sleep(100);
+    }
+  }
+
   async inspect(): Promise<any> {
     return JSON.parse(await dockerOk(["inspect", this.id]))[0];
   }

@@ -49,7 +49,8 @@ services:
       t.equal(box.status(), "running", "the box came up");
       const firstLine = Number(readFileSync(lock, "utf8").split("\n")[0]);
       t.equal(box.statusJson()?.services.db.pid, firstLine, "status.json follows the postmaster's pid from the first line");
-      t.match(run.stderr, new RegExp(`following pid ${firstLine} from \\S+postmaster\\.pid`));
+      // The status is on disk at once, the log line reaches this test through a pipe: wait for it.
+      t.ok(await run.waitFor(new RegExp(`following pid ${firstLine} from \\S+postmaster\\.pid`), "stderr"), "the log names the pid it follows");
       await run.signal("SIGTERM");
       const ended = await run.result();
       t.equal(ended.code, 0, "a clean stop through the stop command");

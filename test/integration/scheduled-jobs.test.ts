@@ -97,7 +97,7 @@ for (const mode of MODES) {
       t.match(tick.nextRun, ISO_TIME, "nextRun set");
       t.ok(Date.parse(tick.nextRun) > Date.parse(tick.lastStart), "nextRun is after the last start");
       t.ok(lines(join(box.dir, "ticks")).length >= 3, "the command really ran");
-      t.match(run.stdout, /^tick \| tick-ran$/m, "job output is line-prefixed with its name beside a service");
+      t.ok(await run.waitFor(/^tick \| tick-ran$/m), "job output is line-prefixed with its name beside a service");
       await run.signal("SIGTERM");
       t.equal((await run.result()).code, 0);
       const final = box.statusJson();
