@@ -5,9 +5,12 @@
 // its own run, with and without a terminal: signals-every*.test.ts.
 import t from "tap";
 import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { MODES, fixture, killAllRuns, missingPrerequisite, runBoxinit, startBoxinit, type Ended, type Mode } from "../helpers/boxinit.ts";
 import { SENDABLE, STOP_SIGNALS, recordedSignals } from "../helpers/signal-record.ts";
 import { isStopped } from "../helpers/proc.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
 
 t.teardown(killAllRuns);
 
@@ -91,12 +94,18 @@ for (const mode of MODES) {
     await t.test("a signal flood while the command exits: its exit is still seen, with its code", async (t) => {
       // The flood overflows libuv's signal pipe; boxinit must lose neither the
       // command's exit nor the exit events of children Node itself spawned.
-      const run = startBoxinit(mode, ["-q", "--x-selftest-spawn", "60", "--", "/bin/sh", "-c", "trap '' HUP USR2 WINCH URG; echo ready; sleep 3; exit 5"]);
+      // The command ends only once the storm is tallied (children still
+      // running when it ends are TERMed with everything left), and the floods
+      // last until boxinit is gone, so the command's exit lands in one.
+      const release = join(tempDir(t), "release");
+      const run = startBoxinit(mode, ["-q", "--x-selftest-spawn", "60", "--", "/bin/sh", "-c", `trap '' HUP USR2 WINCH URG; echo ready; until [ -e ${release} ]; do sleep 0.05; done; exit 5`]);
       await run.waitFor(/^ready$/m);
       const pid = String(await run.boxinitPid());
-      const floods = [1, 12, 28, 23].map((signal) => spawn(fixture("flood"), [pid, String(signal), "1.5"], { stdio: "ignore" }));
+      const floods = [1, 12, 28, 23].map((signal) => spawn(fixture("flood"), [pid, String(signal), "120"], { stdio: "ignore" }));
       t.teardown(() => { for (const flood of floods) flood.kill("SIGKILL"); });
-      t.equal((await run.result(30_000)).code, 5);
+      await run.waitFor(/spawn storm finished/, "stderr", 60_000);
+      writeFileSync(release, "");
+      t.equal((await run.result(60_000)).code, 5);
       t.match(run.stderr, /spawn storm finished spawned=60 exitEvents=60 correct=60/);
     });
 
