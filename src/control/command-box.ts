@@ -9,10 +9,12 @@ import type { Native } from "../native/addon.ts";
 import { VERSION } from "../version.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import { BackoffWatch } from "./backoff-watch.ts";
+import { dirWatchFor } from "./dir-watch.ts";
 import type { CommandBoxPlan } from "./command-box-plan.ts";
 import { endEvent, nextCommandBoxState, type CommandBoxEvent, type StopCause } from "./command-box-states.ts";
 import { liveOwnerOf } from "./state-dir-owner.ts";
 import { StatusFile, type BoxState } from "./status-file.ts";
+import { isoTime } from "../time/iso-time.ts";
 
 export interface CommandBoxDeps {
   log: Logger;
@@ -63,7 +65,7 @@ export const backOffAtStart = (plan: CommandBoxPlan, deps: Pick<CommandBoxDeps, 
   deps.log.info("backoff", `backoff is engaged (${plan.backoffFile} says true): starting nothing`);
   const status = writerFor(plan, deps);
   status.write({
-    state: "backedoff", since: new Date().toISOString(), pid: process.pid, version: VERSION,
+    state: "backedoff", since: isoTime(), pid: process.pid, version: VERSION,
     backoff: true, exitCode: code, heartbeatMs: plan.heartbeatMs, services: {},
   });
   status.close();
@@ -132,7 +134,7 @@ export const startCommandBox = async (plan: CommandBoxPlan, deps: CommandBoxDeps
   const { log } = deps;
   if (isOwnedByAnother(plan, log)) return NO_BOX;
   const status = writerFor(plan, deps);
-  const backoff = new BackoffWatch(plan.backoffFile, { mode: plan.backoffWatch, pollMs: plan.backoffPollMs }, log);
+  const backoff = new BackoffWatch(plan.backoffFile, { mode: plan.backoffWatch, pollMs: plan.backoffPollMs, watchDirectory: dirWatchFor(deps.native) }, log);
   const box = new CommandBoxStatus(status, backoff, plan.heartbeatMs, log, start.at);
   let cause: StopCause = "command-ended";
 

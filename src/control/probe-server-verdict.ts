@@ -2,6 +2,7 @@
 // the same two questions as `boxinit health --live|--ready`, decided by the
 // same rules (health-verdict.ts), so an httpGet probe and an exec probe agree.
 import { judgeHealth } from "./health-verdict.ts";
+import { isoTime } from "../time/iso-time.ts";
 
 export type ProbeQuestion = "live" | "ready";
 
@@ -22,7 +23,7 @@ export interface ProbeSnapshot {
 // The heartbeat rule of health-verdict.ts guards against a frozen or dead
 // writer of status.json. An answer from PID 1's own event loop proves it is
 // neither, so the snapshot is judged as one written this very moment.
-const JUST_WRITTEN = new Date(0).toISOString();
+const JUST_WRITTEN = isoTime(0);
 const NOW_MS = 0;
 
 /** The verdict on one question for the box as it is now. */

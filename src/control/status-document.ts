@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { errnoCode, isMissing, readRegularFile, readRegularFileAt } from "./atomic-write.ts";
 import { kindOf } from "./dir-checks.ts";
 import type { DirHandle } from "./dir-handle.ts";
+import { isoTime } from "../time/iso-time.ts";
 
 export const STATUS_JSON_NAME = "status.json";
 
@@ -110,7 +111,7 @@ const readFile = (dir: StatusDirOps): FileRead => {
 
 /** status.json.bad-<ISO time>, with -2, -3... when that name is taken. */
 export const setAsideName = (nowMs: number, isTaken: (name: string) => boolean): string => {
-  const base = `${STATUS_JSON_NAME}.bad-${new Date(nowMs).toISOString()}`;
+  const base = `${STATUS_JSON_NAME}.bad-${isoTime(nowMs)}`;
   let name = base;
   for (let n = 2; isTaken(name); n++) name = `${base}-${n}`;
   return name;

@@ -10,6 +10,7 @@ import { makeDirs, openStateDir, type DirHandle } from "./dir-handle.ts";
 import { byHandle, readForUpdate, type DocumentForUpdate } from "./status-document.ts";
 import { withStatusLock } from "./status-lock.ts";
 import { CarriedJobs, headText, jobsTail } from "./jobs-text.ts";
+import { isoTime } from "../time/iso-time.ts";
 
 /** `degraded`: booted, but a critical service is down (waiting for its restart, or starting again). */
 export type BoxState = "starting" | "warming" | "running" | "degraded" | "stopping" | "stopped" | "backedoff" | "failed";
@@ -52,7 +53,6 @@ export const STATUS_SCHEMA_VERSION = 1;
 /** The config's default (config/defaults.ts), for readers of a status.json that does not say. */
 export const DEFAULT_HEARTBEAT_MS = GLOBAL_DEFAULTS.heartbeatMs;
 const DEFAULT_RETRY_MS = 1000;
-
 export { MAX_STATUS_JSON_BYTES } from "./status-document.ts";
 // A writer holds its temp file for microseconds; one this old is from a killed run.
 const STALE_TEMP_AGE_MS = 60_000;
@@ -222,7 +222,7 @@ export class StatusFile {
   }
 
   #writeFiles(dir: DirHandle, snapshot: StatusSnapshot): void {
-    const json = this.#jobs.compose(byHandle(dir), headOf(snapshot, new Date().toISOString()), () => this.#existingJobs(dir));
+    const json = this.#jobs.compose(byHandle(dir), headOf(snapshot, isoTime()), () => this.#existingJobs(dir));
     // status.json first: a reader that sees the new word finds the details to match.
     this.#replace(dir, STATUS_JSON_FILE, json);
     this.#replace(dir, STATUS_FILE, `${snapshot.state}\n`);

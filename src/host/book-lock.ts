@@ -13,6 +13,7 @@ import { errnoCode } from "../control/atomic-write.ts";
 import type { Book } from "./book-types.ts";
 import { HOST_EXIT, HostError } from "./errors.ts";
 import type { HostOutput } from "./output.ts";
+import { isoTime } from "../time/iso-time.ts";
 
 /** The lock's name in HOME/jobs/: a dot, so no job's sanitised name can be it. */
 export const HOST_LOCK_NAME = ".host";
@@ -27,7 +28,7 @@ export type BookLock = { lock: JobLock | undefined } | { heldBy: string };
 export const lockBook = (book: Book, verb: string, out: HostOutput): BookLock => {
   const me = {
     pid: process.pid, startTime: processStartTime(process.pid), host: hostname(),
-    runId: `host-${verb}`, startedAt: new Date().toISOString(),
+    runId: `host-${verb}`, startedAt: isoTime(),
   };
   // A first `host cron` or `host run` of a book finds no HOME yet: made as a job run makes its state directory.
   let attempt: ReturnType<typeof tryJobLock>;

@@ -6,6 +6,7 @@
 import { readlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { processStartTime } from "../pid1/proc-table.ts";
+import { isoTime } from "../time/iso-time.ts";
 
 /** Who runs a job now: the harness (`boxinit job`, or PID 1 for a scheduled job), kept in the record while it runs. */
 export interface Runner {
@@ -87,7 +88,7 @@ const oldest = (candidates: Candidate[], count: number): Candidate[] => {
 };
 
 const removedEntry = (candidate: Candidate): Removed =>
-  ({ name: candidate.name, lastActivity: candidate.activityMs === undefined ? null : new Date(candidate.activityMs).toISOString() });
+  ({ name: candidate.name, lastActivity: candidate.activityMs === undefined ? null : isoTime(candidate.activityMs) });
 
 /**
  * `jobs` without the records of jobs not run for keepForMs, then without the

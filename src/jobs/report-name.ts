@@ -4,6 +4,8 @@
 // the result is one plain file name inside logs/; retention recognises its own
 // reports by the same pattern.
 
+import { isoTime } from "../time/iso-time.ts";
+
 const NAME_FALLBACK = "job";
 const HOST_FALLBACK = "unknown-host";
 
@@ -39,7 +41,7 @@ const UNSAFE_CHAR = /[^A-Za-z0-9._-]/gu;
  * toISOString). Throws RangeError for an invalid Date (toISOString's). Years
  * outside 0000..9999 come out as ±YYYYYY, which REPORT_NAME_PATTERN refuses.
  */
-export const isoSeconds = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, "Z");
+export const isoSeconds = (date: Date): string => isoTime(date.getTime()).replace(/\.\d{3}Z$/, "Z");
 
 /**
  * A name part safe as part of one file name: characters outside

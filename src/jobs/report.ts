@@ -16,6 +16,7 @@ import { setModeOf } from "../control/dir-checks.ts";
 import { withStateDir, type DirHandle } from "../control/dir-handle.ts";
 import { isoSeconds, reportFileName } from "./report-name.ts";
 import { LOGS_DIR, ownDir } from "./own-dir.ts";
+import { isoTime } from "../time/iso-time.ts";
 
 const { O_CREAT, O_EXCL, O_WRONLY, O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
 
@@ -86,8 +87,8 @@ export const reportHeader = (run: RunSummary): string => {
     `run: ${run.runId}`,
     `command: ${JSON.stringify(run.command)}`,
     `host: ${escapeControls(run.hostname)}`,
-    `started: ${run.startedAt.toISOString()}`,
-    `ended: ${run.endedAt.toISOString()}`,
+    `started: ${isoTime(run.startedAt.getTime())}`,
+    `ended: ${isoTime(run.endedAt.getTime())}`,
     `duration: ${formatDurationMs(Math.round(run.durationMs))}`,
     `result: ${run.outcome}`,
     `output: ${run.totalBytes} bytes${run.cutBytes > 0 ? `, ${run.cutBytes} cut from the middle` : ""}${run.captureNote ? ` (${run.captureNote})` : ""}`,

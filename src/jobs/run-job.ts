@@ -24,6 +24,7 @@ import { OWN_DIR_MODE } from "./own-dir.ts";
 import { recordEnd, recordSkip, recordStart } from "./run-record.ts";
 import type { JobContext, JobSpec } from "./types.ts";
 import { judge } from "./verdict.ts";
+import { isoTime } from "../time/iso-time.ts";
 
 export type { JobContext, JobSpec };
 
@@ -136,7 +137,7 @@ const runJob = async (spec: JobSpec, context: JobContext, aborted: AbortSignal, 
   if (isBackedOff(spec, log)) return skip(spec, context, "backoff engaged");
   const runId = newRunId();
   const startedAt = new Date();
-  const me: LockOwner = { pid: process.pid, startTime: processStartTime(process.pid), host: spec.hostname, runId, startedAt: startedAt.toISOString() };
+  const me: LockOwner = { pid: process.pid, startTime: processStartTime(process.pid), host: spec.hostname, runId, startedAt: isoTime(startedAt.getTime()) };
   const lock = await takeLock(spec, context, me, aborted);
   if (lock !== undefined && "kind" in lock) return lock;
   try {

@@ -6,6 +6,7 @@ import { killedRecord, updateJobRecord, type JobRecord, type RecordOptions } fro
 import { currentRunner } from "./record-upkeep.ts";
 import type { JobContext, JobSpec } from "./types.ts";
 import type { Verdict } from "./verdict.ts";
+import { isoTime } from "../time/iso-time.ts";
 
 /** Records of jobs not run for as long as reports are kept are removed from status.json. */
 const recordOptions = (spec: JobSpec): RecordOptions => ({ keepRecordsForMs: spec.retention.maxAgeMs });
@@ -21,7 +22,7 @@ const earlierRunKilled = (spec: JobSpec, log: Logger, previous: JobRecord): JobR
 /** A skipped run: when and why, beside the last run's record. */
 export const recordSkip = (spec: JobSpec, context: JobContext, reason: string): void => {
   updateJobRecord(spec.stateDir, spec.name, context.native, context.log, (previous) => ({
-    ...previous, lastSkip: { at: new Date().toISOString(), reason },
+    ...previous, lastSkip: { at: isoTime(), reason },
   }), recordOptions(spec));
 };
 
@@ -31,7 +32,7 @@ export const recordStart = (spec: JobSpec, context: JobContext, runId: string, s
   updateJobRecord(spec.stateDir, spec.name, context.native, context.log, (previous) => ({
     // Holding the lock, a record that still says "running" is a run that is gone.
     ...(previous.running && isLocked ? earlierRunKilled(spec, context.log, previous) : previous),
-    running: true, runner, lastStart: startedAt.toISOString(),
+    running: true, runner, lastStart: isoTime(startedAt.getTime()),
   }), recordOptions(spec));
 };
 
@@ -41,8 +42,8 @@ export const recordEnd = (spec: JobSpec, context: JobContext, times: { startedAt
     ...previous,
     running: false,
     runner: null,
-    lastStart: times.startedAt.toISOString(),
-    lastEnd: times.endedAt.toISOString(),
+    lastStart: isoTime(times.startedAt.getTime()),
+    lastEnd: isoTime(times.endedAt.getTime()),
     lastExit: verdict.exitCode,
     lastSignal: verdict.signal,
     lastResult: verdict.result,

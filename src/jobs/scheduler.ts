@@ -16,6 +16,9 @@ import { updateJobRecord, type RecordOptions } from "./job-status.ts";
 import { prefixedPassthrough, rawPassthrough } from "./passthrough.ts";
 import { startJob, type JobRun } from "./run-job.ts";
 import type { JobContext, JobSpec } from "./types.ts";
+import { isoTime } from "../time/iso-time.ts";
+
+const isoOf = (date: Date | null): string | null => (date === null ? null : isoTime(date.getTime()));
 
 export interface SchedulerOptions {
   jobs: readonly JobConfig[];
@@ -78,7 +81,7 @@ export class Scheduler {
       const cron = new CronClass(job.schedule, { ...(job.timezone !== undefined && { timezone: job.timezone }) }, () => this.#fire(job));
       this.#crons.set(job.name, cron);
       this.#recordNext(job);
-      this.#context.log.info("job-schedule", `job ${job.name} scheduled`, { job: job.name, schedule: job.schedule, next: cron.nextRun()?.toISOString() });
+      this.#context.log.info("job-schedule", `job ${job.name} scheduled`, { job: job.name, schedule: job.schedule, next: isoOf(cron.nextRun()) ?? undefined });
     }
   }
 
@@ -112,14 +115,14 @@ export class Scheduler {
   #recordNext(job: JobConfig): void {
     const next = this.#crons.get(job.name)?.nextRun() ?? null;
     updateJobRecord(this.#options.stateDir, job.name, this.#context.native, this.#context.log, (previous) => ({
-      ...previous, schedule: job.schedule!, nextRun: next === null ? null : next.toISOString(),
+      ...previous, schedule: job.schedule!, nextRun: isoOf(next),
     }), this.#recordOptions);
   }
 
   #skip(job: JobConfig, reason: string): void {
     this.#context.log.info("job-skipped", `job ${job.name} not run: ${reason}`, { job: job.name });
     updateJobRecord(this.#options.stateDir, job.name, this.#context.native, this.#context.log, (previous) => ({
-      ...previous, lastSkip: { at: new Date().toISOString(), reason },
+      ...previous, lastSkip: { at: isoTime(), reason },
     }), this.#recordOptions);
   }
 

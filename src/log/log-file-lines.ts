@@ -1,4 +1,5 @@
 import type { PrefixLines } from "./output-sink.ts";
+import { isoTime } from "../time/iso-time.ts";
 
 // What a service's log file holds per line: the time it arrived (ISO-8601
 // UTC, milliseconds), the stream ("out" or "err"), then the line as the
@@ -31,7 +32,7 @@ export class LinePrefixes {
       this.#cached.stdout = undefined;
       this.#cached.stderr = undefined;
     }
-    return (this.#cached[stream] ??= Buffer.from(`${new Date(nowMs).toISOString()} ${STREAM_TAGS[stream]}`));
+    return (this.#cached[stream] ??= Buffer.from(`${isoTime(nowMs)} ${STREAM_TAGS[stream]}`));
   }
 }
 

@@ -9,6 +9,7 @@ import { loadOwnBundle } from "./bundles.ts";
 import { rewriteSignal, SIGNAL_NUMBERS, type RewriteTable } from "../pid1/signals.ts";
 import type { CommandBoxPlan } from "../control/command-box-plan.ts";
 import type { CommandBox } from "../control/command-box.ts";
+import { isoTime } from "../time/iso-time.ts";
 
 export interface CommandBoxHandle {
   /** The budget is being spent; isRequested: a signal, fault or backoff asked, not the command's own end. */
@@ -41,7 +42,7 @@ const describe = (error: unknown): string => (error instanceof Error ? (error.st
 /** Open the box for a spawned (or unstartable) command; its files are written from the next turn on. */
 export const openCommandBox = (plan: CommandBoxPlan, options: CommandBoxOptions): CommandBoxHandle => {
   const { log } = options;
-  const startedAt = new Date().toISOString();
+  const startedAt = isoTime();
   let isStopping = false;
   // A failure to set the box up is logged and the command runs on without
   // status: the application must not pay for its init's bookkeeping. A stale
@@ -69,12 +70,12 @@ export const openCommandBox = (plan: CommandBoxPlan, options: CommandBoxOptions)
   return {
     stopping(isRequested) {
       isStopping = true;
-      const at = new Date().toISOString();
+      const at = isoTime();
       void enqueue((opened) => opened.stopping(isRequested, at));
     },
     ended(code, isFault = false) {
       isStopping = true;
-      const at = new Date().toISOString();
+      const at = isoTime();
       return enqueue((opened) => opened.ended(code, isFault, at));
     },
   };

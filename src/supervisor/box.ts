@@ -9,11 +9,13 @@ import type { Fields, Logger } from "../log/logger.ts";
 import type { Native } from "../native/addon.ts";
 import type { Config } from "../config/types.ts";
 import { BackoffWatch } from "../control/backoff-watch.ts";
+import { dirWatchFor } from "../control/dir-watch.ts";
 import { COMING_BACK_STATES, StatusFile } from "../control/status-file.ts";
 import { VERSION } from "../version.ts";
 import { monotonicMs } from "../time/clock.ts";
 import { bootedBoxState, canMoveBox, type BoxState } from "./box-states.ts";
 import type { Service } from "./service.ts";
+import { isoTime } from "../time/iso-time.ts";
 
 /**
  * Service changes are written at most this often. Short beside what a host
@@ -26,7 +28,7 @@ export type BoxConfig = Pick<Config, "stateDir" | "heartbeatMs" | "backoffFile" 
 
 export class Box {
   #state: BoxState = "starting";
-  #since = new Date().toISOString();
+  #since = isoTime();
   // The coalesced write to come (publish()): when it is due, on monotonicMs(), and its timer.
   #publishDueMs: number | undefined;
   #cancelPublishTimer: (() => void) | undefined;
@@ -48,7 +50,7 @@ export class Box {
     this.#log = log;
     this.#isStopping = isStopping;
     this.#status = new StatusFile(config.stateDir, log, { heartbeatMs: config.heartbeatMs, native });
-    this.backoff = new BackoffWatch(config.backoffFile, { mode: config.backoffWatch, pollMs: config.backoffPollMs }, log);
+    this.backoff = new BackoffWatch(config.backoffFile, { mode: config.backoffWatch, pollMs: config.backoffPollMs, watchDirectory: dirWatchFor(native) }, log);
   }
 
   get state(): BoxState {
@@ -112,7 +114,7 @@ export class Box {
     }
     if (to !== this.#state) {
       this.#state = to;
-      this.#since = new Date().toISOString();
+      this.#since = isoTime();
       this.#log.info("state", `state ${to}`, fields);
     }
     // The box's own state is written at once (a host tool, or the main

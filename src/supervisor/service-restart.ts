@@ -9,6 +9,7 @@ import type { Ending } from "../pid1/exit-code.ts";
 import { signalLabel } from "../pid1/signals.ts";
 import { formatDurationMs } from "../config/duration.ts";
 import { decideAfterExit, describeEnding, nextRestartDelayMs, type ExitDecision } from "./restart-policy.ts";
+import { isoTime } from "../time/iso-time.ts";
 
 /** What a service remembers across its runs for the decision. */
 export interface RestartCount {
@@ -38,7 +39,7 @@ type RestartSettings = Pick<ServiceConfig, "name" | "restart" | "maxRestarts" | 
 
 /** status.json's lastExit for an ending, at the time given. */
 export const lastExitOf = (ending: Ending, at: Date = new Date()): NonNullable<ServiceStatus["lastExit"]> =>
-  ({ code: ending.code, signal: ending.signal === null ? null : signalLabel(ending.signal), at: at.toISOString() });
+  ({ code: ending.code, signal: ending.signal === null ? null : signalLabel(ending.signal), at: isoTime(at.getTime()) });
 
 /** The decision after a run that lasted ranForMs ended, and its log line. */
 export const afterExit = (config: RestartSettings, count: RestartCount, ending: Ending, ranForMs: number, why: ExitWhy, isStopping: boolean): AfterExit => {

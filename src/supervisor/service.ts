@@ -1,8 +1,7 @@
-// One configured service through its life: spawn (or start script + pidfile),
-// warm-up, exit and restart, orderly stop within a deadline. State changes go
-// through the table in service-states.ts. Following a daemon is
-// service-pidfile.ts's, the restart decision service-restart.ts's, stopping
-// service-stop.ts's; all it does to the system goes through ServiceSystem.
+// One configured service through its life: spawn (or start script + pidfile), warm-up,
+// exit and restart, orderly stop within a deadline. State changes go through the table in
+// service-states.ts. Following a daemon is service-pidfile.ts's, the restart decision
+// service-restart.ts's, stopping service-stop.ts's; the system is reached through ServiceSystem.
 import type { ServiceConfig } from "../config/types.ts";
 import type { ServiceStatus } from "../control/status-file.ts";
 import { EXIT, exitCodeFor, type Ending } from "../pid1/exit-code.ts";
@@ -17,6 +16,7 @@ import { realServiceSystem, startAsService, type RunContext, type ServiceSystem 
 import { judgeWarmup, runServiceWarmup } from "./service-warmup.ts";
 import type { MovableDeadline, StartTrace } from "./start-leftovers.ts";
 import { nextServiceState, isFinalServiceState, type ServiceEvent, type ServiceState } from "./service-states.ts";
+import { isoTime } from "../time/iso-time.ts";
 
 /** What a service needs from the run around it (service-context.ts). */
 export type ServiceContext = RunContext<Service>;
@@ -167,7 +167,7 @@ export class Service {
   }
 
   #becameReady(): void {
-    this.#readyAt = new Date().toISOString();
+    this.#readyAt = isoTime();
     this.#context.onChange();
     this.#resolveReady(true);
   }
