@@ -452,6 +452,7 @@ static napi_value init(napi_env env, napi_value exports) {
   register_signal_intake(env, exports);
   register_fork_exec(env, exports);
   register_relay(env, exports);
+  register_dir_watch(env, exports);
   return exports;
 }
 

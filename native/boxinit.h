@@ -17,4 +17,6 @@ void register_fork_exec(napi_env env, napi_value exports);
 void register_relay(napi_env env, napi_value exports);
 /* native/signal-intake.c: adds takeSignals, listenSignals, forwardSignals, stoppedBy, setParentDeathSignal. */
 void register_signal_intake(napi_env env, napi_value exports);
+/* native/dir-watch.c: adds watchDir, closeDirWatch. */
+void register_dir_watch(napi_env env, napi_value exports);
 #endif

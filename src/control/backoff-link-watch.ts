@@ -5,13 +5,11 @@
 // once and not only by the 5 s safety re-read (measured before: 4.2-4.5 s).
 // Only the link's first hop: past it, a ConfigMap's links stay inside its
 // own directory (KEY -> ..data/KEY).
-import { lstatSync, readlinkSync, realpathSync, statSync, type FSWatcher } from "node:fs";
+import { lstatSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, relative, resolve } from "node:path";
 import type { Logger } from "../log/logger.ts";
 import { errnoCode } from "./atomic-write.ts";
-
-/** Opens a watch on a directory; the listener gets the entry name an event is about (null when unknown). */
-export type WatchDirectory = (dir: string, listener: (name: string | null) => void) => FSWatcher;
+import type { DirWatcher, WatchDirectory } from "./dir-watch.ts";
 
 export interface LinkedDirectory {
   /** The directory the link points into, symlinks resolved. */
@@ -50,7 +48,7 @@ export class LinkedDirWatch {
   readonly #watchDirectory: WatchDirectory;
   readonly #onEvent: () => void;
   readonly #log: Logger;
-  #watcher: FSWatcher | undefined;
+  #watcher: DirWatcher | undefined;
   #key: string | undefined;
 
   constructor(file: string, watchDirectory: WatchDirectory, onEvent: () => void, log: Logger) {

@@ -1,6 +1,7 @@
 // Follows the backoff file (<state_dir>/backoff, or backoff.file wherever it
 // lies, e.g. a mounted ConfigMap directory) and reports when "engaged"
-// changes. inotify mode: one inotify watch on the file's directory (fs.watch),
+// changes. inotify mode: one inotify watch on the file's directory (the
+// addon's, or fs.watch without it: dir-watch.ts),
 // which also sees a kubelet ConfigMap update (`..data` re-pointed by a rename),
 // and, when the file is a symlink into another directory, that directory too
 // (backoff-link-watch.ts),
@@ -14,12 +15,13 @@
 // time per change, and loading it plus its initial scan cost ~12 ms of every
 // Mini-VM start. Every event here means the same thing ("re-read the file"),
 // so the raw directory events are all that is needed.
-import { lstatSync, realpathSync, statSync, watch, type FSWatcher } from "node:fs";
+import { lstatSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import type { Logger } from "../log/logger.ts";
 import { errnoCode } from "./atomic-write.ts";
 import { BACKOFF_FILE, parseBackoff, readBackoffFile } from "./backoff.ts";
-import { LinkedDirWatch, type WatchDirectory } from "./backoff-link-watch.ts";
+import { LinkedDirWatch } from "./backoff-link-watch.ts";
+import { watchWithFs, type DirWatcher, type WatchDirectory } from "./dir-watch.ts";
 
 export type { WatchDirectory };
 
@@ -31,13 +33,9 @@ export interface BackoffWatchOptions {
   pollMs: number;
   /** inotify mode: re-read this often anyway (default 5 s). */
   safetyMs?: number;
-  /** How the directory watch is opened (fs.watch); tests substitute failing or blind ones. */
+  /** How the directory watch is opened (default fs.watch; dir-watch.ts: the addon's); tests substitute failing or blind ones. */
   watchDirectory?: WatchDirectory;
 }
-
-const watchWithFs: WatchDirectory = (dir, listener) =>
-  // Not persistent: the watch must not be what keeps PID 1's event loop alive.
-  watch(dir, { persistent: false }, (_event, name) => listener(name));
 
 const DEFAULT_SAFETY_MS = 5000;
 // Distinct unexpected contents remembered for "warn once"; a bound, not a policy.
@@ -90,7 +88,7 @@ export class BackoffWatch {
   #mode: BackoffWatchMode;
   #isEngaged = false;
   #onChange: (engaged: boolean) => void = () => {};
-  #watcher: FSWatcher | undefined;
+  #watcher: DirWatcher | undefined;
   #watchedIdentity: string | undefined;
   #isStartingWatcher = false;
   #timer: NodeJS.Timeout | undefined;
@@ -227,7 +225,7 @@ export class BackoffWatch {
     else this.#reread();
   }
 
-  #openWatcher(): FSWatcher {
+  #openWatcher(): DirWatcher {
     // The real path: a symlinked state dir is watched as the directory it points to.
     const root = realpathSync(this.#dir);
     const watcher = this.#watchDirectory(root, (name) => {

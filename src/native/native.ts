@@ -1,65 +1,13 @@
 // The addon's system calls, typed: each -errno becomes a NativeError, each
 // pair or array a named result. src/native/addon.ts loads the addon and makes one.
 import { NativeError, errnoName, ERRNO } from "./native-error.ts";
+import type { EntryStat, ForkSpec, Peek, SignalIntake } from "./native-types.ts";
 import type { RawAddon } from "./raw.ts";
 
-/** What to fork and exec (see fork_exec in native/fork-exec.c); omitted fields keep boxinit's own. */
-export interface ForkSpec {
-  file: string;
-  argv: readonly string[];
-  /** KEY=VALUE strings; omitted: boxinit's own (C) environment, byte for byte. */
-  env?: readonly string[];
-  /** argv is the last argv.length entries of boxinit's own argv, byte for byte (argv is then the fallback). */
-  argvFromCmdline?: boolean;
-  /** true: a session of its own (setsid); false: a process group of its own in boxinit's session. */
-  newSession: boolean;
-  /** A terminal whose foreground the new process group takes. */
-  foregroundFd?: number;
-  /** fds 3..3+keepFds-1 are inherited. */
-  keepFds?: number;
-  /** stdin from /dev/null (else inherited). */
-  stdinNull?: boolean;
-  outFd?: number;
-  errFd?: number;
-  cwd?: string;
-  uid?: number;
-  gid?: number;
-  groups?: readonly number[];
-}
+export type { EntryStat, ForkSpec, Peek, SignalIntake } from "./native-types.ts";
 
 // The step of fork_exec's child (native/fork-exec.c) that failed, by its stage number.
 const FORK_STAGES = ["exec", "chdir", "setuid", "stdio"] as const;
-
-/** What statAt tells about one directory entry (the entry itself: a symlink is not followed). */
-export interface EntryStat {
-  /** st_mode: type and permission bits. */
-  mode: number;
-  size: number;
-  mtimeMs: number;
-  nlink: number;
-  uid: number;
-  /** st_ino as a double: exact below 2^53, enough to tell a replaced file from the one read. */
-  ino: number;
-}
-
-
-/** What the signal intake took of one signal since the last event-loop turn. */
-export interface SignalIntake {
-  signal: number;
-  /** How many arrived (each one meant for the command or the stop). */
-  received: number;
-  /** How many of them the handler already sent on (forwardSignals). */
-  forwarded: number;
-  /** si_pid of the latest: 0 when it came from outside the PID namespace or from the kernel. */
-  sender: number;
-  /** si_code of the latest: <= 0 sent by a process, > 0 raised by the kernel. */
-  code: number;
-  /** errno name when the latest forward failed (ESRCH: the group is gone). */
-  forwardError: string | undefined;
-}
-
-/** Result of looking at the next exited child without reaping it. */
-export type Peek = { kind: "zombie"; pid: number } | { kind: "none-exited" } | { kind: "no-children" };
 
 /** Typed access to the addon's system calls. */
 export class Native {
@@ -169,6 +117,21 @@ export class Native {
   /** O_NONBLOCK on fd: true when set, false when it could not be or this copy of the addon lacks setNonBlocking. */
   setNonBlocking(fd: number): boolean {
     return this.#raw.setNonBlocking?.(fd) === 0;
+  }
+
+  /**
+   * An inotify watch on directory path, read on the event loop (native/dir-watch.c):
+   * listener gets the entry names of each batch of events (null: the directory
+   * itself, or events were lost) and, when reading broke the watch, the error.
+   * Returns what ends the watch; undefined when this copy of the addon lacks it.
+   * Throws the NativeError of inotify (ENOENT, ENOTDIR, ENOSPC: no watches left).
+   */
+  watchDir(path: string, listener: (names: ReadonlyArray<string | null>, error: NativeError | undefined) => void): (() => void) | undefined {
+    const raw = this.#raw;
+    if (typeof raw.watchDir !== "function" || typeof raw.closeDirWatch !== "function") return undefined;
+    const fd = raw.watchDir(path, (names, result) => listener(names, result < 0 ? new NativeError("read inotify", -result, path) : undefined));
+    if (fd < 0) throw new NativeError("inotify_add_watch", -fd, path);
+    return () => void raw.closeDirWatch!(fd);
   }
 
   /** pipe2(O_CLOEXEC): [readFd, writeFd]. */

@@ -33,6 +33,10 @@ export interface RawAddon {
   growPipe?(fd: number, bytes: number): number;
   /** native/boxinit.c; optional: fcntl O_NONBLOCK, 0 or -errno (without it a check's output is read through node:net). */
   setNonBlocking?(fd: number): number;
+  /** native/dir-watch.c; optional: an inotify watch on a directory, its fd or -errno (without it the backoff watch uses fs.watch). */
+  watchDir?(path: string, callback: (names: ReadonlyArray<string | null>, result: number) => void): number;
+  /** native/dir-watch.c; with watchDir: ends a watch, 0 or -errno. */
+  closeDirWatch?(fd: number): number;
 }
 
 

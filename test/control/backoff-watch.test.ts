@@ -2,6 +2,8 @@ import t from "tap";
 import { lstatSync, mkdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, watch as fsWatch, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BackoffWatch, isBackoffEntry, type BackoffWatchMode, type WatchDirectory } from "../../src/control/backoff-watch.ts";
+import { dirWatchFor, watchWithFs } from "../../src/control/dir-watch.ts";
+import { loadAddon } from "../helpers/addon.ts";
 import { recordingLogger } from "../helpers/recording-logger.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 import { waitFor } from "../helpers/wait-for.ts";
@@ -17,9 +19,13 @@ interface Started {
   recorded: ReturnType<typeof recordingLogger>;
 }
 
-const startWatch = async (t: { teardown(fn: () => unknown): void }, dir: string, mode: BackoffWatchMode, pollMs = mode === "poll" ? POLL_MS : NEVER_MS): Promise<Started> => {
+// inotify mode's two ways of watching: Node's fs.watch, and the addon's own
+// inotify watch (native/dir-watch.c), which boxinit uses when it has the addon.
+const WATCHERS: ReadonlyArray<readonly [string, WatchDirectory]> = [["fs.watch", watchWithFs], ["the addon's", dirWatchFor(loadAddon())]];
+
+const startWatch = async (t: { teardown(fn: () => unknown): void }, dir: string, mode: BackoffWatchMode, pollMs = mode === "poll" ? POLL_MS : NEVER_MS, watchDirectory?: WatchDirectory): Promise<Started> => {
   const recorded = recordingLogger();
-  const watch = new BackoffWatch(join(dir, "backoff"), { mode, pollMs, safetyMs: NEVER_MS }, recorded.log);
+  const watch = new BackoffWatch(join(dir, "backoff"), { mode, pollMs, safetyMs: NEVER_MS, ...(watchDirectory && { watchDirectory }) }, recorded.log);
   const changes: boolean[] = [];
   t.teardown(() => watch.close());
   await watch.start((engaged) => changes.push(engaged));
@@ -166,10 +172,11 @@ t.test("a dangling link or a missing directory reads as not engaged and is warne
   t.equal(recorded.at("warn").length, 2, "each problem said once");
 });
 
-for (const mode of ["inotify", "poll"] as const) {
-  t.test(`${mode}: written in place`, async (t) => {
+const WAYS = [...WATCHERS.map(([name, watchDirectory]) => ({ label: `inotify (${name})`, mode: "inotify" as const, watchDirectory })), { label: "poll", mode: "poll" as const, watchDirectory: undefined }];
+for (const { label, mode, watchDirectory } of WAYS) {
+  t.test(`${label}: written in place`, async (t) => {
     const dir = tempDir(t);
-    const started = await startWatch(t, dir, mode);
+    const started = await startWatch(t, dir, mode, undefined, watchDirectory);
     t.equal(started.watch.isEngaged(), false);
     writeFileSync(join(dir, "backoff"), "true\n");
     await engagedSoon(started, true, "created");
@@ -180,10 +187,10 @@ for (const mode of ["inotify", "poll"] as const) {
     t.same(started.changes, [true, false, true], "one call per change of the value");
   });
 
-  t.test(`${mode}: replaced by rename`, async (t) => {
+  t.test(`${label}: replaced by rename`, async (t) => {
     const dir = tempDir(t);
     writeFileSync(join(dir, "backoff"), "false\n");
-    const started = await startWatch(t, dir, mode);
+    const started = await startWatch(t, dir, mode, undefined, watchDirectory);
     writeFileSync(join(dir, ".backoff.new"), "true\n");
     renameSync(join(dir, ".backoff.new"), join(dir, "backoff"));
     await engagedSoon(started, true, "renamed over");
@@ -193,10 +200,10 @@ for (const mode of ["inotify", "poll"] as const) {
     t.same(started.changes, [true, false]);
   });
 
-  t.test(`${mode}: deleted and recreated`, async (t) => {
+  t.test(`${label}: deleted and recreated`, async (t) => {
     const dir = tempDir(t);
     writeFileSync(join(dir, "backoff"), "true\n");
-    const started = await startWatch(t, dir, mode);
+    const started = await startWatch(t, dir, mode, undefined, watchDirectory);
     t.equal(started.watch.isEngaged(), true, "true at start");
     t.same(started.changes, [], "the value at start is not a change");
     unlinkSync(join(dir, "backoff"));
@@ -206,11 +213,11 @@ for (const mode of ["inotify", "poll"] as const) {
     t.same(started.changes, [false, true]);
   });
 
-  t.test(`${mode}: ConfigMap ..data swap`, async (t) => {
+  t.test(`${label}: ConfigMap ..data swap`, async (t) => {
     const dir = tempDir(t);
     configMapWrite(dir, "false\n");
     symlinkSync("..data/backoff", join(dir, "backoff"));
-    const started = await startWatch(t, dir, mode);
+    const started = await startWatch(t, dir, mode, undefined, watchDirectory);
     t.equal(started.watch.isEngaged(), false);
     configMapWrite(dir, "true\n");
     await engagedSoon(started, true, "..data swapped to true");
@@ -219,10 +226,10 @@ for (const mode of ["inotify", "poll"] as const) {
     t.same(started.changes, [true, false]);
   });
 
-  t.test(`${mode}: state directory missing at start, then created`, async (t) => {
+  t.test(`${label}: state directory missing at start, then created`, async (t) => {
     const base = tempDir(t);
     const dir = join(base, "docker");
-    const started = await startWatch(t, dir, mode, POLL_MS);
+    const started = await startWatch(t, dir, mode, POLL_MS, watchDirectory);
     t.equal(started.watch.isEngaged(), false);
     mkdirSync(dir);
     writeFileSync(join(dir, "backoff"), "true\n");
@@ -235,11 +242,11 @@ for (const mode of ["inotify", "poll"] as const) {
     await engagedSoon(started, false, "rewritten");
   });
 
-  t.test(`${mode}: state directory removed and recreated while watched`, async (t) => {
+  t.test(`${label}: state directory removed and recreated while watched`, async (t) => {
     const base = tempDir(t);
     const dir = join(base, "docker");
     mkdirSync(dir);
-    const started = await startWatch(t, dir, mode, POLL_MS);
+    const started = await startWatch(t, dir, mode, POLL_MS, watchDirectory);
     rmSync(dir, { recursive: true });
     mkdirSync(dir);
     writeFileSync(join(dir, "backoff"), "true\n");
@@ -248,9 +255,9 @@ for (const mode of ["inotify", "poll"] as const) {
     await engagedSoon(started, false, "rewritten");
   });
 
-  t.test(`${mode}: unexpected content warned once per distinct content`, async (t) => {
+  t.test(`${label}: unexpected content warned once per distinct content`, async (t) => {
     const dir = tempDir(t);
-    const started = await startWatch(t, dir, mode);
+    const started = await startWatch(t, dir, mode, undefined, watchDirectory);
     const warnings = (): string[] => started.recorded.at("warn");
     writeFileSync(join(dir, "backoff"), "ture\n");
     await waitFor("a warning about ture", () => warnings().length === 1);
@@ -324,17 +331,19 @@ t.test("an unreadable backoff keeps the last value and is warned about once", as
   t.equal(started.recorded.at("warn").length, 1);
 });
 
-t.test("close stops everything", async (t) => {
-  const dir = tempDir(t);
-  const started = await startWatch(t, dir, "inotify");
-  // A witness on the same directory, open across the write: once it has
-  // reported the change, the closed watch would have too (libuv hands one
-  // inotify event to every watch of the directory in the same pass).
-  const witness = await startWatch(t, dir, "inotify");
-  await started.watch.close();
-  writeFileSync(join(dir, "backoff"), "true\n");
-  await waitFor("the witness reports the write", () => witness.changes.length > 0);
-  t.same(witness.changes, [true], "the write happened and was reported");
-  t.same(started.changes, [], "nothing reported after close");
-  t.equal(started.watch.isEngaged(), false);
-});
+for (const [name, watchDirectory] of WATCHERS) {
+  t.test(`close stops everything (${name})`, async (t) => {
+    const dir = tempDir(t);
+    const started = await startWatch(t, dir, "inotify", NEVER_MS, watchDirectory);
+    // A witness on the same directory, open across the write: once it has
+    // reported the change, the closed watch would have too (the kernel queues
+    // one event for every watch of the directory within the write).
+    const witness = await startWatch(t, dir, "inotify", NEVER_MS, watchDirectory);
+    await started.watch.close();
+    writeFileSync(join(dir, "backoff"), "true\n");
+    await waitFor("the witness reports the write", () => witness.changes.length > 0);
+    t.same(witness.changes, [true], "the write happened and was reported");
+    t.same(started.changes, [], "nothing reported after close");
+    t.equal(started.watch.isEngaged(), false);
+  });
+}
